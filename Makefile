@@ -1,0 +1,48 @@
+# Lifeboat — `make run` starts the platform natively, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EXPORTER_VENV := .venv-exporter
+STAMP := $(VENV)/.installed
+
+.PHONY: install run train test lint format bench clean exporter
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) exporter
+
+# celery-exporter pins prometheus-client<0.22 and redis<6, so it lives in its own venv
+$(EXPORTER_VENV)/.installed: requirements-exporter.txt
+	$(PYTHON) -m venv $(EXPORTER_VENV)
+	$(EXPORTER_VENV)/bin/python -m pip install --quiet -r requirements-exporter.txt
+	touch $@
+
+exporter: $(EXPORTER_VENV)/.installed
+
+run: install
+	$(PY) scripts/run.py
+
+train: $(STAMP)
+	$(PY) -m ml.train
+
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

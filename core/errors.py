@@ -1,0 +1,82 @@
+"""The one error hierarchy; ``web.errors`` maps it to problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LifeboatError(Exception):
+    """Base of every error Lifeboat reports to a client."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str = "", *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+
+
+class InvalidRequest(LifeboatError):
+    """The request is well-formed HTTP but its content is not acceptable."""
+
+    status = 422
+    title = "Invalid request"
+
+
+class MalformedBody(LifeboatError):
+    """The body is not parseable (e.g. not JSON)."""
+
+    status = 400
+    title = "Malformed body"
+
+
+class UnsupportedMediaType(LifeboatError):
+    """The body's content type is not one this endpoint reads."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
+class PayloadTooLarge(LifeboatError):
+    """The body is larger than the configured limit."""
+
+    status = 413
+    title = "Payload too large"
+
+
+class JobNotFound(LifeboatError):
+    """No job with this id, or it has expired."""
+
+    status = 404
+    title = "Job not found"
+
+
+class ModelVersionNotFound(LifeboatError):
+    """No installed model version by that name."""
+
+    status = 404
+    title = "Model version not found"
+
+
+class JobConflict(LifeboatError):
+    """The job is not in a state that allows this (e.g. cancelling a finished job)."""
+
+    status = 409
+    title = "Conflict with the job's state"
+
+
+class BrokerUnavailable(LifeboatError):
+    """Redis cannot be reached; the client should retry later."""
+
+    status = 503
+    title = "Service unavailable"
+    retry_after = 5
+
+
+class NoModelInstalled(LifeboatError):
+    """No model version is installed yet (run ``make train``)."""
+
+    status = 503
+    title = "No model installed"
+    retry_after = 30

@@ -1,0 +1,74 @@
+"""The one Celery app configuration, shared by the producer (web) and the consumer (workers).
+
+The web only publishes by task name (``send_task``), so it never imports the
+worker code, scikit-learn or Evidently.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from core.settings import Settings
+
+PREDICT_TASK = "lifeboat.predict"
+SCORE_BATCH_TASK = "lifeboat.score_batch"
+BUILD_REPORT_TASK = "lifeboat.build_report"
+REQUEUE_STALE_TASK = "lifeboat.requeue_stale"
+
+PREDICTIONS_QUEUE = "predictions"
+BATCHES_QUEUE = "batches"
+REPORTS_QUEUE = "reports"
+QUEUES = (PREDICTIONS_QUEUE, BATCHES_QUEUE, REPORTS_QUEUE)
+
+ROUTES = {
+    PREDICT_TASK: PREDICTIONS_QUEUE,
+    SCORE_BATCH_TASK: BATCHES_QUEUE,
+    BUILD_REPORT_TASK: REPORTS_QUEUE,
+    REQUEUE_STALE_TASK: PREDICTIONS_QUEUE,
+}
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app for Lifeboat's broker: JSON only, at-least-once, events on."""
+    app = Celery("lifeboat", broker=settings.redis_url, backend=settings.redis_url)
+    limits = {
+        PREDICT_TASK: settings.prediction_time_limit,
+        SCORE_BATCH_TASK: settings.batch_time_limit,
+        BUILD_REPORT_TASK: settings.report_time_limit,
+        REQUEUE_STALE_TASK: 60,
+    }
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        # at-least-once: a message is acked only after its task returns, and a task
+        # whose worker process died is put back on its queue
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue=PREDICTIONS_QUEUE,
+        task_routes={name: {"queue": queue} for name, queue in ROUTES.items()},
+        task_annotations={
+            name: {"time_limit": limit, "soft_time_limit": max(1, int(limit * 0.9))}
+            for name, limit in limits.items()
+        },
+        # results live in the job store; Celery's own are not kept
+        task_ignore_result=True,
+        result_expires=settings.job_ttl_seconds,
+        # task events for Flower and celery-exporter
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        # a publisher must fail fast when Redis is down (the API answers 503)
+        task_publish_retry=False,
+        broker_connection_timeout=2,
+        redis_socket_connect_timeout=2,
+        redis_socket_timeout=5,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        timezone="UTC",
+    )
+    return app

@@ -1,0 +1,120 @@
+"""The one Settings class, read from the environment (prefix ``LIFEBOAT_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_JOB_TTL = 86_400  # seconds a job record (and its files) stays readable
+DEFAULT_MAX_INSTANCES = 1_000  # instances in one prediction request
+DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024  # a JSON body larger than this is refused with 413
+DEFAULT_MAX_UPLOAD_BYTES = 1024**3  # a CSV upload larger than this is refused with 413
+DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # entries kept in the prediction log stream
+
+
+class Settings(BaseSettings):
+    """Configuration of every Lifeboat process."""
+
+    model_config = SettingsConfigDict(env_prefix="LIFEBOAT_", extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Redis for the broker, the job store, the prediction log and pub/sub."""
+
+    key_prefix: str = "lifeboat"
+    """Prefix of every Redis key Lifeboat writes (lets several stacks share a Redis)."""
+
+    models_dir: Path = Path("models")
+    """Folder holding one sub-folder per installed model version."""
+
+    storage_root: Path = Path("var")
+    """Root of runtime files: uploads, batch results, reports."""
+
+    job_ttl_seconds: int = Field(DEFAULT_JOB_TTL, ge=60)
+    """Seconds a job record stays readable after its last change."""
+
+    max_instances: int = Field(DEFAULT_MAX_INSTANCES, ge=1)
+    """Largest number of instances in one prediction request."""
+
+    max_json_bytes: int = Field(DEFAULT_MAX_JSON_BYTES, ge=1024)
+    """Largest JSON request body, in bytes."""
+
+    max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD_BYTES, ge=1024)
+    """Largest CSV upload, in bytes."""
+
+    max_wait_seconds: float = Field(30.0, ge=0)
+    """Longest long-poll a client may ask for with ``?wait=``."""
+
+    prediction_log_maxlen: int = Field(DEFAULT_PREDICTION_LOG_MAXLEN, ge=100)
+    """Approximate number of entries the prediction log stream keeps."""
+
+    microbatch_max_jobs: int = Field(64, ge=1)
+    """Most prediction jobs a worker scores in one model call."""
+
+    microbatch_max_rows: int = Field(4_096, ge=1)
+    """Most rows a worker scores in one model call (one job is never split)."""
+
+    claim_lease_seconds: float = Field(30.0, gt=0)
+    """A job claimed by a worker that has not finished it after this long is re-queued."""
+
+    prediction_time_limit: int = Field(60, ge=1)
+    """Hard time limit, in seconds, of a prediction task."""
+
+    batch_time_limit: int = Field(6 * 3600, ge=1)
+    """Hard time limit, in seconds, of a batch-scoring task."""
+
+    report_time_limit: int = Field(1800, ge=1)
+    """Hard time limit, in seconds, of a report task."""
+
+    broker_visibility_timeout: int = Field(7 * 3600, ge=10)
+    """Seconds before Redis re-delivers a message whose worker vanished without a trace."""
+
+    worker_threads: int = Field(1, ge=1)
+    """BLAS/OpenMP threads per worker process (more threads than cores slows scoring)."""
+
+    worker_metrics_port: int = 9101
+    """Port of the worker's aggregated Prometheus endpoint (0 disables it)."""
+
+    metrics_dir: Path | None = None
+    """prometheus_client multiprocess directory; wiped when a web or worker main process starts."""
+
+    worker_concurrency: int = Field(2, ge=1)
+    """Pool processes of a worker started by ``make run`` (one per core is right for scoring)."""
+
+    flower_port: int = 5555
+    """Port of Flower started by ``make run``."""
+
+    exporter_port: int = 9808
+    """Port of celery-exporter started by ``make run``."""
+
+    web_host: str = "127.0.0.1"
+    """Address gunicorn binds."""
+
+    web_port: int = 8000
+    """Port gunicorn binds."""
+
+    web_workers: int = Field(2, ge=1)
+    """gunicorn worker processes."""
+
+    web_connections: int = Field(1000, ge=10)
+    """Concurrent connections per gunicorn (gevent) worker; long-polls each hold one."""
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.storage_root / "uploads"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.storage_root / "results"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.storage_root / "reports"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, built once per entry point."""
+    return Settings()

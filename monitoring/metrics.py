@@ -1,0 +1,133 @@
+"""Every Prometheus metric of Lifeboat, defined once.
+
+Names carry their unit; labels are low-cardinality only (model version, class,
+route template, job type, status, feature name) — never job ids or client data.
+The ``ml_*`` names are kept from the seed project so its dashboards keep working.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+TURNAROUND_BUCKETS = (
+    0.002,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    300,
+    1800,
+)
+CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+MICROBATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+
+# --- model -------------------------------------------------------------------------------
+PREDICTIONS = Counter(
+    "ml_predictions_total",
+    "Predictions made (one per scored row).",
+    ["model_version", "prediction_class"],
+)
+PREDICTION_LATENCY = Histogram(
+    "ml_prediction_latency_seconds",
+    "Time of one model call (all rows scored together).",
+    ["model_version"],
+    buckets=LATENCY_BUCKETS,
+)
+PREDICTION_ERRORS = Counter(
+    "ml_prediction_errors_total",
+    "Jobs or rows that could not be scored, by error type.",
+    ["error_type"],
+)
+PREDICTION_CONFIDENCE = Histogram(
+    "ml_prediction_confidence",
+    "Probability of the predicted class.",
+    ["prediction_class"],
+    buckets=CONFIDENCE_BUCKETS,
+)
+MICROBATCH_JOBS = Histogram(
+    "lifeboat_microbatch_jobs",
+    "Prediction jobs scored together in one model call.",
+    ["model_version"],
+    buckets=MICROBATCH_BUCKETS,
+)
+DATA_DRIFT_SCORE = Gauge(
+    "ml_data_drift_score",
+    "Share of features whose drift test fired in the last drift check.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+FEATURE_DRIFT_SCORE = Gauge(
+    "ml_feature_drift_score",
+    "Drift score of one feature in the last drift check.",
+    ["model_version", "feature_name"],
+    multiprocess_mode="mostrecent",
+)
+DATA_DRIFT_DETECTED = Counter(
+    "ml_data_drift_detected_total", "Drift checks in which a feature drifted.", ["feature_name"]
+)
+MODEL_ACCURACY = Gauge(
+    "ml_model_accuracy",
+    "Rolling accuracy measured on predictions with feedback.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+MODEL_ESTIMATED_ACCURACY = Gauge(
+    "ml_model_estimated_accuracy",
+    "Accuracy estimated without labels from the probabilities.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+
+# --- jobs --------------------------------------------------------------------------------
+JOBS_SUBMITTED = Counter("lifeboat_jobs_submitted_total", "Jobs accepted by the API.", ["type"])
+JOBS_FINISHED = Counter(
+    "lifeboat_jobs_finished_total", "Jobs that reached a terminal status.", ["type", "status"]
+)
+JOB_TURNAROUND = Histogram(
+    "lifeboat_job_turnaround_seconds",
+    "Time from a job's creation to its end.",
+    ["type"],
+    buckets=TURNAROUND_BUCKETS,
+)
+JOBS_IN_PROGRESS = Gauge(
+    "lifeboat_jobs_in_progress",
+    "Jobs a worker process is running now.",
+    ["type"],
+    multiprocess_mode="livesum",
+)
+BATCH_ROWS = Counter(
+    "lifeboat_batch_rows_total",
+    "Rows of uploaded files processed, by outcome.",
+    ["model_version", "outcome"],
+)
+PREDICTION_LOG_LENGTH = Gauge(
+    "lifeboat_prediction_log_length",
+    "Entries in the prediction log stream.",
+    multiprocess_mode="mostrecent",
+)
+WORKER_THREAD_LIMIT = Gauge(
+    "lifeboat_worker_thread_limit",
+    "BLAS/OpenMP threads allowed per worker process.",
+    multiprocess_mode="max",
+)
+
+# --- HTTP --------------------------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "lifeboat_http_requests_total", "HTTP requests answered.", ["route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "lifeboat_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)

@@ -1,0 +1,74 @@
+"""The application factory: ``create_app(settings=None) -> Flask``, the web's one wiring point."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from flask import Flask, Response, g, request
+
+from core.jobs import JobStore
+from core.queue import make_celery
+from core.settings import Settings, get_settings
+from ml.registry import Registry
+from web import errors
+from web.catalog import Catalog
+from web.routes import docs, jobs, models, ops, predictions
+from web.services import Services
+from web.waiting import CompletionWaiter
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_json_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    pool = redis.ConnectionPool.from_url(
+        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    )
+    client = redis.Redis(connection_pool=pool)
+    store = JobStore(
+        client,
+        prefix=settings.key_prefix,
+        ttl=settings.job_ttl_seconds,
+        log_maxlen=settings.prediction_log_maxlen,
+    )
+
+    def subscriber() -> redis.Redis:  # no read timeout: the subscription idles between jobs
+        return redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_keepalive=True
+        )
+
+    app.extensions["lifeboat"] = Services(
+        settings=settings,
+        store=store,
+        celery=make_celery(settings),
+        waiter=CompletionWaiter(subscriber, store.done_channel),
+        catalog=Catalog(Registry(settings.models_dir)),
+    )
+    for module in (predictions, jobs, models, ops, docs):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    _instrument(app)
+    return app
+
+
+def _instrument(app: Flask) -> None:
+    """Count and time every request by route template (never by raw path)."""
+    from monitoring.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record(resp: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        HTTP_REQUESTS.labels(route, request.method, str(resp.status_code)).inc()
+        HTTP_DURATION.labels(route, request.method).observe(
+            time.perf_counter() - g.get("started", time.perf_counter())
+        )
+        return resp

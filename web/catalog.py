@@ -1,0 +1,67 @@
+"""The web's read-only view of installed model versions (cards and schemas, never estimators)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from core.errors import InvalidRequest, NoModelInstalled
+from ml.errors import ModelNotFound
+from ml.registry import Registry
+from ml.schema import FeatureSchema
+
+DEFAULT_REFRESH_SECONDS = 2.0  # how stale the web's idea of the default version may be
+
+
+class Catalog:
+    """Cached model cards and feature schemas; a card never changes once written."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._schemas: dict[str, FeatureSchema] = {}
+        self._default: tuple[float, str] | None = None
+        self._lock = threading.Lock()
+
+    def default_version(self) -> str:
+        cached = self._default
+        if cached and time.monotonic() - cached[0] < DEFAULT_REFRESH_SECONDS:
+            return cached[1]
+        try:
+            version = self.registry.default_version()
+        except ModelNotFound as exc:
+            raise NoModelInstalled("no model version is installed; run `make train`") from exc
+        self._default = (time.monotonic(), version)
+        return version
+
+    def resolve(self, requested: Any) -> str:
+        """The model version a request asks for (the default when absent); 422 if unknown."""
+        if requested is None:
+            return self.default_version()
+        if not isinstance(requested, str):
+            raise InvalidRequest(
+                "invalid request", errors=[{"loc": ["model_version"], "msg": "must be a string"}]
+            )
+        if requested in self._schemas:
+            return requested
+        try:
+            return self.registry.resolve(requested)
+        except ModelNotFound as exc:
+            installed = ", ".join(self.registry.versions()) or "none"
+            raise InvalidRequest(
+                "unknown model version",
+                errors=[
+                    {
+                        "loc": ["model_version"],
+                        "msg": f"no installed model version {requested!r} (installed: {installed})",
+                    }
+                ],
+            ) from exc
+
+    def schema(self, version: str) -> FeatureSchema:
+        schema = self._schemas.get(version)
+        if schema is None:
+            schema = self.registry.schema(version)
+            with self._lock:
+                self._schemas[version] = schema
+        return schema

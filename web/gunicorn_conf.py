@@ -1,0 +1,34 @@
+"""gunicorn configuration: ``gunicorn -c web/gunicorn_conf.py "web.app:create_app()"``.
+
+gevent workers let a long-poll wait without holding an OS thread, so a thousand
+waiting clients do not starve other requests. The metrics directory is wiped
+when the arbiter starts and a dead worker's live gauges are dropped.
+"""
+
+from __future__ import annotations
+
+from core.settings import get_settings
+from monitoring.multiprocess import mark_dead, prepare
+
+_settings = get_settings()
+
+bind = f"{_settings.web_host}:{_settings.web_port}"
+workers = _settings.web_workers
+worker_class = "gevent"
+worker_connections = _settings.web_connections
+timeout = 60  # a long-poll lasts at most max_wait_seconds (30 s)
+graceful_timeout = 35
+keepalive = 5
+accesslog = None
+errorlog = "-"
+loglevel = "info"
+proc_name = "lifeboat-web"
+
+
+def on_starting(server) -> None:
+    base = _settings.metrics_dir or _settings.storage_root / "metrics"
+    prepare(base / f"web-{_settings.web_port}", wipe=True)
+
+
+def child_exit(server, worker) -> None:
+    mark_dead(worker.pid)

@@ -1,0 +1,3 @@
+"""One blueprint per resource."""
+
+__all__ = ["docs", "jobs", "models", "ops", "predictions"]

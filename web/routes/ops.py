@@ -1,0 +1,68 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+from flask import Blueprint, Response, jsonify
+
+from monitoring.multiprocess import exposition
+from web.services import services
+
+bp = Blueprint("ops", __name__)
+WORKER_PING_TIMEOUT = 1.0  # seconds to wait for workers to answer a ping
+WORKER_PING_CACHE = 5.0  # seconds a positive ping answer is reused
+_ping_lock = threading.Lock()
+_last_pong: dict[str, float | list[str]] = {"at": 0.0, "workers": []}
+
+
+@bp.get("/health")
+def health() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/ready")
+def ready() -> tuple[Response, int]:
+    svc = services()
+    checks: dict[str, dict[str, object]] = {}
+    try:
+        svc.store.redis.ping()
+        checks["redis"] = {"ok": True}
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        checks["redis"] = {"ok": False, "detail": f"Redis cannot be reached: {exc}"}
+    try:
+        version = svc.catalog.default_version()
+        svc.catalog.registry.verify(version)
+        checks["model"] = {"ok": True, "version": version}
+    except Exception as exc:
+        checks["model"] = {"ok": False, "detail": str(exc)}
+    workers = _workers(svc) if checks["redis"]["ok"] else []
+    checks["workers"] = {"ok": bool(workers), "names": workers}
+    if not workers:
+        checks["workers"]["detail"] = "no Celery worker answered a ping"
+    ok = all(c["ok"] for c in checks.values())
+    return jsonify({"status": "ready" if ok else "not ready", "checks": checks}), (
+        200 if ok else 503
+    )
+
+
+def _workers(svc) -> list[str]:
+    with _ping_lock:
+        if time.monotonic() - float(_last_pong["at"]) < WORKER_PING_CACHE:
+            return list(_last_pong["workers"])  # type: ignore[arg-type]
+        try:
+            replies = svc.celery.control.ping(timeout=WORKER_PING_TIMEOUT) or []
+        except Exception:
+            replies = []
+        names = sorted(name for reply in replies for name in reply)
+        if names:
+            _last_pong.update(at=time.monotonic(), workers=names)
+        return names
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    body, content_type = exposition()
+    return Response(body, content_type=content_type)

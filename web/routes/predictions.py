@@ -1,0 +1,84 @@
+"""``POST /api/v1/predictions``: validate instances against the model's schema, queue a job."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from core.errors import InvalidRequest, JobConflict
+from core.jobs import Job, JobType
+from core.queue import PREDICT_TASK
+from ml.schema import validate_instances
+from monitoring.metrics import JOBS_SUBMITTED
+from web.bodies import idempotency_key, json_body, wait_seconds
+from web.services import services
+
+bp = Blueprint("predictions", __name__, url_prefix="/api/v1")
+ALLOWED_KEYS = ("instances", "model_version")
+
+
+@bp.post("/predictions")
+def create_prediction() -> Response:
+    svc = services()
+    s = svc.settings
+    wait = wait_seconds(s.max_wait_seconds)
+    key = idempotency_key()
+    body, raw = json_body(s.max_json_bytes)
+    instances, version = _validate(svc, body)
+    fingerprint = hashlib.sha256(raw).hexdigest()
+    job_id, created = svc.store.create(
+        JobType.PREDICTION,
+        params={"instances": instances},
+        model_version=version,
+        total=len(instances),
+        idempotency_key=key,
+        fingerprint=fingerprint,
+    )
+    if not created:
+        job = svc.wait(job_id, wait)
+        if job.fingerprint != fingerprint:
+            raise JobConflict(
+                "this Idempotency-Key was used with a different body",
+                errors=[
+                    {
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "already used with a different body",
+                    }
+                ],
+            )
+        return _answer(job, replayed=True)
+    JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
+    svc.publish(PREDICT_TASK, job_id, key)
+    return _answer(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
+
+
+def _validate(svc: Any, body: Any) -> tuple[list[dict[str, Any]], str]:
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            "the body must be a JSON object", errors=[{"loc": ["body"], "msg": "must be an object"}]
+        )
+    errors = [{"loc": [k], "msg": "unknown field"} for k in body if k not in ALLOWED_KEYS]
+    if "instances" not in body:
+        errors.append({"loc": ["instances"], "msg": "field required"})
+    try:
+        version = svc.catalog.resolve(body.get("model_version"))
+    except InvalidRequest as exc:
+        errors += exc.errors
+        version = None
+    if errors:
+        raise InvalidRequest(f"{len(errors)} invalid field(s)", errors=errors)
+    instances = validate_instances(
+        svc.catalog.schema(version), body["instances"], max_instances=svc.settings.max_instances
+    )
+    return instances, version
+
+
+def _answer(job: Job, *, replayed: bool = False) -> Response:
+    resp = jsonify(job.to_resource())
+    resp.status_code = 200 if job.status.terminal else 202
+    resp.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    if replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp

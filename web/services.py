@@ -1,0 +1,50 @@
+"""What the web's views share, built once in the application factory."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from celery import Celery
+from flask import current_app
+from kombu.exceptions import OperationalError
+
+from core.errors import BrokerUnavailable
+from core.jobs import Job, JobStore
+from core.settings import Settings
+from web.catalog import Catalog
+from web.waiting import CompletionWaiter
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: JobStore
+    celery: Celery
+    waiter: CompletionWaiter
+    catalog: Catalog
+
+    def publish(self, task: str, job_id: str, idempotency_key: str | None = None) -> None:
+        """Queue the task of a job already written; undo the job if the broker refuses."""
+        try:
+            self.celery.send_task(task, args=[job_id])
+        except (OperationalError, OSError) as exc:
+            try:
+                self.store.discard(job_id, idempotency_key)
+            finally:
+                raise BrokerUnavailable("the queue cannot be reached; retry later") from exc
+
+    def wait(self, job_id: str, seconds: float) -> Job:
+        """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""
+        with self.waiter.watch(job_id) as done:
+            job = self.store.get(job_id)
+            deadline = time.monotonic() + seconds
+            while not job.status.terminal and (left := deadline - time.monotonic()) > 0:
+                done.wait(left)
+                done.clear()
+                job = self.store.get(job_id)
+            return job
+
+
+def services() -> Services:
+    return current_app.extensions["lifeboat"]

@@ -1,0 +1,97 @@
+"""Long-polls: wake waiting requests the moment their job finishes.
+
+One subscriber per web process listens on the job store's ``done`` channel and
+sets the events of the requests waiting for that job; a request waits on its
+event, not in a sleep loop. Under gunicorn's gevent workers the thread and the
+events are greenlets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import redis
+
+log = logging.getLogger(__name__)
+RECONNECT_DELAY = 0.5  # seconds between attempts to resubscribe after Redis went away
+
+
+class CompletionWaiter:
+    """Maps job ids to the events of the requests waiting for them."""
+
+    def __init__(self, connect: Callable[[], redis.Redis], channel: str) -> None:
+        self._connect = connect
+        self._channel = channel
+        self._waiters: dict[str, set[threading.Event]] = {}
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    @contextmanager
+    def watch(self, job_id: str) -> Iterator[threading.Event]:
+        """An event set when ``job_id`` reaches a terminal status (register before reading)."""
+        self._ensure_listening()
+        event = threading.Event()
+        with self._lock:
+            self._waiters.setdefault(job_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            with self._lock:
+                events = self._waiters.get(job_id)
+                if events is not None:
+                    events.discard(event)
+                    if not events:
+                        del self._waiters[job_id]
+
+    def _ensure_listening(self) -> None:
+        import os
+
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                    self._pid = os.getpid()
+                    self._subscribed.clear()
+                    self._thread = threading.Thread(
+                        target=self._listen, name="job-done", daemon=True
+                    )
+                    self._thread.start()
+        self._subscribed.wait(2.0)
+
+    def _listen(self) -> None:
+        while True:
+            pubsub = None
+            try:
+                pubsub = self._connect().pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self._channel)
+                self._subscribed.set()
+                for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._wake(message["data"].decode())
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                log.warning("job-done subscription lost (%s); resubscribing", exc)
+            finally:
+                self._subscribed.clear()
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:
+                        log.debug("closing a broken pubsub failed", exc_info=True)
+            self._wake_all()  # waiters re-read the job: a completion may have been missed
+            threading.Event().wait(RECONNECT_DELAY)
+
+    def _wake(self, job_id: str) -> None:
+        with self._lock:
+            events = list(self._waiters.get(job_id, ()))
+        for event in events:
+            event.set()
+
+    def _wake_all(self) -> None:
+        with self._lock:
+            events = [e for group in self._waiters.values() for e in group]
+        for event in events:
+            event.set()

@@ -1,0 +1,73 @@
+"""What one worker process holds: settings, the job store, and each model version loaded once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import redis
+
+from core.jobs import JobStore
+from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from ml.registry import Registry
+
+    from ml.model import Model
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Per-process state of a worker; built lazily so that nothing loads at import."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._models: dict[str, Model] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(
+            self.settings.redis_url, socket_timeout=10, health_check_interval=30
+        )
+
+    @cached_property
+    def store(self) -> JobStore:
+        s = self.settings
+        return JobStore(
+            self.redis,
+            prefix=s.key_prefix,
+            ttl=s.job_ttl_seconds,
+            log_maxlen=s.prediction_log_maxlen,
+        )
+
+    @cached_property
+    def registry(self) -> Registry:
+        from ml.registry import Registry
+
+        return Registry(self.settings.models_dir)
+
+    def model(self, version: str) -> Model:
+        """The model version, loaded (and its artifact verified) once per process."""
+        model = self._models.get(version)
+        if model is None:
+            with self._lock:
+                model = self._models.get(version)
+                if model is None:
+                    model = self.registry.load(version)
+                    self._models[version] = model
+                    log.info("loaded model version %s", version)
+        return model
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _runtime  # noqa: PLW0603 — one per process, created on first use
+    if _runtime is None:
+        _runtime = Runtime(get_settings())
+    return _runtime

@@ -1,0 +1,55 @@
+"""Worker lifecycle: metrics endpoint in the main process, thread limits in every child."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from celery import signals
+
+log = logging.getLogger("lifeboat.worker")
+
+
+@signals.worker_init.connect
+def start_metrics_server(**_: object) -> None:
+    """Serve every pool child's metrics, aggregated, from the worker's main process."""
+    from workers.celery_app import settings
+
+    port = settings.worker_metrics_port
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    from monitoring.multiprocess import registry
+
+    start_http_server(port, addr="0.0.0.0", registry=registry())
+    log.info("worker metrics on :%d/metrics", port)
+
+
+@signals.worker_process_init.connect
+def pin_threads(**_: object) -> None:
+    """Limit BLAS/OpenMP threads in this pool child and say what the limits are."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from monitoring.metrics import WORKER_THREAD_LIMIT
+    from workers.celery_app import settings
+
+    threadpool_limits(limits=settings.worker_threads)
+    # importing scikit-learn's compiled modules loads its OpenMP runtime, so the limit covers it
+    import sklearn.ensemble  # noqa: F401
+
+    threadpool_limits(limits=settings.worker_threads)
+    pools = {f"{p['user_api']}:{p['internal_api']}": p["num_threads"] for p in threadpool_info()}
+    WORKER_THREAD_LIMIT.set(settings.worker_threads)
+    log.info(
+        "worker process %d thread limits: %s",
+        os.getpid(),
+        " ".join(f"{k}={v}" for k, v in sorted(pools.items())) or "none loaded",
+    )
+
+
+@signals.worker_process_shutdown.connect
+def forget_live_gauges(pid: int | None = None, **_: object) -> None:
+    from monitoring.multiprocess import mark_dead
+
+    mark_dead(pid or os.getpid())

@@ -1,0 +1,27 @@
+"""Thin Celery tasks: parse arguments, call the code that does the work, log the outcome."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from core.queue import PREDICT_TASK, REQUEUE_STALE_TASK
+from workers import prediction
+from workers.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name=PREDICT_TASK, bind=True)
+def predict(self, job_id: str) -> str:
+    """Score a prediction job (and queued neighbours in the same model call)."""
+    return prediction.run(runtime(), job_id, owner=self.request.id)
+
+
+@shared_task(name=REQUEUE_STALE_TASK)
+def requeue_stale() -> int:
+    """Re-publish prediction jobs left queued or claimed too long (a lost message or worker)."""
+    from workers.stale import requeue_stale_jobs
+
+    return requeue_stale_jobs(runtime())
