@@ -349,6 +349,7 @@ class JobStore:
                 json.dumps({"type": "Cancelled", "detail": "cancelled by a client"}),
                 self.ttl,
                 self.log_maxlen,
+                job_id,
             ],
         )
         job = self.get(job_id)
@@ -414,6 +415,7 @@ class JobStore:
                     json.dumps(o.error, separators=(",", ":")) if o.error is not None else "",
                     self.ttl,
                     self.log_maxlen,
+                    o.job_id,
                     *log,
                 ],
                 client=pipe,

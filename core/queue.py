@@ -7,7 +7,7 @@ worker code, scikit-learn or Evidently.
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from core.settings import Settings
 
@@ -47,9 +47,12 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         task_default_queue=PREDICTIONS_QUEUE,
-        task_routes={name: {"queue": queue} for name, queue in ROUTES.items()},
+        task_routes={
+            name: {"queue": queue, "exchange": queue, "routing_key": queue}
+            for name, queue in ROUTES.items()
+        },
         task_annotations={
             name: {"time_limit": limit, "soft_time_limit": max(1, int(limit * 0.9))}
             for name, limit in limits.items()

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.errors import InvalidRequest, NoModelInstalled
 from ml.errors import ModelNotFound
-from ml.registry import Registry
+from ml.registry import MODEL_FILE, Registry
 from ml.schema import FeatureSchema
 
 DEFAULT_REFRESH_SECONDS = 2.0  # how stale the web's idea of the default version may be
@@ -22,6 +22,7 @@ class Catalog:
         self._schemas: dict[str, FeatureSchema] = {}
         self._default: tuple[float, str] | None = None
         self._lock = threading.Lock()
+        self._verified: tuple[str, int, int] | None = None
 
     def default_version(self) -> str:
         cached = self._default
@@ -57,6 +58,14 @@ class Catalog:
                     }
                 ],
             ) from exc
+
+    def verify(self, version: str) -> None:
+        """Check the version's artifact against its recorded sha256 (cached while unchanged)."""
+        path = self.registry.path(version) / MODEL_FILE
+        stamp = (version, path.stat().st_mtime_ns, path.stat().st_size)
+        if self._verified != stamp:
+            self.registry.read_verified(version, MODEL_FILE)
+            self._verified = stamp
 
     def schema(self, version: str) -> FeatureSchema:
         schema = self._schemas.get(version)

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+
+# `celery -A` puts the working directory on sys.path only while it imports the app;
+# the tasks import `ml` later, so the project root stays on the path.
+# (appended, not tested for: during that import the directory is there, then removed)
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from core.settings import get_settings
 
@@ -30,8 +36,6 @@ def worker_metrics_dir() -> str:
 if _is_worker_main():
     for name in THREAD_ENV:
         os.environ[name] = str(settings.worker_threads)
-    from pathlib import Path
-
     from monitoring.multiprocess import prepare
 
     prepare(Path(worker_metrics_dir()), wipe=True)

@@ -141,6 +141,7 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
 
 
 def _failed(job: Job, exc: BaseException) -> Scored:
+    log.warning("prediction job %s failed: %s", job.id, exc, exc_info=exc)
     error = {"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__}
     return Scored(Outcome(job.id, JobStatus.FAILED, error=error), job.model_version, [], [])
 

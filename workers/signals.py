@@ -48,6 +48,18 @@ def pin_threads(**_: object) -> None:
     )
 
 
+@signals.worker_process_init.connect
+def warm_up(**_: object) -> None:
+    """Load the default model version now, so the first job does not pay for it."""
+    from workers.runtime import runtime
+
+    rt = runtime()
+    try:
+        rt.model(rt.registry.default_version())
+    except Exception as exc:  # noqa: BLE001 — jobs will report the problem; the worker stays up
+        log.warning("could not load the default model version: %s", exc)
+
+
 @signals.worker_process_shutdown.connect
 def forget_live_gauges(pid: int | None = None, **_: object) -> None:
     from monitoring.multiprocess import mark_dead

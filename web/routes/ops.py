@@ -34,7 +34,7 @@ def ready() -> tuple[Response, int]:
         checks["redis"] = {"ok": False, "detail": f"Redis cannot be reached: {exc}"}
     try:
         version = svc.catalog.default_version()
-        svc.catalog.registry.verify(version)
+        svc.catalog.verify(version)
         checks["model"] = {"ok": True, "version": version}
     except Exception as exc:
         checks["model"] = {"ok": False, "detail": str(exc)}

@@ -1,0 +1,75 @@
+"""Fixtures shared by every test package: a private Redis, a trained model, running stacks.
+
+Chain: ``redis_server`` → ``models_dir`` → ``stack`` (web + worker). Integration
+tests talk to real processes over real connections; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.procs import RedisServer, Stack, make_stack, start_redis
+
+_dbs = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of our own on a free port (never the shared one on 6379)."""
+    try:
+        server = start_redis(tmp_path_factory.mktemp("redis"))
+    except (OSError, TimeoutError, RuntimeError):
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("no redis-server could be started")
+    yield server
+    server.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model version trained once for the session."""
+    from ml.datasets import TITANIC
+    from ml.train import train
+
+    root = tmp_path_factory.mktemp("models")
+    train(TITANIC, None, root, seed=42, version="test-v1", set_default=True)
+    return root
+
+
+def new_db() -> int:
+    db = next(_dbs)
+    assert db < 16, "more stacks than Redis databases"
+    return db
+
+
+@pytest.fixture(scope="session")
+def stack(redis_server: RedisServer, models_dir: Path,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Web + worker on their own Redis db, shared by the tests that only submit and read."""
+    s = make_stack(redis_server, new_db(), models_dir, tmp_path_factory.mktemp("stack"))
+    s.start_worker()
+    s.start_web()
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server for this test alone (it may be stopped by the test)."""
+    server = start_redis(tmp_path / "redis")
+    yield server
+    server.proc.stop()
+
+
+@pytest.fixture
+def fresh_stack(own_redis: RedisServer, models_dir: Path, tmp_path: Path) -> Iterator[Stack]:
+    """A stack on its own Redis with nothing started: the test starts what it needs."""
+    s = make_stack(own_redis, 0, models_dir, tmp_path)
+    yield s
+    s.stop_all()
