@@ -70,6 +70,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_timeout=2,
         redis_socket_connect_timeout=2,
         redis_socket_timeout=5,
+        # a pool child imports scikit-learn and loads the model before taking work
+        worker_proc_alive_timeout=60,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         timezone="UTC",

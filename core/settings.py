@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(1, ge=1)
     """BLAS/OpenMP threads per worker process (more threads than cores slows scoring)."""
 
+    fault_delay_seconds: float = Field(0.0, ge=0)
+    """Sleep this long in each prediction task after claiming its job (fault-injection tests)."""
+
     worker_metrics_port: int = 9101
     """Port of the worker's aggregated Prometheus endpoint (0 disables it)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -24,6 +25,11 @@ def prepare(directory: Path, *, wipe: bool) -> Path:
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     os.environ[ENV] = str(directory)
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:
+        # imported already (Celery's CLI loads Flower's plugin, which imports prometheus_client):
+        # metrics created from now on must still use the multiprocess value store
+        values.ValueClass = values.get_value_class()
     return directory
 
 

@@ -49,11 +49,23 @@ def new_db() -> int:
 
 
 @pytest.fixture(scope="session")
-def stack(redis_server: RedisServer, models_dir: Path,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """Web + worker on their own Redis db, shared by the tests that only submit and read."""
     s = make_stack(redis_server, new_db(), models_dir, tmp_path_factory.mktemp("stack"))
     s.start_worker()
+    s.start_web()
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture(scope="session")
+def idle_stack(
+    redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A web with no worker: whatever is queued stays in the queue, where tests can count it."""
+    s = make_stack(redis_server, new_db(), models_dir, tmp_path_factory.mktemp("idle"))
     s.start_web()
     yield s
     s.stop_all()

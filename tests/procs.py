@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -47,10 +48,8 @@ class Proc:
             os.killpg(self.popen.pid, sig)
             self.popen.wait(timeout)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.popen.wait(5)
 
     def output(self) -> str:
@@ -61,12 +60,13 @@ def start(name: str, cmd: list[str], env: dict[str, str], logdir: Path) -> Proc:
     logdir.mkdir(parents=True, exist_ok=True)
     log = logdir / f"{name}-{int(time.time() * 1000)}.log"
     with log.open("wb") as out:
-        popen = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        popen = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     return Proc(name, popen, log)
 
 
-def wait_until(check, timeout: float, what: str, proc: Proc | None = None) -> None:  # noqa: ANN001
+def wait_until(check, timeout: float, what: str, proc: Proc | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.popen.poll() is not None:
@@ -74,7 +74,7 @@ def wait_until(check, timeout: float, what: str, proc: Proc | None = None) -> No
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001, S110 — not up yet
+        except Exception:  # noqa: BLE001 — not up yet
             pass
         time.sleep(0.1)
     tail = proc.output()[-4000:] if proc else ""
@@ -96,9 +96,24 @@ class RedisServer:
 
 def start_redis(logdir: Path) -> RedisServer:
     port = free_port()
-    proc = start("redis", [redis_binary(), "--port", str(port), "--bind", "127.0.0.1",
-                           "--save", "", "--appendonly", "no", "--dir", str(logdir)],
-                 dict(os.environ), logdir)
+    proc = start(
+        "redis",
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(logdir),
+        ],
+        dict(os.environ),
+        logdir,
+    )
     server = RedisServer(port, proc)
     wait_until(lambda: server.client().ping(), 10, "redis", proc)
     return server
@@ -118,24 +133,51 @@ class Stack:
         return self.base_url + path
 
     def start_web(self) -> Proc:
-        proc = start("web", [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py",
-                             "web.app:create_app()"], self.env, self.logdir)
+        proc = start(
+            "web",
+            [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", "web.app:create_app()"],
+            self.env,
+            self.logdir,
+        )
         self.procs["web"] = proc
         wait_until(lambda: requests.get(self.url("/health"), timeout=1).ok, 30, "web", proc)
         return proc
 
-    def start_worker(self, *, concurrency: int = 2, extra_env: dict[str, str] | None = None,
-                     ) -> Proc:
+    def start_worker(
+        self,
+        *,
+        concurrency: int = 2,
+        extra_env: dict[str, str] | None = None,
+    ) -> Proc:
         env = {**self.env, **(extra_env or {})}
-        proc = start("worker", [PY, "-m", "celery", "-A", "workers.celery_app:app", "worker",
-                                "-Q", "predictions,batches,reports", "--loglevel=INFO",
-                                f"--concurrency={concurrency}",
-                                f"--hostname=test-{free_port()}@%h"], env, self.logdir)
+        proc = start(
+            "worker",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app:app",
+                "worker",
+                "-Q",
+                "predictions,batches,reports",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                f"--hostname=test-{free_port()}@%h",
+            ],
+            env,
+            self.logdir,
+        )
         self.procs["worker"] = proc
         port = env["LIFEBOAT_WORKER_METRICS_PORT"]
-        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok,
-                   60, "worker metrics", proc)
-        wait_until(lambda: "ready." in proc.output(), 60, "worker ready", proc)
+        wait_until(
+            lambda: requests.get(f"http://127.0.0.1:{port}/metrics", timeout=1).ok,
+            60,
+            "worker metrics",
+            proc,
+        )
+        wait_until(lambda: proc.output().count("ready: model version") >= concurrency, 90,
+                   "worker pool children loaded the model", proc)
         return proc
 
     def stop(self, name: str) -> None:
@@ -150,21 +192,28 @@ class Stack:
 
 def stack_env(redis_url: str, models_dir: Path, storage: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "LIFEBOAT_REDIS_URL": redis_url,
-        "LIFEBOAT_MODELS_DIR": str(models_dir),
-        "LIFEBOAT_STORAGE_ROOT": str(storage),
-        "LIFEBOAT_WEB_PORT": str(free_port()),
-        "LIFEBOAT_WORKER_METRICS_PORT": str(free_port()),
-        "LIFEBOAT_WEB_WORKERS": "2",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "LIFEBOAT_REDIS_URL": redis_url,
+            "LIFEBOAT_MODELS_DIR": str(models_dir),
+            "LIFEBOAT_STORAGE_ROOT": str(storage),
+            "LIFEBOAT_WEB_PORT": str(free_port()),
+            "LIFEBOAT_WORKER_METRICS_PORT": str(free_port()),
+            "LIFEBOAT_WEB_WORKERS": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
 
-def make_stack(redis_server: RedisServer, db: int, models_dir: Path, storage: Path,
-               **extra: str) -> Stack:
+def make_stack(
+    redis_server: RedisServer, db: int, models_dir: Path, storage: Path, **extra: str
+) -> Stack:
     env = stack_env(f"{redis_server.url}/{db}", models_dir, storage, **extra)
-    return Stack(env=env, base_url=f"http://127.0.0.1:{env['LIFEBOAT_WEB_PORT']}",
-                 redis=redis_server.client(db), logdir=storage / "logs")
+    return Stack(
+        env=env,
+        base_url=f"http://127.0.0.1:{env['LIFEBOAT_WEB_PORT']}",
+        redis=redis_server.client(db),
+        logdir=storage / "logs",
+    )

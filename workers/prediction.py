@@ -41,6 +41,8 @@ def run(rt: Runtime, job_id: str, owner: str) -> str:
     if claim is not ClaimOutcome.CLAIMED:
         return claim.value
     store.record_claim(owner, job_id)
+    if s.fault_delay_seconds:
+        time.sleep(s.fault_delay_seconds)
     mine = set(store.claimed_by(owner)) | {job_id}
     jobs = [j for j in store.get_many(sorted(mine)) if _still_mine(j, owner)]
     rows = sum(j.progress_total for j in jobs)
@@ -72,17 +74,17 @@ def score_jobs(rt: Runtime, jobs: list[Job]) -> list[Scored]:
     for version, group in by_version.items():
         try:
             model = rt.model(version)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — every job of this version fails with it
             out += [_failed(job, exc) for job in group]
             continue
         try:
             out += _score_together(model, group)
-        except Exception:
+        except Exception:  # noqa: BLE001 — find the culprit: score each job on its own
             log.warning("a micro-batch of %d jobs failed; scoring them one by one", len(group))
             for job in group:
                 try:
                     out += _score_together(model, [job])
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 — this job fails alone
                     out.append(_failed(job, exc))
     return out
 

@@ -13,9 +13,8 @@ from core.jobs import JobStore
 from core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from ml.registry import Registry
-
     from ml.model import Model
+    from ml.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,9 @@ def warm_up(**_: object) -> None:
 
     rt = runtime()
     try:
-        rt.model(rt.registry.default_version())
+        version = rt.registry.default_version()
+        rt.model(version)
+        log.info("worker process %d ready: model version %s loaded", os.getpid(), version)
     except Exception as exc:  # noqa: BLE001 — jobs will report the problem; the worker stays up
         log.warning("could not load the default model version: %s", exc)
 

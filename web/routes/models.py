@@ -25,7 +25,7 @@ def list_models() -> Response:
                 "default": version == default,
                 "created_at": card.get("created_at"),
                 "estimator": card.get("estimator"),
-                "metrics": card.get("metrics"),
+                "holdout_metrics": card.get("holdout_metrics"),
                 "links": {"self": f"/api/v1/models/{version}"},
             }
         )

@@ -36,7 +36,7 @@ def ready() -> tuple[Response, int]:
         version = svc.catalog.default_version()
         svc.catalog.verify(version)
         checks["model"] = {"ok": True, "version": version}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — any failure means the model is not ready
         checks["model"] = {"ok": False, "detail": str(exc)}
     workers = _workers(svc) if checks["redis"]["ok"] else []
     checks["workers"] = {"ok": bool(workers), "names": workers}
@@ -54,7 +54,7 @@ def _workers(svc) -> list[str]:
             return list(_last_pong["workers"])  # type: ignore[arg-type]
         try:
             replies = svc.celery.control.ping(timeout=WORKER_PING_TIMEOUT) or []
-        except Exception:
+        except Exception:  # noqa: BLE001 — the broker went away between two checks
             replies = []
         names = sorted(name for reply in replies for name in reply)
         if names:
