@@ -1,0 +1,392 @@
+"""Static checks of docker-compose.yml, the Dockerfile, .env.example and prometheus.yml."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+PROMETHEUS_FILE = ROOT / "prometheus" / "prometheus.yml"
+DASHBOARD_PROVIDER_FILE = ROOT / "grafana" / "provisioning" / "dashboards" / "lifeboat.yml"
+DATASOURCE_FILE = ROOT / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|AUTH", re.IGNORECASE)
+# ${NAME...} or $NAME, but not the escaped $$ of a healthcheck's shell variable
+INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)([^}]*)\}|(?<!\$)\$([A-Za-z_]\w*)")
+APP_SERVICES = ("web", "worker", "beat", "flower")
+REQUIRED_SERVICES = {
+    "redis",
+    "web",
+    "worker",
+    "beat",
+    "flower",
+    "celery-exporter",
+    "prometheus",
+    "grafana",
+    "cadvisor",
+    "redis-exporter",
+}
+# What each image family is known to contain for a healthcheck (checked against the
+# images' Dockerfiles): python:slim has neither curl nor wget; the others are
+# Alpine or BusyBox based and have wget, not curl.
+HEALTHCHECK_TOOLS = {
+    "lifeboat": {"python", "celery"},
+    "danihodovic/celery-exporter": {"python"},
+    "redis": {"redis-cli"},
+    "oliver006/redis_exporter": {"wget"},
+    "gcr.io/cadvisor/cadvisor": {"wget"},
+    "prom/prometheus": {"wget"},
+    "grafana/grafana": {"wget"},
+}
+PROMETHEUS_JOBS = {
+    "lifeboat-web",
+    "lifeboat-worker",
+    "celery-exporter",
+    "flower",
+    "cadvisor",
+    "redis",
+    "prometheus",
+}
+
+COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+SERVICES: dict[str, dict] = COMPOSE["services"]
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """Return (repository, tag) of an image reference; the tag is '' when absent."""
+    image = image.split("@", 1)[0]
+    repository, _, last = image.rpartition("/")
+    name, _, tag = last.partition(":")
+    return (f"{repository}/{name}" if repository else name), tag
+
+
+def environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def volume_mounts(service: dict) -> list[tuple[str, str, str]]:
+    """Return (source, target, mode) for every volume of a service."""
+    mounts = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            mode = "ro" if volume.get("read_only") else "rw"
+            mounts.append((volume.get("source", ""), volume["target"], mode))
+            continue
+        parts = volume.split(":")
+        if len(parts) == 1:  # anonymous volume
+            mounts.append(("", parts[0], "rw"))
+        else:
+            mounts.append((parts[0], parts[1], parts[2] if len(parts) > 2 else "rw"))
+    return mounts
+
+
+def is_bind_source(source: str) -> bool:
+    return source.startswith((".", "/", "~"))
+
+
+def healthcheck_command(test: list[str] | str) -> str:
+    """First program a healthcheck runs, skipping leading VAR=value assignments."""
+    if isinstance(test, str):
+        words = test.split()
+    elif test[0] == "CMD-SHELL":
+        words = test[1].split()
+    else:
+        words = test[1:]
+    words = [word for word in words if not re.match(r"^\w+=", word)]
+    return words[0]
+
+
+def interpolations() -> list[tuple[str, str]]:
+    """(variable name, modifier such as ':?message' or ':-default') of every ${...}."""
+    lines = COMPOSE_FILE.read_text(encoding="utf-8").splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    return [
+        (braced or bare, modifier if braced else "")
+        for braced, modifier, bare in INTERPOLATION.findall(text)
+    ]
+
+
+def test_every_required_service_is_defined():
+    assert set(SERVICES) >= REQUIRED_SERVICES
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_service_image_is_pinned_to_a_version(name):
+    image = SERVICES[name].get("image")
+    assert image, f"{name} has no image name (services built locally need one too)"
+    _, tag = split_image(image)
+    assert tag, f"{name}: {image} has no tag"
+    assert tag != "latest", f"{name}: {image} floats with latest"
+    assert re.search(r"\d+\.\d+", tag), f"{name}: {image} tag is not a version"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_service_has_a_healthcheck(name):
+    healthcheck = SERVICES[name].get("healthcheck")
+    assert healthcheck, f"{name} has no healthcheck"
+    assert not healthcheck.get("disable"), f"{name} disables its healthcheck"
+    assert healthcheck.get("test") not in (None, [], ["NONE"]), f"{name} has an empty test"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_service_healthcheck_uses_a_tool_its_image_contains(name):
+    repository, tag = split_image(SERVICES[name]["image"])
+    assert repository in HEALTHCHECK_TOOLS, f"{name}: no known tools for image {repository}"
+    command = healthcheck_command(SERVICES[name]["healthcheck"]["test"])
+    assert command in HEALTHCHECK_TOOLS[repository], (
+        f"{name}: {command!r} is not known to exist in {repository}"
+    )
+    if repository == "oliver006/redis_exporter":
+        # the default redis_exporter image is FROM scratch: only -alpine has wget
+        assert tag.endswith("-alpine"), f"{name}: {tag} has no shell tools"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_service_restarts_after_a_crash(name):
+    assert SERVICES[name].get("restart") in {"always", "unless-stopped", "on-failure"}
+
+
+def test_every_bind_mounted_repository_path_exists():
+    missing = [
+        f"{name}: {source}"
+        for name, service in SERVICES.items()
+        for source, _, _ in volume_mounts(service)
+        if source.startswith(".") and not (ROOT / source).exists()
+    ]
+    assert not missing
+
+
+def test_host_system_paths_are_mounted_read_only():
+    writable = [
+        f"{name}: {source}"
+        for name, service in SERVICES.items()
+        for source, _, mode in volume_mounts(service)
+        if source.startswith(("/", "~")) and "ro" not in mode.split(",")
+    ]
+    assert not writable
+
+
+def test_repository_config_files_are_mounted_read_only():
+    writable = [
+        f"{name}: {source}"
+        for name, service in SERVICES.items()
+        for source, _, mode in volume_mounts(service)
+        if source.startswith(".") and "ro" not in mode.split(",")
+    ]
+    assert not writable
+
+
+def test_every_named_volume_is_declared():
+    declared = set(COMPOSE.get("volumes") or {})
+    used = {
+        source
+        for service in SERVICES.values()
+        for source, _, _ in volume_mounts(service)
+        if source and not is_bind_source(source)
+    }
+    assert used <= declared, f"undeclared volumes: {sorted(used - declared)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("redis", "/data"),
+        ("prometheus", "/prometheus"),
+        ("grafana", "/var/lib/grafana"),
+        ("web", "/data"),
+        ("worker", "/data"),
+    ],
+)
+def test_state_lives_in_a_named_volume(name, target):
+    sources = {t: s for s, t, _ in volume_mounts(SERVICES[name])}
+    assert target in sources, f"{name} keeps {target} in the container layer"
+    assert sources[target]
+    assert not is_bind_source(sources[target])
+
+
+def test_no_secret_is_interpolated_with_a_default_or_optionally():
+    weak = [
+        f"${{{name}{modifier}}}"
+        for name, modifier in interpolations()
+        if SECRET_NAME.search(name) and not modifier.startswith(":?")
+    ]
+    assert not weak, "secrets must use ${VAR:?message}"
+
+
+def test_no_secret_has_a_literal_value_in_the_environment():
+    literal = [
+        f"{name}: {key}"
+        for name, service in SERVICES.items()
+        for key, value in environment(service).items()
+        # GF_AUTH_ANONYMOUS_ENABLED: "false" is a switch, not a secret
+        if SECRET_NAME.search(key) and "${" not in value and value not in {"true", "false"}
+    ]
+    assert not literal
+
+
+def test_env_example_documents_every_variable_the_compose_file_reads():
+    documented = set(
+        re.findall(
+            r"^#?\s*([A-Z][A-Z0-9_]*)=",
+            (ROOT / ".env.example").read_text(encoding="utf-8"),
+            re.MULTILINE,
+        )
+    )
+    read = {name for name, _ in interpolations()}
+    assert read <= documented, f"undocumented: {sorted(read - documented)}"
+
+
+def test_env_example_ships_no_secret_value():
+    filled = [
+        line
+        for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+        if re.match(r"^[A-Z][A-Z0-9_]*=\S", line) and SECRET_NAME.search(line.split("=", 1)[0])
+    ]
+    assert not filled
+
+
+def test_worker_can_be_scaled_with_docker_compose_scale():
+    worker = SERVICES["worker"]
+    assert "container_name" not in worker
+    host_ports = [port for port in worker.get("ports", []) if ":" in str(port)]
+    assert not host_ports, "a fixed host port allows a single worker replica"
+
+
+def test_services_using_redis_wait_until_it_is_healthy():
+    not_waiting = [
+        name
+        for name in (*APP_SERVICES, "celery-exporter", "redis-exporter")
+        if (SERVICES[name].get("depends_on") or {}).get("redis", {}).get("condition")
+        != "service_healthy"
+    ]
+    assert not not_waiting
+
+
+def test_redis_requires_a_password_keeps_an_append_only_file_and_never_evicts():
+    command = " ".join(SERVICES["redis"]["command"])
+    assert "--requirepass ${REDIS_PASSWORD:?" in command
+    assert "--appendonly yes" in command
+    assert "--maxmemory-policy noeviction" in command
+
+
+def test_app_processes_run_the_agreed_commands():
+    commands = {name: " ".join(SERVICES[name]["command"]) for name in APP_SERVICES}
+    assert commands["web"] == "gunicorn -c web/gunicorn_conf.py web.app:create_app()"
+    assert commands["worker"].startswith("celery -A workers.celery_app:app worker")
+    assert "-Q predictions,batches,reports" in commands["worker"]
+    assert commands["beat"].startswith("celery -A workers.celery_app:app beat")
+    assert commands["flower"] == "celery -A workers.celery_app:app flower --port=5555"
+
+
+def test_flower_requires_basic_auth_from_the_environment():
+    value = environment(SERVICES["flower"]).get("FLOWER_BASIC_AUTH", "")
+    assert value.startswith("${FLOWER_BASIC_AUTH:?")
+
+
+def test_grafana_admin_password_is_required():
+    value = environment(SERVICES["grafana"]).get("GF_SECURITY_ADMIN_PASSWORD", "")
+    assert value.startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+def test_each_app_container_keeps_its_metrics_directory_private():
+    for name in APP_SERVICES:
+        metrics_dir = environment(SERVICES[name])["LIFEBOAT_METRICS_DIR"]
+        assert "/tmp" in SERVICES[name].get("tmpfs", []), f"{name}: /tmp is not a tmpfs"
+        assert metrics_dir.startswith("/tmp/"), f"{name}: {metrics_dir} may be shared"
+        shared = [t for s, t, _ in volume_mounts(SERVICES[name]) if metrics_dir.startswith(t)]
+        assert not shared, f"{name}: {metrics_dir} is inside a volume"
+
+
+def test_web_listens_on_every_interface_of_its_container():
+    assert environment(SERVICES["web"])["LIFEBOAT_WEB_HOST"] == "0.0.0.0"
+    assert "8000" in {str(port).rsplit(":", 1)[-1] for port in SERVICES["web"]["ports"]}
+
+
+def test_app_image_runs_as_a_non_root_user():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
+    assert users, "the Dockerfile never leaves root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert all(SERVICES[name].get("user") in (None, users[-1]) for name in APP_SERVICES)
+
+
+def test_app_image_base_is_pinned_to_a_python_patch_release():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    bases = re.findall(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
+    assert bases
+    for base in bases:
+        repository, tag = split_image(base)
+        assert repository == "python"
+        assert re.match(r"3\.11\.\d+-slim", tag), f"{base} is not pinned to a patch release"
+
+
+def test_app_image_installs_requirements_trains_a_model_and_checks_health():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "pip install --no-cache-dir -r requirements.txt" in dockerfile
+    assert re.search(r"^RUN python -m ml\.train", dockerfile, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK .*urllib.*/health", dockerfile, re.MULTILINE | re.DOTALL)
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
+    ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
+    assert {".git", ".env", ".venv", "models"} <= ignored
+
+
+def scrape_configs() -> dict[str, dict]:
+    config = yaml.safe_load(PROMETHEUS_FILE.read_text(encoding="utf-8"))
+    return {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+def test_prometheus_scrapes_every_component_under_its_agreed_job_name():
+    assert set(scrape_configs()) == PROMETHEUS_JOBS
+
+
+def test_every_prometheus_target_is_a_compose_service():
+    hosts = []
+    for job in scrape_configs().values():
+        for static in job.get("static_configs", []):
+            hosts += [(job["job_name"], target.rsplit(":", 1)[0]) for target in static["targets"]]
+        for dns in job.get("dns_sd_configs", []):
+            hosts += [(job["job_name"], name) for name in dns["names"]]
+    assert hosts
+    unknown = [
+        f"{job}: {host}"
+        for job, host in hosts
+        if host not in SERVICES and not (job == "prometheus" and host == "localhost")
+    ]
+    assert not unknown
+
+
+def test_every_worker_replica_is_scraped_through_dns_discovery():
+    job = scrape_configs()["lifeboat-worker"]
+    assert "static_configs" not in job
+    assert job["dns_sd_configs"] == [
+        {"names": ["worker"], "type": "A", "port": 9101, "refresh_interval": "15s"}
+    ]
+
+
+def test_prometheus_loads_the_alert_rules_it_is_given():
+    config = yaml.safe_load(PROMETHEUS_FILE.read_text(encoding="utf-8"))
+    mounted = {Path(t).name for _, t, _ in volume_mounts(SERVICES["prometheus"])}
+    assert config["rule_files"] == ["alerts.yml"]
+    assert "alerts.yml" in mounted
+
+
+def test_grafana_loads_dashboards_from_where_they_are_mounted():
+    provider = yaml.safe_load(DASHBOARD_PROVIDER_FILE.read_text(encoding="utf-8"))
+    mounts = {s: t for s, t, _ in volume_mounts(SERVICES["grafana"])}
+    assert provider["providers"][0]["options"]["path"] == mounts["./grafana/dashboards"]
+    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
+
+
+def test_grafana_datasource_points_at_the_prometheus_service():
+    datasource = yaml.safe_load(DATASOURCE_FILE.read_text(encoding="utf-8"))["datasources"][0]
+    assert datasource["uid"] == "prometheus"
+    assert datasource["url"] == "http://prometheus:9090"
