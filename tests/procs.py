@@ -176,8 +176,12 @@ class Stack:
             "worker metrics",
             proc,
         )
-        wait_until(lambda: proc.output().count("ready: model version") >= concurrency, 90,
-                   "worker pool children loaded the model", proc)
+        wait_until(
+            lambda: proc.output().count("ready: model version") >= concurrency,
+            90,
+            "worker pool children loaded the model",
+            proc,
+        )
         return proc
 
     def stop(self, name: str) -> None:

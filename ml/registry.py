@@ -1,0 +1,160 @@
+"""Installed model versions under one directory: listing, cards, verified loading.
+
+Standard library only at import time (the web process lists versions and reads
+cards); skops and the scoring code are imported inside :meth:`Registry.load`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ml.errors import ArtifactIntegrityError, ModelNotFound
+from ml.schema import FeatureSchema
+
+if TYPE_CHECKING:
+    from ml.model import Model
+
+logger = logging.getLogger(__name__)
+
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CARD_FILE = "model_card.json"
+MODEL_FILE = "model.skops"
+REFERENCE_FILE = "reference.csv"
+DEFAULT_FILE = "DEFAULT"  # text file naming the default version
+TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.")  # modules whose types skops may rebuild
+
+
+def check_version(version: str) -> str:
+    """Return ``version`` if it is a well-formed version name, else raise ModelNotFound."""
+    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
+        raise ModelNotFound(f"invalid model version {version!r}")
+    return version
+
+
+def bytes_sha256(data: bytes) -> str:
+    """Hex sha256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_trusted_type(name: str) -> bool:
+    """Whether skops may rebuild ``name``: a class defined in scikit-learn or numpy.
+
+    The name is resolved and its real module checked, so a function, or a foreign
+    class merely imported into a scikit-learn module, is not trusted.
+    """
+    module_name, _, attribute = name.rpartition(".")
+    if not module_name.startswith(TRUSTED_TYPE_PREFIXES) and module_name != "numpy":
+        return False
+    try:
+        obj = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return isinstance(obj, type) and (module == "numpy" or module.startswith(TRUSTED_TYPE_PREFIXES))
+
+
+class Registry:
+    """The model versions installed as ``<root>/<version>/`` folders."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def versions(self) -> list[str]:
+        """Installed versions (folders holding a model card), sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.root.iterdir()
+            if VERSION_PATTERN.fullmatch(entry.name) and (entry / CARD_FILE).is_file()
+        )
+
+    def default_version(self) -> str:
+        """The version named by the DEFAULT file if installed, else the newest one."""
+        installed = self.versions()
+        if not installed:
+            raise ModelNotFound(f"no model installed in {str(self.root)!r}")
+        default_file = self.root / DEFAULT_FILE
+        if default_file.is_file():
+            named = default_file.read_text(encoding="utf-8").strip()
+            if named in installed:
+                return named
+            logger.warning("DEFAULT names %r, which is not installed; using the newest", named)
+        return max(installed, key=lambda v: (str(self.card(v).get("created_at", "")), v))
+
+    def resolve(self, version: str | None) -> str:
+        """``version`` if installed (the default version when ``None``), else ModelNotFound."""
+        if version is None:
+            return self.default_version()
+        check_version(version)
+        if not (self.root / version / CARD_FILE).is_file():
+            raise ModelNotFound(f"model version {version!r} is not installed")
+        return version
+
+    def path(self, version: str | None) -> Path:
+        """The folder of an installed version."""
+        return self.root / self.resolve(version)
+
+    def card(self, version: str | None) -> dict[str, Any]:
+        """The model card of an installed version."""
+        card_path = self.path(version) / CARD_FILE
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ArtifactIntegrityError(
+                f"unreadable model card {str(card_path)!r}: {exc}"
+            ) from exc
+        if not isinstance(card, dict):
+            raise ArtifactIntegrityError(f"model card {str(card_path)!r} is not a JSON object")
+        return card
+
+    def schema(self, version: str | None) -> FeatureSchema:
+        """The feature schema recorded in a version's card."""
+        return FeatureSchema.from_dict(self.card(version)["feature_schema"])
+
+    def read_verified(self, version: str | None, filename: str) -> bytes:
+        """The bytes of an artifact whose sha256 matches the card, else ArtifactIntegrityError."""
+        resolved = self.resolve(version)
+        expected = self.card(resolved).get("artifacts", {}).get(filename)
+        file_path = self.root / resolved / filename
+        if not expected:
+            raise ArtifactIntegrityError(f"{filename} has no recorded sha256 in the model card")
+        try:
+            data = file_path.read_bytes()
+        except OSError as exc:
+            raise ArtifactIntegrityError(f"missing artifact {str(file_path)!r}: {exc}") from exc
+        if bytes_sha256(data) != expected:
+            raise ArtifactIntegrityError(
+                f"artifact {str(file_path)!r} does not match its recorded sha256"
+            )
+        return data
+
+    def reference_path(self, version: str | None) -> Path:
+        """Path of a version's reference data, after checking its sha256."""
+        self.read_verified(version, REFERENCE_FILE)
+        return self.path(version) / REFERENCE_FILE
+
+    def load(self, version: str | None) -> Model:
+        """Load a version, verifying its artifact before deserializing anything."""
+        import skops.io
+
+        from ml.model import Model
+
+        resolved = self.resolve(version)
+        data = self.read_verified(resolved, MODEL_FILE)
+        untrusted = skops.io.get_untrusted_types(data=data)
+        refused = [name for name in untrusted if not is_trusted_type(name)]
+        if refused:
+            raise ArtifactIntegrityError(
+                f"{MODEL_FILE} of {resolved} holds untrusted types: {refused}"
+            )
+        pipeline = skops.io.loads(data, trusted=untrusted)
+        model = Model(resolved, self.card(resolved), pipeline)
+        logger.info("loaded model %s (%s)", resolved, model.card.get("estimator"))
+        return model

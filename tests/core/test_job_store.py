@@ -1,0 +1,107 @@
+"""The job store's transitions, against a real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.jobs import ClaimOutcome, JobStatus, JobStore, JobType, Outcome
+from tests.procs import RedisServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def store(own_redis: RedisServer) -> JobStore:
+    return JobStore(own_redis.client(), prefix="t", ttl=600)
+
+
+def new_job(store: JobStore, **kw) -> str:
+    job_id, created = store.create(
+        JobType.PREDICTION, params={"instances": [{}]}, model_version="v", total=1, **kw
+    )
+    assert created
+    return job_id
+
+
+def test_a_new_job_is_queued_with_its_ttl(store: JobStore) -> None:
+    job_id = new_job(store)
+    job = store.get(job_id)
+    assert job.status is JobStatus.QUEUED
+    assert 590 < store.redis.ttl(store.key(job_id)) <= 600
+
+
+def test_a_finished_job_never_goes_back_to_running(store: JobStore) -> None:
+    job_id = new_job(store)
+    assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.CLAIMED
+    assert store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={"x": 1}))
+    assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.TERMINAL
+    assert store.get(job_id).status is JobStatus.SUCCEEDED
+
+
+def test_a_job_finishes_once(store: JobStore) -> None:
+    job_id = new_job(store)
+    store.claim(job_id, "task-1", lease=30)
+    assert store.finish(
+        Outcome(job_id, JobStatus.SUCCEEDED, result={"n": 1}, log_entries=[{"p": 1}])
+    )
+    assert not store.finish(
+        Outcome(job_id, JobStatus.FAILED, error={"type": "X"}, log_entries=[{"p": 2}])
+    )
+    job = store.get(job_id)
+    assert (job.status, job.result, job.error) == (JobStatus.SUCCEEDED, {"n": 1}, None)
+    assert store.redis.xlen(store.prediction_log) == 1
+
+
+def test_a_job_claimed_by_a_live_task_is_busy_for_others(store: JobStore) -> None:
+    job_id = new_job(store)
+    assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.CLAIMED
+    assert store.claim(job_id, "task-2", lease=30) is ClaimOutcome.BUSY
+    assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.CLAIMED  # redelivery
+
+
+def test_an_expired_claim_can_be_taken_over(store: JobStore) -> None:
+    job_id = new_job(store)
+    store.claim(job_id, "task-1", lease=30)
+    assert store.claim(job_id, "task-2", lease=0) is ClaimOutcome.CLAIMED
+    assert store.get(job_id).owner == "task-2"
+
+
+def test_cancelled_job_is_not_claimed(store: JobStore) -> None:
+    job_id = new_job(store)
+    assert store.cancel(job_id).status is JobStatus.CANCELLED
+    assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.TERMINAL
+    assert store.claim_pending("task-1", max_jobs=10, max_rows=100, rows_taken=0) == []
+
+
+def test_pending_jobs_are_claimed_in_order_up_to_the_row_limit(store: JobStore) -> None:
+    ids = [new_job(store) for _ in range(5)]
+    got = store.claim_pending("task-1", max_jobs=10, max_rows=3, rows_taken=0)
+    assert got == ids[:3]
+    assert store.claimed_by("task-1") == sorted(ids[:3])
+    assert store.claim_pending("task-2", max_jobs=10, max_rows=100, rows_taken=0) == ids[3:]
+
+
+def test_idempotency_key_returns_the_first_job(store: JobStore) -> None:
+    first = new_job(store, idempotency_key="k")
+    again, created = store.create(
+        JobType.PREDICTION, params={}, model_version="v", total=1, idempotency_key="k"
+    )
+    assert (again, created) == (first, False)
+
+
+def test_unknown_job_is_not_found(store: JobStore) -> None:
+    from core.errors import JobNotFound
+
+    with pytest.raises(JobNotFound):
+        store.get("nope")
+
+
+def test_finishing_publishes_the_job_id(store: JobStore) -> None:
+    pubsub = store.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(store.done_channel)
+    pubsub.get_message(timeout=1)
+    job_id = new_job(store)
+    store.claim(job_id, "task-1", lease=30)
+    store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={}))
+    message = pubsub.get_message(timeout=2)
+    assert message["data"].decode() == job_id
