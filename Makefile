@@ -24,7 +24,7 @@ $(EXPORTER_VENV)/.installed: requirements-exporter.txt
 exporter: $(EXPORTER_VENV)/.installed
 
 run: install
-	$(PY) scripts/run.py
+	$(PY) -m scripts.run
 
 train: $(STAMP)
 	$(PY) -m ml.train
