@@ -41,8 +41,6 @@ def run(rt: Runtime, job_id: str, owner: str) -> str:
     if claim is not ClaimOutcome.CLAIMED:
         return claim.value
     store.record_claim(owner, job_id)
-    if s.fault_delay_seconds:
-        time.sleep(s.fault_delay_seconds)
     mine = set(store.claimed_by(owner)) | {job_id}
     jobs = [j for j in store.get_many(sorted(mine)) if _still_mine(j, owner)]
     rows = sum(j.progress_total for j in jobs)
@@ -54,6 +52,8 @@ def run(rt: Runtime, job_id: str, owner: str) -> str:
             rows_taken=rows,
         )
         jobs += [j for j in store.get_many(more) if _still_mine(j, owner)]
+    if s.fault_delay_seconds:  # fault injection: a window in which every claimed job is running
+        time.sleep(s.fault_delay_seconds)
     scored = score_jobs(rt, jobs)
     finished = store.finish_many([sc.outcome for sc in scored])
     _count(rt, jobs, scored, finished)
