@@ -14,7 +14,7 @@ from core.settings import Settings, get_settings
 from ml.registry import Registry
 from web import errors
 from web.catalog import Catalog
-from web.routes import docs, jobs, models, ops, predictions
+from web.routes import MODULES
 from web.services import Services
 from web.waiting import CompletionWaiter
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         waiter=CompletionWaiter(subscriber, store.done_channel),
         catalog=Catalog(Registry(settings.models_dir)),
     )
-    for module in (predictions, jobs, models, ops, docs):
+    for module in MODULES:
         app.register_blueprint(module.bp)
     errors.register(app)
     _instrument(app)

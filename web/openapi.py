@@ -10,14 +10,14 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 JOB_REF = {"$ref": "#/components/schemas/Job"}
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem_response(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {"application/problem+json": {"schema": PROBLEM_REF}},
     }
 
 
-def _job(description: str) -> dict[str, Any]:
+def job_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": JOB_REF}}}
 
 
@@ -62,7 +62,10 @@ def _job_id_param() -> dict[str, Any]:
     return {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def document(schema: FeatureSchema | None, max_instances: int) -> dict[str, Any]:
+def document(
+    schema: FeatureSchema | None, max_instances: int, extra_paths: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The whole document; ``extra_paths`` come from the route modules' ``OPENAPI_PATHS``."""
     prediction_request = {
         "type": "object",
         "required": ["instances"],
@@ -144,14 +147,16 @@ def document(schema: FeatureSchema | None, max_instances: int) -> dict[str, Any]
                     },
                 },
                 "responses": {
-                    "200": _job("the job finished within `wait`"),
-                    "202": _job("the job is queued or running; poll `Location`"),
-                    "400": _problem("the body is not JSON"),
-                    "409": _problem("Idempotency-Key reused with another body"),
-                    "413": _problem("the body is too large"),
-                    "415": _problem("not application/json"),
-                    "422": _problem("invalid fields, each named in `errors`"),
-                    "503": _problem("Redis unreachable or no model installed; see Retry-After"),
+                    "200": job_response("the job finished within `wait`"),
+                    "202": job_response("the job is queued or running; poll `Location`"),
+                    "400": problem_response("the body is not JSON"),
+                    "409": problem_response("Idempotency-Key reused with another body"),
+                    "413": problem_response("the body is too large"),
+                    "415": problem_response("not application/json"),
+                    "422": problem_response("invalid fields, each named in `errors`"),
+                    "503": problem_response(
+                        "Redis unreachable or no model installed; see Retry-After"
+                    ),
                 },
             }
         },
@@ -169,7 +174,7 @@ def document(schema: FeatureSchema | None, max_instances: int) -> dict[str, Any]
                 ],
                 "responses": {
                     "200": {"description": "jobs, newest first"},
-                    "422": _problem("invalid parameter"),
+                    "422": problem_response("invalid parameter"),
                 },
             }
         },
@@ -177,15 +182,18 @@ def document(schema: FeatureSchema | None, max_instances: int) -> dict[str, Any]
             "get": {
                 "summary": "A job (long-poll with `wait`)",
                 "parameters": [_job_id_param(), _wait_param()],
-                "responses": {"200": _job("the job"), "404": _problem("unknown or expired job")},
+                "responses": {
+                    "200": job_response("the job"),
+                    "404": problem_response("unknown or expired job"),
+                },
             },
             "delete": {
                 "summary": "Cancel a job that has not finished",
                 "parameters": [_job_id_param()],
                 "responses": {
-                    "200": _job("the cancelled job"),
-                    "404": _problem("unknown or expired job"),
-                    "409": _problem("the job has already finished"),
+                    "200": job_response("the cancelled job"),
+                    "404": problem_response("unknown or expired job"),
+                    "409": problem_response("the job has already finished"),
                 },
             },
         },
@@ -208,7 +216,7 @@ def document(schema: FeatureSchema | None, max_instances: int) -> dict[str, Any]
                 ],
                 "responses": {
                     "200": {"description": "the model card"},
-                    "404": _problem("no such version"),
+                    "404": problem_response("no such version"),
                 },
             }
         },
@@ -229,6 +237,7 @@ def document(schema: FeatureSchema | None, max_instances: int) -> dict[str, Any]
             }
         },
     }
+    paths.update(extra_paths or {})
     return {
         "openapi": "3.1.0",
         "info": {

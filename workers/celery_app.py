@@ -43,7 +43,12 @@ if _is_worker_main():
 from core.queue import make_celery  # noqa: E402
 
 app = make_celery(settings)
-app.conf.imports = ("workers.tasks", "workers.signals")
+app.conf.imports = (
+    "workers.tasks",
+    "workers.batch_tasks",
+    "workers.report_tasks",
+    "workers.signals",
+)
 app.conf.beat_schedule = {
     "requeue-stale-jobs": {"task": "lifeboat.requeue_stale", "schedule": 15.0},
 }

@@ -1,3 +1,7 @@
-"""One blueprint per resource."""
+"""One blueprint per resource; each module has ``bp`` and may add ``OPENAPI_PATHS``."""
 
-__all__ = ["docs", "jobs", "models", "ops", "predictions"]
+from web.routes import batches, docs, feedback, jobs, models, ops, predictions, reports
+
+MODULES = (predictions, batches, reports, feedback, jobs, models, ops, docs)
+
+__all__ = ["MODULES"]

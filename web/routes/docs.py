@@ -31,7 +31,10 @@ def openapi() -> Response:
         schema = svc.catalog.schema(svc.catalog.default_version())
     except Exception:  # noqa: BLE001 — without a model the document still describes the API
         schema = None
-    return jsonify(document(schema, svc.settings.max_instances))
+    from web.routes import MODULES
+
+    extra = {path: ops for m in MODULES for path, ops in getattr(m, "OPENAPI_PATHS", {}).items()}
+    return jsonify(document(schema, svc.settings.max_instances, extra))
 
 
 @bp.get("/docs")

@@ -1,0 +1,1 @@
+"""Celery tasks of the batch jobs: not built yet."""

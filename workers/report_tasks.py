@@ -1,0 +1,1 @@
+"""Celery tasks of the report jobs: not built yet."""
