@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -159,30 +159,52 @@ redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return 'claimed'
 """
 
-# KEYS[1] pending list, KEYS[2] claims set of this owner; ARGV: owner, now, max_jobs, max_rows,
-# rows already taken, job key prefix, ttl.  Pops queued jobs that fit and claims them.
-_CLAIM_PENDING = """
-local taken = {}
-local rows = tonumber(ARGV[5])
-local n = 0
-while n < tonumber(ARGV[3]) do
+# KEYS[1] pending list, KEYS[2] claims set of this owner
+# ARGV: owner, now, lease, max_jobs, max_rows, job key prefix, ttl, then the task's own job ids.
+# Claims (1) the task's own jobs (again, if this is a redelivery), (2) jobs this owner claimed
+# before its process died, (3) queued neighbours from the pending list, within the limits.
+# Every claimed id is recorded under the owner, so a redelivered task finds them all.
+_CLAIM_BATCH = """
+local owner, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local max_jobs, max_rows, prefix = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local taken, seen, n, rows = {}, {}, 0, 0
+local function take(id, total)
+  redis.call('HSET', prefix .. id, 'status', 'running', 'owner', owner, 'claimed_at', ARGV[2])
+  redis.call('HINCRBY', prefix .. id, 'attempts', 1)
+  redis.call('SADD', KEYS[2], id)
+  n = n + 1
+  taken[n] = id
+  seen[id] = true
+  rows = rows + tonumber(total or '0')
+end
+for i = 8, #ARGV do
+  local id = ARGV[i]
+  local st = redis.call('HMGET', prefix .. id, 'status', 'owner', 'claimed_at', 'progress_total')
+  if not seen[id] and st[1] == 'queued' then
+    redis.call('HSET', prefix .. id, 'started_at', ARGV[2])
+    take(id, st[4])
+  elseif not seen[id] and st[1] == 'running'
+      and (st[2] == owner or tonumber(st[3] or '0') + lease <= now) then
+    take(id, st[4])
+  end
+end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if not seen[id] then
+    local st = redis.call('HMGET', prefix .. id, 'status', 'owner', 'progress_total')
+    if st[1] == 'running' and st[2] == owner then take(id, st[3]) end
+  end
+end
+while n < max_jobs and rows < max_rows do
   local id = redis.call('LPOP', KEYS[1])
   if not id then break end
-  local key = ARGV[6] .. id
-  local st = redis.call('HMGET', key, 'status', 'progress_total')
-  if st[1] == 'queued' then
-    local r = tonumber(st[2] or '0')
-    if rows + r > tonumber(ARGV[4]) and n > 0 then
+  local st = redis.call('HMGET', prefix .. id, 'status', 'progress_total')
+  if st[1] == 'queued' and not seen[id] then
+    if n > 0 and rows + tonumber(st[2] or '0') > max_rows then
       redis.call('LPUSH', KEYS[1], id)
       break
     end
-    redis.call('HSET', key, 'status', 'running', 'owner', ARGV[1], 'claimed_at', ARGV[2],
-               'started_at', ARGV[2])
-    redis.call('HINCRBY', key, 'attempts', 1)
-    redis.call('SADD', KEYS[2], id)
-    rows = rows + r
-    n = n + 1
-    taken[n] = id
+    redis.call('HSET', prefix .. id, 'started_at', ARGV[2])
+    take(id, st[2])
   end
 end
 if n > 0 then redis.call('EXPIRE', KEYS[2], ARGV[7]) end
@@ -241,7 +263,7 @@ class JobStore:
         self._recent = f"{prefix}:jobs:recent"
         self._create = client.register_script(_CREATE)
         self._claim = client.register_script(_CLAIM)
-        self._claim_pending = client.register_script(_CLAIM_PENDING)
+        self._claim_batch = client.register_script(_CLAIM_BATCH)
         self._finish = client.register_script(_FINISH)
         self._progress = client.register_script(_PROGRESS)
 
@@ -364,35 +386,29 @@ class JobStore:
         got = self._claim(keys=[self.key(job_id)], args=[owner, repr(time.time()), lease])
         return ClaimOutcome(got.decode() if isinstance(got, bytes) else got)
 
-    def claim_pending(
-        self, owner: str, *, max_jobs: int, max_rows: int, rows_taken: int
+    def claim_batch(
+        self, owner: str, job_ids: Sequence[str], *, lease: float, max_jobs: int, max_rows: int
     ) -> list[str]:
-        """Claim queued prediction jobs waiting in the pending list (micro-batching)."""
-        got = self._claim_pending(
+        """Claim a task's own prediction jobs plus queued neighbours, in one round trip.
+
+        Returns every job id the owner now runs: its own (also on redelivery), those it
+        had claimed before its process died, and queued jobs from the pending list up to
+        ``max_jobs`` / ``max_rows`` (a job is never split).
+        """
+        got = self._claim_batch(
             keys=[self.pending_key, self.claims_key(owner)],
             args=[
                 owner,
                 repr(time.time()),
+                lease,
                 max_jobs,
                 max_rows,
-                rows_taken,
                 f"{self.prefix}:job:",
                 self.ttl,
+                *job_ids,
             ],
         )
         return [g.decode() for g in got]
-
-    def record_claim(self, owner: str, job_id: str) -> None:
-        pipe = self.redis.pipeline()
-        pipe.sadd(self.claims_key(owner), job_id)
-        pipe.expire(self.claims_key(owner), self.ttl)
-        pipe.execute()
-
-    def claimed_by(self, owner: str) -> list[str]:
-        return sorted(m.decode() for m in self.redis.smembers(self.claims_key(owner)))
-
-    def release_claims(self, owner: str) -> None:
-        self.redis.delete(self.claims_key(owner))
 
     def get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
         pipe = self.redis.pipeline(transaction=False)
@@ -400,9 +416,13 @@ class JobStore:
             pipe.hgetall(self.key(job_id))
         return [Job.from_hash(raw) if raw else None for raw in pipe.execute()]
 
-    def finish_many(self, outcomes: Iterable[Outcome]) -> list[bool]:
+    def finish_many(self, outcomes: Sequence[Outcome]) -> list[bool]:
         """Finish several jobs in one round trip; True where this call finished the job."""
         pipe = self.redis.pipeline(transaction=False)
+        self._queue_finishes(pipe, outcomes)
+        return [bool(r) for r in pipe.execute()]
+
+    def _queue_finishes(self, pipe: Any, outcomes: Sequence[Outcome]) -> None:
         now = repr(time.time())
         for o in outcomes:
             log = [json.dumps(e, separators=(",", ":")) for e in o.log_entries]
@@ -420,10 +440,21 @@ class JobStore:
                 ],
                 client=pipe,
             )
-        return [bool(r) for r in pipe.execute()]
 
     def finish(self, outcome: Outcome) -> bool:
         return self.finish_many([outcome])[0]
+
+    def finish_batch(self, outcomes: Sequence[Outcome], owner: str) -> tuple[list[bool], int]:
+        """Finish a claimed batch and forget the owner's claims in one round trip.
+
+        Returns which jobs this call finished and the prediction log's length.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_finishes(pipe, outcomes)
+        pipe.delete(self.claims_key(owner))
+        pipe.xlen(self.prediction_log)
+        got = pipe.execute()
+        return [bool(r) for r in got[: len(outcomes)]], int(got[-1])
 
     def set_progress(self, job_id: str, done: int, total: int) -> bool:
         return bool(self._progress(keys=[self.key(job_id)], args=[done, total]))

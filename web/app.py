@@ -9,11 +9,12 @@ import redis
 from flask import Flask, Response, g, request
 
 from core.jobs import JobStore
-from core.queue import make_celery
+from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 from web import errors
 from web.catalog import Catalog
+from web.publishing import CoalescingPublisher
 from web.routes import MODULES
 from web.services import Services
 from web.waiting import CompletionWaiter
@@ -42,10 +43,12 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.redis_url, socket_connect_timeout=2, socket_keepalive=True
         )
 
+    celery = make_celery(settings)
     app.extensions["lifeboat"] = Services(
         settings=settings,
         store=store,
-        celery=make_celery(settings),
+        celery=celery,
+        predictions=CoalescingPublisher(celery, PREDICT_TASK),
         waiter=CompletionWaiter(subscriber, store.done_channel),
         catalog=Catalog(Registry(settings.models_dir)),
     )

@@ -11,8 +11,10 @@ from kombu.exceptions import OperationalError
 
 from core.errors import BrokerUnavailable
 from core.jobs import Job, JobStore
+from core.queue import PREDICT_TASK
 from core.settings import Settings
 from web.catalog import Catalog
+from web.publishing import CoalescingPublisher
 from web.waiting import CompletionWaiter
 
 
@@ -23,11 +25,18 @@ class Services:
     celery: Celery
     waiter: CompletionWaiter
     catalog: Catalog
+    predictions: CoalescingPublisher
 
     def publish(self, task: str, job_id: str, idempotency_key: str | None = None) -> None:
-        """Queue the task of a job already written; undo the job if the broker refuses."""
+        """Queue the task of a job already written; undo the job if the broker refuses.
+
+        Prediction jobs share messages (see ``web.publishing``); other tasks get one each.
+        """
         try:
-            self.celery.send_task(task, args=[job_id])
+            if task == PREDICT_TASK:
+                self.predictions.publish(job_id)
+            else:
+                self.celery.send_task(task, args=[job_id])
         except (OperationalError, OSError) as exc:
             try:
                 self.store.discard(job_id, idempotency_key)

@@ -1,7 +1,9 @@
 """Scoring prediction jobs, several at once.
 
-A task runs for one job (its own), but prediction jobs that are already queued
-beside it are claimed too and scored in the same model call (micro-batching).
+A task runs for the jobs in its message (the web puts the jobs submitted while
+its previous publish was in flight into one message), and prediction jobs already
+queued beside them are claimed too: all are scored in one model call
+(micro-batching).
 Every claimed job is recorded under the claiming task's id: when that task's
 message is redelivered (its worker died), the redelivered task finishes every
 job it had claimed, so a claimed job is never lost; the job store refuses a
@@ -17,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
+from core.jobs import Job, JobStatus, JobType, Outcome
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -33,31 +35,33 @@ class Scored:
     confidences: list[float]
 
 
-def run(rt: Runtime, job_id: str, owner: str) -> str:
-    """Score ``job_id`` (and queued neighbours); returns what happened, for the task's log."""
+def run(rt: Runtime, job_ids: list[str], owner: str) -> str:
+    """Score ``job_ids`` and queued neighbours; returns what happened, for the task's log."""
+    from monitoring.metrics import JOBS_IN_PROGRESS, PREDICTION_LOG_LENGTH
+
     store = rt.store
     s = rt.settings
-    claim = store.claim(job_id, owner, s.claim_lease_seconds)
-    if claim is not ClaimOutcome.CLAIMED:
-        return claim.value
-    store.record_claim(owner, job_id)
-    mine = set(store.claimed_by(owner)) | {job_id}
-    jobs = [j for j in store.get_many(sorted(mine)) if _still_mine(j, owner)]
-    rows = sum(j.progress_total for j in jobs)
-    if len(jobs) < s.microbatch_max_jobs and rows < s.microbatch_max_rows:
-        more = store.claim_pending(
-            owner,
-            max_jobs=s.microbatch_max_jobs - len(jobs),
-            max_rows=s.microbatch_max_rows,
-            rows_taken=rows,
-        )
-        jobs += [j for j in store.get_many(more) if _still_mine(j, owner)]
-    if s.fault_delay_seconds:  # fault injection: a window in which every claimed job is running
-        time.sleep(s.fault_delay_seconds)
-    scored = score_jobs(rt, jobs)
-    finished = store.finish_many([sc.outcome for sc in scored])
-    _count(rt, jobs, scored, finished)
-    store.release_claims(owner)
+    claimed = store.claim_batch(
+        owner,
+        job_ids,
+        lease=s.claim_lease_seconds,
+        max_jobs=max(s.microbatch_max_jobs, len(job_ids)),
+        max_rows=s.microbatch_max_rows,
+    )
+    jobs = [j for j in store.get_many(claimed) if _still_mine(j, owner)] if claimed else []
+    if not jobs:
+        return "nothing to do: finished, cancelled or claimed by another task"
+    in_progress = JOBS_IN_PROGRESS.labels(JobType.PREDICTION.value)
+    in_progress.inc(len(jobs))
+    try:
+        if s.fault_delay_seconds:  # fault injection: a window in which the whole batch runs
+            time.sleep(s.fault_delay_seconds)
+        scored = score_jobs(rt, jobs)
+    finally:
+        in_progress.dec(len(jobs))
+    finished, log_length = store.finish_batch([sc.outcome for sc in scored], owner)
+    PREDICTION_LOG_LENGTH.set(log_length)
+    _count(jobs, scored, finished)
     return f"scored {len(jobs)} job(s)"
 
 
@@ -148,7 +152,7 @@ def _failed(job: Job, exc: BaseException) -> Scored:
     return Scored(Outcome(job.id, JobStatus.FAILED, error=error), job.model_version, [], [])
 
 
-def _count(rt: Runtime, jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
+def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
     """Metrics for the jobs this call finished (a refused second finish counts nothing)."""
     from monitoring.metrics import (
         JOB_TURNAROUND,

@@ -31,8 +31,7 @@ def requeue_stale_jobs(rt: Runtime, *, scan: int = 2_000) -> int:
         for job in rt.store.recent(limit=scan, job_type=JobType.PREDICTION, window=scan)
         if job.status in limits and now - (job.started_at or job.created_at) > limits[job.status]
     ]
-    for job_id in stale:
-        app.send_task(PREDICT_TASK, args=[job_id])
     if stale:
+        app.send_task(PREDICT_TASK, args=[stale])
         log.warning("re-published %d stale prediction job(s)", len(stale))
     return len(stale)

@@ -14,9 +14,10 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(name=PREDICT_TASK, bind=True)
-def predict(self, job_id: str) -> str:
-    """Score a prediction job (and queued neighbours in the same model call)."""
-    return prediction.run(runtime(), job_id, owner=self.request.id)
+def predict(self, job_ids: list[str] | str) -> str:
+    """Score prediction jobs (and queued neighbours) in one model call."""
+    ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
+    return prediction.run(runtime(), ids, owner=self.request.id)
 
 
 @shared_task(name=REQUEUE_STALE_TASK)

@@ -70,15 +70,36 @@ def test_cancelled_job_is_not_claimed(store: JobStore) -> None:
     job_id = new_job(store)
     assert store.cancel(job_id).status is JobStatus.CANCELLED
     assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.TERMINAL
-    assert store.claim_pending("task-1", max_jobs=10, max_rows=100, rows_taken=0) == []
+    assert store.claim_batch("task-1", [job_id], lease=30, max_jobs=10, max_rows=100) == []
 
 
-def test_pending_jobs_are_claimed_in_order_up_to_the_row_limit(store: JobStore) -> None:
-    ids = [new_job(store) for _ in range(5)]
-    got = store.claim_pending("task-1", max_jobs=10, max_rows=3, rows_taken=0)
-    assert got == ids[:3]
-    assert store.claimed_by("task-1") == sorted(ids[:3])
-    assert store.claim_pending("task-2", max_jobs=10, max_rows=100, rows_taken=0) == ids[3:]
+def test_a_batch_claims_its_own_jobs_then_queued_ones_up_to_the_row_limit(
+    store: JobStore,
+) -> None:
+    ids = [new_job(store) for _ in range(6)]
+    got = store.claim_batch("task-1", [ids[4]], lease=30, max_jobs=10, max_rows=3)
+    assert got == [ids[4], ids[0], ids[1]]
+    got2 = store.claim_batch("task-2", [ids[4]], lease=30, max_jobs=10, max_rows=100)
+    assert got2 == [ids[2], ids[3], ids[5]]  # its own job is busy with task-1
+
+
+def test_a_redelivered_task_takes_back_every_job_it_had_claimed(store: JobStore) -> None:
+    ids = [new_job(store) for _ in range(3)]
+    first = store.claim_batch("task-1", [ids[0]], lease=30, max_jobs=10, max_rows=100)
+    assert first == ids
+    again = store.claim_batch("task-1", [ids[0]], lease=30, max_jobs=10, max_rows=100)
+    assert sorted(again) == sorted(ids)
+    assert [store.get(i).owner for i in ids] == ["task-1"] * 3
+
+
+def test_finishing_a_batch_forgets_its_claims(store: JobStore) -> None:
+    ids = [new_job(store) for _ in range(2)]
+    store.claim_batch("task-1", ids, lease=30, max_jobs=10, max_rows=100)
+    done, log_length = store.finish_batch(
+        [Outcome(i, JobStatus.SUCCEEDED, result={}, log_entries=[{"p": i}]) for i in ids], "task-1"
+    )
+    assert (done, log_length) == ([True, True], 2)
+    assert store.redis.exists(store.claims_key("task-1")) == 0
 
 
 def test_idempotency_key_returns_the_first_job(store: JobStore) -> None:

@@ -1,0 +1,131 @@
+"""Everything an operator sees in Prometheus is true, on a live native stack.
+
+Drives prediction jobs (some failing), then asks a real Prometheus, through its
+HTTP API, whether every target is up, whether the counters equal what was
+driven across all processes, and whether every dashboard and alert expression
+parses and returns data.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.deploy.promql import alert_exprs, dashboard_queries
+from tests.e2e.conftest import Observed
+from tests.payloads import passengers
+from tests.procs import ROOT, wait_until
+
+pytestmark = pytest.mark.e2e
+DASHBOARDS = ROOT / "grafana" / "dashboards"
+ALERTS = ROOT / "prometheus" / "alerts.yml"
+JOBS = 12
+ROWS_PER_JOB = 5
+FAILING_JOBS = 3
+
+
+@pytest.fixture(scope="module")
+def driven(observed: Observed) -> Observed:
+    """Prediction jobs that succeed and jobs that fail (a tampered model version)."""
+    stack = observed.stack
+    for _ in range(JOBS):
+        r = requests.post(
+            stack.url("/api/v1/predictions"),
+            params={"wait": 10},
+            json={"instances": passengers(ROWS_PER_JOB)},
+            timeout=20,
+        )
+        assert r.json()["status"] == "succeeded"
+    for _ in range(FAILING_JOBS):
+        r = requests.post(
+            stack.url("/api/v1/predictions"),
+            params={"wait": 10},
+            json={"instances": passengers(1), "model_version": "broken"},
+            timeout=20,
+        )
+        assert r.json()["status"] == "failed"
+    requests.get(stack.url("/api/v1/jobs/unknown"), timeout=5)  # a 404 for the API panels
+    # wait until Prometheus has scraped the final counts
+    wait_until(
+        lambda: (
+            observed.query("sum(ml_predictions_total)")
+            and observed.value("sum(ml_predictions_total)") == JOBS * ROWS_PER_JOB
+        ),
+        30,
+        "final counts scraped",
+    )
+    time.sleep(12)  # more scrapes: rate() windows need two samples, the exporter scrapes at 5 s
+    return observed
+
+
+def test_every_target_is_up(driven: Observed) -> None:
+    r = requests.get(f"{driven.prometheus_url}/api/v1/targets", timeout=5).json()
+    health = {t["labels"]["job"]: t["health"] for t in r["data"]["activeTargets"]}
+    assert health == {
+        job: "up"
+        for job in ("lifeboat-web", "lifeboat-worker", "celery-exporter", "flower", "prometheus")
+    }
+
+
+def test_prediction_counter_equals_the_rows_scored_across_processes(driven: Observed) -> None:
+    assert driven.value("sum(ml_predictions_total)") == JOBS * ROWS_PER_JOB
+    pids = driven.query('count by (pid) ({__name__=~"ml_predictions_total"})')
+    assert pids  # summed by the worker's main process: no pid label leaks out
+
+
+def test_job_counters_equal_what_was_driven(driven: Observed) -> None:
+    assert driven.value('sum(lifeboat_jobs_submitted_total{type="prediction"})') == (
+        JOBS + FAILING_JOBS
+    )
+    assert (
+        driven.value('sum(lifeboat_jobs_finished_total{type="prediction",status="succeeded"})')
+        == JOBS
+    )
+    assert (
+        driven.value('sum(lifeboat_jobs_finished_total{type="prediction",status="failed"})')
+        == FAILING_JOBS
+    )
+    assert (
+        driven.value('sum(ml_prediction_errors_total{error_type="ArtifactIntegrityError"})')
+        == FAILING_JOBS
+    )
+
+
+def test_celery_exporter_and_flower_saw_the_tasks(driven: Observed) -> None:
+    assert driven.value('sum(celery_task_succeeded_total{name="lifeboat.predict"})') >= (
+        JOBS + FAILING_JOBS
+    )
+    assert driven.value("sum(flower_worker_online)") >= 1
+    workers = requests.get(f"{driven.flower_url}/api/workers", auth=driven.flower_auth, timeout=10)
+    assert workers.status_code == 200
+    assert workers.json()
+    assert requests.get(f"{driven.flower_url}/api/workers", timeout=10).status_code == 401
+
+
+def test_every_alert_expression_parses(driven: Observed) -> None:
+    for name, expr in alert_exprs(ALERTS):
+        driven.query(expr)  # raises with Prometheus's parse error
+        assert name
+
+
+def test_every_alert_rule_is_loaded_and_healthy(driven: Observed) -> None:
+    r = requests.get(f"{driven.prometheus_url}/api/v1/rules", timeout=5).json()
+    rules = [rule for group in r["data"]["groups"] for rule in group["rules"]]
+    assert {rule["name"] for rule in rules} == {name for name, _ in alert_exprs(ALERTS)}
+    assert [rule["name"] for rule in rules if rule["health"] == "err"] == []
+
+
+def test_every_dashboard_query_parses_and_returns_data(driven: Observed) -> None:
+    empty = []
+    for dashboard, panel, expr, needs in dashboard_queries(DASHBOARDS, rate_interval="1m"):
+        result = driven.query(expr)
+        if needs is None and not result:
+            empty.append(f"{dashboard} / {panel}: {expr}")
+    assert empty == [], "\n".join(empty)
+
+
+def test_dashboards_are_found(driven: Observed) -> None:
+    assert len(list(Path(DASHBOARDS).glob("*.json"))) == 5

@@ -1,0 +1,73 @@
+"""Publishing prediction tasks: jobs submitted together travel in one message.
+
+Every message costs the broker, the worker's consumer and the task events a
+fixed price, whatever it carries. A single publisher thread per web process
+(a greenlet under gevent) takes every job queued since its last publish and
+sends them as one ``predict`` task: a lone request is published at once, and
+under load the jobs that arrive while a publish is in flight share the next
+message. Each request waits for its own job's publish and learns whether it
+failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from celery import Celery
+
+log = logging.getLogger(__name__)
+MAX_JOBS_PER_MESSAGE = 256  # a message never carries more job ids than this
+
+
+@dataclass
+class _Pending:
+    job_id: str
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class CoalescingPublisher:
+    """Sends the jobs that queue up while a publish is in flight as one task message."""
+
+    def __init__(self, celery: Celery, task: str) -> None:
+        self._celery = celery
+        self._task = task
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def publish(self, job_id: str) -> None:
+        """Return once the job's task is on the broker; raise what the broker raised."""
+        self._ensure_running()
+        pending = _Pending(job_id)
+        self._queue.put(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+
+    def _ensure_running(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_JOBS_PER_MESSAGE:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            error: BaseException | None = None
+            try:
+                self._celery.send_task(self._task, args=[[p.job_id for p in batch]])
+            except Exception as exc:  # noqa: BLE001 — handed to every waiting request
+                error = exc
+            for p in batch:
+                p.error = error
+                p.done.set()
