@@ -1,0 +1,213 @@
+"""``python -m bench [scenario ...]``: start a private stack, measure, print, write results.
+
+Each scenario prints one JSON line (its figures, the baselines measured in this
+run, and its targets from issue 3 with pass/fail) and writes
+``bench/results/<scenario>.json``; a human summary follows at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from bench import baselines as baseline_module
+from bench.scenarios import SCENARIOS, Options
+from bench.stack import ROOT, WORKER_CONCURRENCY, WORKER_LOGLEVEL, Stack, running_stack
+from bench.targets import check
+
+log = logging.getLogger("bench")
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+NOISE_CORES = 0.2  # other processes busier than this (in cores) make the figures noisy
+TUNING_PREFIXES = ("microbatch_", "web_workers", "web_connections", "worker_threads", "claim_")
+
+
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() or None
+
+
+def effective_settings(env: dict[str, str]) -> dict[str, Any]:
+    """The stack's settings that shape performance, as its processes read them."""
+    from core.settings import Settings
+
+    given = {
+        name: env[f"LIFEBOAT_{name.upper()}"]
+        for name in Settings.model_fields
+        if f"LIFEBOAT_{name.upper()}" in env
+    }
+    settings = Settings(**given)
+    return {
+        name: getattr(settings, name)
+        for name in Settings.model_fields
+        if name.startswith(TUNING_PREFIXES)
+    }
+
+
+def environment(stack: Stack) -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "commit": _git_commit(),
+        "worker_concurrency": WORKER_CONCURRENCY,
+        "worker_loglevel": WORKER_LOGLEVEL,
+        "settings": effective_settings(stack.env),
+    }
+
+
+def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(
+    names: list[str], options: Options, out: TextIO, *, train: bool = False
+) -> list[dict[str, Any]]:
+    """Run the scenarios named, printing one JSON line each; returns their documents."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    documents: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+    with running_stack(train=train) as stack:
+        base = baseline_module.measure(stack)
+        log.info("baselines: %s", base)
+        env = environment(stack)
+        (RESULTS_DIR / "baselines.json").write_text(json.dumps(base, indent=2) + "\n")
+        for name in names:
+            log.info("scenario %s", name)
+            started = time.monotonic()
+            figures = SCENARIOS[name].run(stack, options)
+            doc = {
+                "scenario": name,
+                "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "seconds": round(time.monotonic() - started, 1),
+                "figures": figures,
+                "baselines": base,
+                "targets": check(name, figures, base),
+                "environment": env,
+            }
+            (RESULTS_DIR / f"{name}.json").write_text(json.dumps(doc, indent=2) + "\n")
+            out.write(json.dumps(doc) + "\n")
+            out.flush()
+            documents.append(doc)
+    log.info("bench finished in %.0f s", time.monotonic() - t0)
+    return documents
+
+
+def _other_load(figures: dict[str, Any]) -> float:
+    """The most cores other processes kept busy during any load run of a scenario."""
+    runs = figures.get("by_size", {}).values() if "by_size" in figures else [figures]
+    return max((run.get("cpu", {}).get("other_cores_busy", 0.0) for run in runs), default=0.0)
+
+
+def summary(documents: list[dict[str, Any]]) -> str:
+    """A human summary: the main figures, the baselines, each target with pass/fail."""
+    if not documents:
+        return ""
+    base = documents[0]["baselines"]
+    lines = [
+        "",
+        "Lifeboat benchmark summary",
+        "==========================",
+        "baselines (same run):",
+        f"  scikit-learn predict_proba, 1-row DataFrame: "
+        f"{base['sklearn_predict_proba_1row_p50_ms']} ms p50",
+        f"  lean predict_proba_rows, 1 row:              "
+        f"{base['lean_predict_proba_rows_1row_p50_ms']} ms p50 "
+        f"(lean scorer {'on' if base['lean_scorer'] else 'OFF'})",
+        f"  raw Celery no-op round trip, {base['celery_noop_threads']} threads:   "
+        f"{base['celery_noop_tasks_per_s']} tasks/s ({base['celery_noop_errors']} errors)",
+    ]
+    for doc in documents:
+        f = doc["figures"]
+        name = doc["scenario"]
+        if name == "sizes":
+            p50 = ", ".join(f"{n}: {v} ms" for n, v in f["p50_ms"].items())
+            lines.append(f"{name}: p50 by instances per job {p50}; errors {f['errors']}")
+        else:
+            line = (
+                f"{name}: {f['count']} jobs, {f['clients']} client(s), {f['jobs_per_s']} jobs/s, "
+                f"p50 {f['p50_ms']} ms, p90 {f['p90_ms']} ms, p99 {f['p99_ms']} ms, "
+                f"errors {f['errors']}"
+            )
+            if "mean_microbatch_jobs" in f:
+                line += f", mean micro-batch {f['mean_microbatch_jobs']} jobs/model call"
+            lines.append(line)
+    noisy = {
+        name: load
+        for name, load in [("baselines", base["celery_noop_cpu"]["other_cores_busy"])]
+        + [(doc["scenario"], _other_load(doc["figures"])) for doc in documents]
+        if load >= NOISE_CORES
+    }
+    if noisy:
+        where = ", ".join(f"{name} {load:g}" for name, load in noisy.items())
+        lines.append(f"WARNING: other processes on this machine kept cores busy ({where}): noisy")
+    lines.append("targets (issue 3):")
+    for doc in documents:
+        for t in doc["targets"]:
+            verdict = "PASS" if t["pass"] else "FAIL"
+            lines.append(
+                f"  [{verdict}] {doc['scenario']:<10} {t['target']:<24} "
+                f"{t['value']} (target {t['limit']})"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record py-spy profiles of the web and worker processes during throughput in DIR",
+    )
+    p.add_argument(
+        "--train-model",
+        action="store_true",
+        help="train a fresh model into a temporary directory even if models/ has one",
+    )
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    unknown = [n for n in args.scenarios if n not in SCENARIOS]
+    if unknown:
+        p.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    names = list(dict.fromkeys(args.scenarios)) or list(SCENARIOS)
+    options = Options(profile_dir=args.profile)
+    try:
+        documents = run(names, options, sys.stdout, train=args.train_model)
+    except KeyboardInterrupt:
+        log.warning("interrupted; the stack is stopped")
+        return 130
+    sys.stdout.write(summary(documents))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The scenarios: each drives the load generator (its own process) and returns its figures."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import profiling
+from bench.cpu import CpuMeter
+from bench.metrics import histogram_totals
+from bench.stack import Stack
+from bench.subproc import run_json
+
+log = logging.getLogger(__name__)
+
+WAIT_SECONDS = 10  # ?wait= of every POST and long-poll
+
+LATENCY_JOBS = 500
+LATENCY_WARMUP_JOBS = 50
+
+THROUGHPUT_CLIENTS = 32
+THROUGHPUT_SECONDS = 20.0
+THROUGHPUT_WARMUP_SECONDS = 3.0
+
+SIZES = (1, 10, 100, 1000)
+SIZES_JOBS = 30  # measured jobs per size
+SIZES_WARMUP_JOBS = 5
+
+MICROBATCH_METRIC = "lifeboat_microbatch_jobs"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run the scenarios."""
+
+    profile_dir: Path | None = None
+    """Record py-spy profiles of the web and worker processes during throughput here."""
+
+
+def loadgen(stack: Stack, *, timeout: float, **options: float | int) -> dict[str, Any]:
+    """Run ``bench.loadgen`` against the stack's web with ``--option value`` pairs."""
+    args = ["--url", stack.base_url, "--wait", str(WAIT_SECONDS)]
+    for name, value in options.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    meter = CpuMeter(stack)
+    meter.start()
+    figures = run_json("bench.loadgen", args, stack.env, timeout=timeout)
+    meter.stop()
+    figures["cpu"] = meter.report()
+    stack.check_alive()
+    return figures
+
+
+def latency(stack: Stack, _options: Options) -> dict[str, Any]:
+    """One client, single-instance jobs one after the other: turnaround percentiles."""
+    return loadgen(
+        stack,
+        clients=1,
+        jobs=LATENCY_JOBS,
+        warmup_jobs=LATENCY_WARMUP_JOBS,
+        instances=1,
+        timeout=240,
+    )
+
+
+def throughput(stack: Stack, options: Options) -> dict[str, Any]:
+    """32 clients for 20 s: completed jobs/s, percentiles, errors, mean micro-batch size."""
+    seconds = THROUGHPUT_SECONDS + THROUGHPUT_WARMUP_SECONDS
+    sum0, count0 = histogram_totals(stack.metrics_url, MICROBATCH_METRIC)
+    profiles: list[profiling.Profile] = []
+    with contextlib.ExitStack() as during:
+        if options.profile_dir is not None:
+            profiles = during.enter_context(
+                profiling.profiling(stack, seconds, options.profile_dir)
+            )
+        figures = loadgen(
+            stack,
+            clients=THROUGHPUT_CLIENTS,
+            duration=THROUGHPUT_SECONDS,
+            warmup_seconds=THROUGHPUT_WARMUP_SECONDS,
+            instances=1,
+            timeout=seconds + 90,
+        )
+    sum1, count1 = histogram_totals(stack.metrics_url, MICROBATCH_METRIC)
+    if profiles:
+        figures["profile"] = profiling.summarize(profiles, seconds)
+    calls = count1 - count0
+    figures["model_calls"] = int(calls)
+    figures["mean_microbatch_jobs"] = round((sum1 - sum0) / calls, 2) if calls else None
+    return figures
+
+
+def sizes(stack: Stack, _options: Options) -> dict[str, Any]:
+    """One client, jobs of 1, 10, 100 and 1000 instances: turnaround of each size."""
+    by_size: dict[str, Any] = {}
+    for n in SIZES:
+        by_size[str(n)] = loadgen(
+            stack,
+            clients=1,
+            jobs=SIZES_JOBS,
+            warmup_jobs=SIZES_WARMUP_JOBS,
+            instances=n,
+            timeout=180,
+        )
+    p50_small = by_size[str(SIZES[0])]["p50_ms"]
+    p50_large = by_size[str(SIZES[-1])]["p50_ms"]
+    ratio = round(p50_large / p50_small, 2) if p50_small and p50_large else None
+    return {
+        "p50_ms": {n: f["p50_ms"] for n, f in by_size.items()},
+        "p99_ms": {n: f["p99_ms"] for n, f in by_size.items()},
+        "errors": sum(f["errors"] for f in by_size.values()),
+        f"ratio_{SIZES[-1]}_to_{SIZES[0]}": ratio,
+        "by_size": by_size,
+    }
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    run: Callable[[Stack, Options], dict[str, Any]]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("latency", latency),
+        Scenario("throughput", throughput),
+        Scenario("sizes", sizes),
+    )
+}

@@ -1,0 +1,35 @@
+"""Running a bench tool in its own process and reading the JSON it prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from typing import Any
+
+from bench.stack import PY, ROOT
+
+log = logging.getLogger(__name__)
+
+
+def run_json(module: str, args: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
+    """Run ``python -m module args`` from the project root; its last stdout line, parsed."""
+    cmd = [PY, "-m", module, *args]
+    log.debug("running %s", " ".join(cmd))
+    done = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{module} exited {done.returncode}:\n{done.stderr.decode()[-4000:]}")
+    if done.stderr.strip():
+        log.debug("%s stderr:\n%s", module, done.stderr.decode()[-2000:])
+    lines = done.stdout.decode().strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"{module} printed nothing:\n{done.stderr.decode()[-4000:]}")
+    return json.loads(lines[-1])

@@ -1,0 +1,78 @@
+"""The targets of issue 3, checked against the figures (printed, never asserted)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+LATENCY_P50_MS = 8.0
+LATENCY_P99_MS = 30.0
+THROUGHPUT_JOBS_PER_S = 400.0
+THROUGHPUT_P99_MS = 250.0
+THROUGHPUT_NOOP_SHARE = 0.6  # of the raw Celery no-op rate measured in the same run
+SIZES_RATIO = 3.0  # 1000-instance turnaround over 1-instance turnaround
+
+
+@dataclass(frozen=True)
+class Target:
+    scenario: str
+    what: str
+    value: Callable[[dict[str, Any], dict[str, Any]], float | None]
+    compare: Callable[[float, float], bool]
+    limit: float
+    sign: str
+
+    def check(self, figures: dict[str, Any], baselines: dict[str, Any]) -> dict[str, Any]:
+        value = self.value(figures, baselines)
+        passed = value is not None and self.compare(value, self.limit)
+        return {
+            "target": self.what,
+            "value": value,
+            "limit": f"{self.sign} {self.limit:g}",
+            "pass": passed,
+        }
+
+
+LE, GE = operator.le, operator.ge
+
+TARGETS = (
+    Target("latency", "p50 ms", lambda f, _b: f["p50_ms"], LE, LATENCY_P50_MS, "<="),
+    Target("latency", "p99 ms", lambda f, _b: f["p99_ms"], LE, LATENCY_P99_MS, "<="),
+    Target(
+        "throughput",
+        "jobs/s",
+        lambda f, _b: f["jobs_per_s"],
+        GE,
+        THROUGHPUT_JOBS_PER_S,
+        ">=",
+    ),
+    Target("throughput", "errors", lambda f, _b: f["errors"], LE, 0, "<="),
+    Target("throughput", "p99 ms", lambda f, _b: f["p99_ms"], LE, THROUGHPUT_P99_MS, "<="),
+    Target(
+        "throughput",
+        "jobs/s vs Celery no-op",
+        lambda f, b: (
+            round(f["jobs_per_s"] / b["celery_noop_tasks_per_s"], 3)
+            if b.get("celery_noop_tasks_per_s")
+            else None
+        ),
+        GE,
+        THROUGHPUT_NOOP_SHARE,
+        ">=",
+    ),
+    Target(
+        "sizes",
+        "p50 1000 / p50 1",
+        lambda f, _b: f["ratio_1000_to_1"],
+        LE,
+        SIZES_RATIO,
+        "<=",
+    ),
+)
+
+
+def check(scenario: str, figures: dict[str, Any], baselines: dict[str, Any]) -> list[dict]:
+    """Pass/fail of every target of ``scenario``."""
+    return [t.check(figures, baselines) for t in TARGETS if t.scenario == scenario]
