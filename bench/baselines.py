@@ -1,0 +1,77 @@
+"""Baselines measured in the same run as the scenarios, while the Lifeboat worker is idle."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bench.cpu import CpuMeter
+from bench.noop_app import NOOP_QUEUE
+from bench.stack import PY, WORKER_CONCURRENCY, Stack, free_port
+from bench.subproc import run_json
+
+log = logging.getLogger(__name__)
+
+NOOP_THREADS = 32  # producer threads, one no-op in flight each
+NOOP_SECONDS = 10.0  # measured seconds of the no-op round trip
+MODEL_REPEAT = 300  # timed model calls per path
+
+
+def model_call(stack: Stack) -> dict[str, Any]:
+    """The model call alone (one row), scikit-learn pipeline vs lean path, threads pinned."""
+    env = {**stack.env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    args = ["--models-dir", str(stack.models_dir), "--repeat", str(MODEL_REPEAT)]
+    return run_json("bench.model_baseline", args, env, timeout=120)
+
+
+def celery_noop(stack: Stack) -> dict[str, Any]:
+    """Raw Celery round trips of a no-op task on the same Redis, by a worker of its own."""
+    stack.start(
+        "noop-worker",
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "bench.noop_app:app",
+            "worker",
+            "-Q",
+            NOOP_QUEUE,
+            "--pool=prefork",
+            f"--concurrency={WORKER_CONCURRENCY}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname=bench-noop-{free_port()}@%h",
+        ],
+    )
+    try:
+        args = ["--threads", str(NOOP_THREADS), "--duration", str(NOOP_SECONDS)]
+        meter = CpuMeter(stack)
+        meter.start()
+        figures = run_json("bench.noop_producer", args, stack.env, timeout=NOOP_SECONDS + 90)
+        meter.stop()
+        figures["cpu"] = meter.report()
+        return figures
+    finally:
+        stack.stop("noop-worker")
+
+
+def measure(stack: Stack) -> dict[str, Any]:
+    """Every baseline, as one JSON-ready dict."""
+    log.info("baseline: model call")
+    model = model_call(stack)
+    log.info(
+        "baseline: raw Celery no-op round trip (%d threads, %.0f s)", NOOP_THREADS, NOOP_SECONDS
+    )
+    noop = celery_noop(stack)
+    return {
+        "sklearn_predict_proba_1row_p50_ms": model["sklearn_predict_proba_1row_p50_ms"],
+        "lean_predict_proba_rows_1row_p50_ms": model["lean_predict_proba_rows_1row_p50_ms"],
+        "lean_scorer": model["lean_scorer"],
+        "celery_noop_tasks_per_s": noop["tasks_per_s"],
+        "celery_noop_errors": noop["errors"],
+        "celery_noop_threads": noop["threads"],
+        "celery_noop_cpu": noop["cpu"],
+    }
