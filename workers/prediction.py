@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,15 +102,18 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
     PREDICTION_LATENCY.labels(model.version).observe(time.perf_counter() - started)
     MICROBATCH_JOBS.labels(model.version).observe(len(jobs))
     labels = list(model.class_labels)
-    best = proba.argmax(axis=1)
+    names = model.schema.feature_names
+    version = model.version
+    probs = proba.tolist()  # plain floats: far cheaper than indexing the array per cell
+    best = proba.argmax(axis=1).tolist()
     now = time.time()
     out: list[Scored] = []
     i = 0
     for job in jobs:
         predictions, log_entries, chosen, conf = [], [], [], []
         for n, inst in enumerate(job.params["instances"]):
-            p = {labels[k]: float(proba[i, k]) for k in range(len(labels))}
-            label = labels[int(best[i])]
+            p = dict(zip(labels, probs[i], strict=True))
+            label = labels[best[i]]
             prediction_id = f"{job.id}-{n}"
             predictions.append(
                 {
@@ -118,17 +121,16 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
                     "prediction_id": prediction_id,
                     "prediction": label,
                     "probabilities": p,
-                    "model_version": model.version,
+                    "model_version": version,
                 }
             )
-            features = {k: v for k, v in inst.items() if k != "id"}
             log_entries.append(
                 {
                     "prediction_id": prediction_id,
                     "job_id": job.id,
                     "ts": now,
-                    "model_version": model.version,
-                    "features": features,
+                    "model_version": version,
+                    "features": {k: inst[k] for k in names},
                     "prediction": label,
                     "probabilities": p,
                 }
@@ -142,7 +144,7 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
             result={"predictions": predictions},
             log_entries=log_entries,
         )
-        out.append(Scored(outcome, model.version, chosen, conf))
+        out.append(Scored(outcome, version, chosen, conf))
     return out
 
 
@@ -165,6 +167,7 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
     created = {j.id: j.created_at for j in jobs}
     now = time.time()
     kind = JobType.PREDICTION.value
+    predicted: Counter[tuple[str | None, str]] = Counter()
     for sc, done in zip(scored, finished, strict=True):
         if not done:
             continue
@@ -173,6 +176,12 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
         JOB_TURNAROUND.labels(kind).observe(max(0.0, now - created[sc.outcome.job_id]))
         if sc.outcome.status is JobStatus.FAILED:
             PREDICTION_ERRORS.labels(sc.outcome.error["type"]).inc()
+        predicted.update((sc.model_version, label) for label in sc.labels)
+        by_label: dict[str, Any] = {}
         for label, conf in zip(sc.labels, sc.confidences, strict=True):
-            PREDICTIONS.labels(sc.model_version, label).inc()
-            PREDICTION_CONFIDENCE.labels(label).observe(conf)
+            child = by_label.get(label) or by_label.setdefault(
+                label, PREDICTION_CONFIDENCE.labels(label)
+            )
+            child.observe(conf)
+    for (version, label), count in predicted.items():
+        PREDICTIONS.labels(version, label).inc(count)
