@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -46,13 +47,24 @@ class Services:
     def wait(self, job_id: str, seconds: float) -> Job:
         """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""
         with self.waiter.watch(job_id) as done:
-            job = self.store.get(job_id)
             deadline = time.monotonic() + seconds
-            while not job.status.terminal and (left := deadline - time.monotonic()) > 0:
-                done.wait(left)
-                done.clear()
-                job = self.store.get(job_id)
-            return job
+            return self._until_terminal(self.store.get(job_id), done, deadline)
+
+    def submit_and_wait(self, task: str, job_id: str, key: str | None, seconds: float) -> Job:
+        """Publish a job just written and wait for it (watching before it can finish)."""
+        with self.waiter.watch(job_id) as done:
+            deadline = time.monotonic() + seconds
+            self.publish(task, job_id, key)
+            done.wait(seconds)
+            done.clear()
+            return self._until_terminal(self.store.get(job_id), done, deadline)
+
+    def _until_terminal(self, job: Job, done: threading.Event, deadline: float) -> Job:
+        while not job.status.terminal and (left := deadline - time.monotonic()) > 0:
+            done.wait(left)
+            done.clear()
+            job = self.store.get(job.id)
+        return job
 
 
 def services() -> Services:
