@@ -80,3 +80,23 @@ class NoModelInstalled(LifeboatError):
     status = 503
     title = "No model installed"
     retry_after = 30
+
+
+class ReportNotFound(LifeboatError):
+    """The job has no report: it is not a report job, or its report file has expired."""
+
+    status = 404
+    title = "Report not found"
+
+
+class ResultNotReady(JobConflict):
+    """The job has no result to download yet (or never will: it failed or was cancelled)."""
+
+    title = "Result not ready"
+
+
+class ResultNotFound(LifeboatError):
+    """The job has no downloadable result (not a batch job, or its file is gone)."""
+
+    status = 404
+    title = "Result not found"

@@ -15,6 +15,8 @@ PREDICT_TASK = "lifeboat.predict"
 SCORE_BATCH_TASK = "lifeboat.score_batch"
 BUILD_REPORT_TASK = "lifeboat.build_report"
 REQUEUE_STALE_TASK = "lifeboat.requeue_stale"
+CHECK_DRIFT_TASK = "lifeboat.check_drift"  # scheduled: drift, estimated and measured accuracy
+UPDATE_ACCURACY_TASK = "lifeboat.update_accuracy"  # after feedback: the accuracy gauges
 
 PREDICTIONS_QUEUE = "predictions"
 BATCHES_QUEUE = "batches"
@@ -26,6 +28,8 @@ ROUTES = {
     SCORE_BATCH_TASK: BATCHES_QUEUE,
     BUILD_REPORT_TASK: REPORTS_QUEUE,
     REQUEUE_STALE_TASK: PREDICTIONS_QUEUE,
+    CHECK_DRIFT_TASK: REPORTS_QUEUE,
+    UPDATE_ACCURACY_TASK: REPORTS_QUEUE,
 }
 
 
@@ -37,6 +41,8 @@ def make_celery(settings: Settings) -> Celery:
         SCORE_BATCH_TASK: settings.batch_time_limit,
         BUILD_REPORT_TASK: settings.report_time_limit,
         REQUEUE_STALE_TASK: 60,
+        CHECK_DRIFT_TASK: max(60, int(settings.drift_check_interval_seconds)),
+        UPDATE_ACCURACY_TASK: 60,
     }
     app.conf.update(
         task_serializer="json",

@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long in each prediction task after claiming its job (fault-injection tests)."""
 
+    batch_part_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    """Bytes of an upload scored by one part task; parts run on any free worker process."""
+
+    batch_chunk_bytes: int = Field(256 * 1024, ge=1024)
+    """Bytes of CSV a batch part reads, scores and writes at a time (cancel is seen between)."""
+
+    batch_sweep_seconds: float = Field(600.0, gt=0)
+    """How often the files of expired batch jobs are looked for and deleted."""
+
+    batch_fault_delay_seconds: float = Field(0.0, ge=0)
+    """Sleep this long after each chunk of a batch part (fault-injection tests)."""
+
     worker_metrics_port: int = 9101
     """Port of the worker's aggregated Prometheus endpoint (0 disables it)."""
 
@@ -103,6 +115,36 @@ class Settings(BaseSettings):
 
     web_connections: int = Field(1000, ge=10)
     """Concurrent connections per gunicorn (gevent) worker; long-polls each hold one."""
+
+    report_min_rows: int = Field(100, ge=2)
+    """Fewest rows of current data a drift or performance report accepts (smaller windows: 422)."""
+
+    report_max_rows: int = Field(1_000_000, ge=100)
+    """Most rows of current data a report reads (an uploaded CSV is cut there)."""
+
+    drift_check_interval_seconds: float = Field(300.0, gt=0)
+    """Seconds between two scheduled drift checks (Celery beat)."""
+
+    drift_check_window: int = Field(10_000, ge=10)
+    """Most recent logged predictions (all versions together) a scheduled drift check reads."""
+
+    drift_check_min_rows: int = Field(500, ge=10)
+    """A model version with fewer logged predictions in the window is not checked."""
+
+    accuracy_window: int = Field(1_000, ge=1)
+    """Most recent predictions with feedback the rolling accuracy is measured on."""
+
+    accuracy_min_labels: int = Field(50, ge=2)
+    """Fewest predictions with feedback (both classes among them) before ROC AUC is reported."""
+
+    feedback_retention_seconds: int = Field(7 * 86_400, ge=3_600)
+    """How long after it was made a prediction can still receive feedback."""
+
+    feedback_max_items: int = Field(10_000, ge=1)
+    """Most items in one feedback request."""
+
+    feedback_max_labelled: int = Field(100_000, ge=100)
+    """Predictions with feedback kept per model version (for accuracy and performance reports)."""
 
     @property
     def uploads_dir(self) -> Path:

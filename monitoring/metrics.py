@@ -131,3 +131,27 @@ HTTP_DURATION = Histogram(
     ["route", "method"],
     buckets=LATENCY_BUCKETS,
 )
+
+# --- model monitoring (issue 6) ------------------------------------------------------------
+MODEL_ROC_AUC = Gauge(
+    "ml_model_roc_auc",
+    "Rolling ROC AUC measured on predictions with feedback (when both classes are among them).",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+MODEL_LABELLED_PREDICTIONS = Gauge(
+    "ml_model_labelled_predictions",
+    "Predictions with feedback the rolling accuracy is measured on.",
+    ["model_version"],
+    multiprocess_mode="mostrecent",
+)
+
+# --- batches -----------------------------------------------------------------------------
+BATCH_UPLOAD_BYTES = Counter(
+    "lifeboat_batch_upload_bytes_total", "Bytes of CSV files accepted for batch jobs."
+)
+BATCH_PARTS = Counter(
+    "lifeboat_batch_parts_total",
+    "Parts of batch jobs scored by a worker process, by outcome.",
+    ["outcome"],
+)

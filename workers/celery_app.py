@@ -51,4 +51,13 @@ app.conf.imports = (
 )
 app.conf.beat_schedule = {
     "requeue-stale-jobs": {"task": "lifeboat.requeue_stale", "schedule": 15.0},
+    "sweep-batch-files": {
+        "task": "lifeboat.sweep_batch_files",
+        "schedule": settings.batch_sweep_seconds,
+        "options": {"queue": "batches"},
+    },
+    "check-drift": {
+        "task": "lifeboat.check_drift",
+        "schedule": settings.drift_check_interval_seconds,
+    },
 }

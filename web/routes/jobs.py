@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, send_file
 
+from core import batch_files
+from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
 from core.jobs import JobStatus, JobType
 from monitoring.metrics import JOBS_FINISHED
 from web.bodies import choice_param, int_param, wait_seconds
@@ -21,10 +23,45 @@ def get_job(job_id: str) -> Response:
     return jsonify(job.to_resource())
 
 
+@bp.get("/jobs/<job_id>/report")
+def get_report(job_id: str) -> Response:
+    """A report job's Evidently HTML: 409 until the job has succeeded."""
+    svc = services()
+    job = svc.store.get(job_id)
+    if job.type not in (JobType.DRIFT_REPORT, JobType.PERFORMANCE_REPORT):
+        raise ReportNotFound(f"job {job.id} is a {job.type.value} job; it has no report")
+    if job.status is not JobStatus.SUCCEEDED:
+        raise JobConflict(f"the report is not ready: the job is {job.status.value}")
+    path = (svc.settings.reports_dir / f"{job.id}.html").resolve()
+    if not path.is_file():
+        raise ReportNotFound(f"the report of job {job.id} has expired")
+    return send_file(path, mimetype="text/html", max_age=0)
+
+
+@bp.get("/jobs/<job_id>/result")
+def get_result(job_id: str) -> Response:
+    """A batch job's scored CSV, streamed from disk: 409 until the job has succeeded."""
+    svc = services()
+    job = svc.store.get(job_id)
+    if job.type is not JobType.BATCH:
+        raise ResultNotFound(f"job {job.id} is a {job.type.value} job; it has no result file")
+    if job.status is not JobStatus.SUCCEEDED:
+        raise ResultNotReady(f"the result is not ready: the job is {job.status.value}")
+    path = batch_files.result_path(svc.settings, job.id).resolve()
+    if not path.is_file():
+        raise ResultNotFound(f"the result of job {job.id} has expired")
+    return send_file(
+        path, mimetype="text/csv", as_attachment=True, download_name=f"{job.id}.csv", max_age=0
+    )
+
+
 @bp.delete("/jobs/<job_id>")
 def cancel_job(job_id: str) -> Response:
-    job = services().store.cancel(job_id)
+    svc = services()
+    job = svc.store.cancel(job_id)
     JOBS_FINISHED.labels(job.type.value, JobStatus.CANCELLED.value).inc()
+    if job.type is JobType.BATCH:  # a running part notices between chunks and stops
+        batch_files.remove_all(svc.settings, job.id)
     return jsonify(job.to_resource())
 
 

@@ -1,0 +1,73 @@
+"""What the batch tests share: building CSV files, uploading them, reading results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import requests
+
+from tests.payloads import passengers
+from tests.procs import Stack, wait_until
+
+FEATURES = ("pclass", "sex", "age", "sibsp", "parch", "fare", "embarked")
+
+
+def rows(n: int) -> list[dict[str, Any]]:
+    """``n`` distinct passengers, keyed by a ``passenger`` column, plus a carried-through note."""
+    out = []
+    for i, p in enumerate(passengers(n)):
+        row = {"passenger": f"p{i}", **{k: p[k] for k in FEATURES}, "note": f"n,{i}"}
+        row["age"] = float(1 + i % 79) if i % 7 else ""  # some ages missing
+        out.append(row)
+    return out
+
+
+def to_csv(records: list[dict[str, Any]], columns: list[str] | None = None) -> bytes:
+    columns = columns or list(records[0])
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    w.writerows(records)
+    return buf.getvalue().encode()
+
+
+def upload(stack: Stack, body: bytes, **params: str) -> requests.Response:
+    return requests.post(
+        stack.url("/api/v1/batches"),
+        data=body,
+        params=params,
+        headers={"Content-Type": "text/csv"},
+        timeout=30,
+    )
+
+
+def job(stack: Stack, job_id: str, wait: float = 0) -> dict[str, Any]:
+    return requests.get(
+        stack.url(f"/api/v1/jobs/{job_id}"), params={"wait": wait}, timeout=wait + 10
+    ).json()
+
+
+def finished(stack: Stack, job_id: str, timeout: float = 120) -> dict[str, Any]:
+    """The job once terminal (long-polled)."""
+    got: dict[str, Any] = {}
+
+    def done() -> bool:
+        got.update(job(stack, job_id, wait=5))
+        return got["status"] in ("succeeded", "failed", "cancelled")
+
+    wait_until(done, timeout, f"batch job {job_id} to finish")
+    return got
+
+
+def result(stack: Stack, job_id: str) -> list[dict[str, str]]:
+    resp = requests.get(stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(resp.text)))
+
+
+def counts(stack: Stack) -> tuple[int, int]:
+    """(jobs in the job index, messages on the batches queue)."""
+    return stack.redis.zcard("lifeboat:jobs:recent"), stack.redis.llen("batches")

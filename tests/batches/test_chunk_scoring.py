@@ -1,0 +1,122 @@
+"""Chunk scoring and file splitting without Redis or Celery (``ml.batch``, ``ml.batch_io``)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from core import batch_files
+from core.settings import Settings
+from ml.batch import ChunkScorer
+from ml.batch_io import plan_parts, score_part
+from tests.batches.helpers import FEATURES, rows, to_csv
+
+
+@pytest.fixture(scope="module")
+def model(models_dir: Path):  # type: ignore[no-untyped-def]
+    from ml.registry import Registry
+
+    return Registry(models_dir).load("test-v1")
+
+
+def as_text_table(records: list[dict]) -> pa.Table:
+    columns = list(records[0])
+    return pa.table({c: pa.array([str(r[c]) for r in records], pa.string()) for c in columns})
+
+
+def test_scored_probabilities_equal_the_pipelines_including_missing_values(model) -> None:  # type: ignore[no-untyped-def]
+    records = rows(300)
+    for r in records[::5]:
+        r["embarked"] = ""
+        r["fare"] = "NA"
+    scorer = ChunkScorer(model, "passenger", ["note"])
+    out = scorer.score(as_text_table(records), np.arange(1, 301)).table
+    frame = pd.DataFrame(records)[list(FEATURES)]
+    for name in ("age", "fare"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    frame["embarked"] = frame["embarked"].mask(frame["embarked"] == "", np.nan)  # as imputed
+    expected = model.pipeline.predict_proba(frame)
+    got = np.column_stack([out["proba_died"].to_numpy(), out["proba_survived"].to_numpy()])
+    np.testing.assert_array_equal(got, expected)
+    assert out["error"].null_count == 300
+
+
+def test_every_broken_rule_of_a_row_is_named_in_its_error(model) -> None:  # type: ignore[no-untyped-def]
+    records = rows(2)
+    records[1].update(pclass="2.5", sex="", sibsp="inf", fare="-1")
+    out = ChunkScorer(model, None, []).score(as_text_table(records), np.array([1, 2]))
+    assert out.failed == 1
+    assert out.table["error"].to_pylist() == [
+        None,
+        "pclass: must be an integer; sex: may not be null; sibsp: must be a finite number; "
+        "fare: must be between 0 and 1024.6584",
+    ]
+    assert out.table["prediction"].to_pylist()[1] is None
+
+
+def test_parts_are_cut_on_line_boundaries_and_lines_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    body = to_csv(rows(100))
+    path.write_bytes(body)
+    header = body.index(b"\n") + 1
+    parts, lines = plan_parts(path, header, 500)
+    assert lines == 100
+    assert len(parts) > 5
+    assert parts[0].start == header
+    assert parts[-1].end == len(body)
+    for before, after in itertools.pairwise(parts):
+        assert before.end == after.start
+        assert body[after.start - 1 : after.start] == b"\n"
+        assert after.lines_before == before.lines_before + body[before.start : before.end].count(
+            b"\n"
+        )
+
+
+def test_an_unparseable_line_keeps_its_place_and_its_line_number(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = to_csv(rows(30)).splitlines(keepends=True)
+    lines.insert(12, b"oops\n")
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"".join(lines))
+    columns = lines[0].decode().strip().split(",")
+    scorer = ChunkScorer(model, None, ["passenger", "note"])
+    parts, _ = plan_parts(path, len(lines[0]), 300)
+    out = io.BytesIO()
+    for part in parts:
+        sink = io.BytesIO()
+        score_part(scorer, path, columns, part, sink, chunk_bytes=1024)
+        out.write(sink.getvalue())
+    import csv
+
+    got = list(csv.reader(io.StringIO(out.getvalue().decode())))
+    assert [r[0] for r in got] == [str(i) for i in range(1, 32)]
+    assert got[11][1:3] == ["oops", ""]
+    assert got[11][-1] == "the line has 1 field(s), the header 9"
+    assert [r[1] for r in got if r[1] != "oops"] == [f"p{i}" for i in range(30)]
+
+
+def test_the_sweep_deletes_only_the_files_of_jobs_that_no_longer_exist(tmp_path: Path) -> None:
+    settings = Settings(storage_root=tmp_path)
+    settings.uploads_dir.mkdir(parents=True)
+    settings.results_dir.mkdir(parents=True)
+    batch_files.upload_path(settings, "gone").write_text("x")
+    batch_files.result_path(settings, "gone").write_text("x")
+    batch_files.parts_dir(settings, "gone").mkdir()
+    batch_files.result_path(settings, "alive").write_text("x")
+    fresh = batch_files.incoming_path(settings)
+    fresh.write_text("x")
+    old = batch_files.incoming_path(settings)
+    old.write_text("x")
+    hours_ago = time.time() - 2 * batch_files.INCOMING_GRACE_SECONDS
+    os.utime(old, (hours_ago, hours_ago))
+    removed = batch_files.sweep(settings, lambda job_id: job_id == "alive")
+    assert removed == 4
+    left = sorted(p.name for d in (settings.uploads_dir, settings.results_dir) for p in d.iterdir())
+    assert left == sorted(["alive.csv", fresh.name])

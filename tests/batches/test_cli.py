@@ -1,0 +1,69 @@
+"""``python -m client batch`` against a running stack."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.batches.helpers import rows, to_csv
+from tests.procs import ROOT, Stack
+
+pytestmark = pytest.mark.integration
+
+
+def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "client", "batch", *args, "--url", stack.base_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_cli_uploads_a_file_follows_its_job_and_writes_the_scored_file(
+    stack: Stack, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv(rows(40)))
+    target = tmp_path / "scored.csv"
+    done = cli(stack, str(source), "-o", str(target), "--id-column", "passenger")
+    assert done.returncode == 0, done.stderr
+    with target.open() as f:
+        out = list(csv.DictReader(f))
+    assert [r["passenger"] for r in out] == [f"p{i}" for i in range(40)]
+    assert all(r["prediction"] in ("died", "survived") for r in out)
+    assert "scored 40 row(s), 0 with errors" in done.stderr
+
+
+def test_the_cli_exits_non_zero_with_the_servers_message_when_the_file_is_refused(
+    stack: Stack, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv(rows(3), ["passenger", "pclass", "sex", "sibsp", "parch"]))
+    target = tmp_path / "scored.csv"
+    done = cli(stack, str(source), "-o", str(target))
+    assert done.returncode == 1
+    assert "Invalid request (422): the file lacks required column(s): age, fare, embarked" in (
+        done.stderr
+    )
+    assert "file.columns.age: required column missing" in done.stderr
+    assert not target.exists()
+
+
+def test_the_cli_exits_non_zero_with_the_jobs_error_when_the_job_fails(
+    stack: Stack, tmp_path: Path
+) -> None:
+    records = rows(3)
+    for r in records:
+        r["pclass"] = "9"
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv(records))
+    done = cli(stack, str(source), "-o", str(tmp_path / "scored.csv"))
+    assert done.returncode == 1
+    assert "failed: every row of the file failed validation (3 row(s))" in done.stderr

@@ -1,0 +1,116 @@
+"""Scheduled drift checks and feedback, seen on the worker's /metrics (real beat, worker, Redis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from ml.drift import ColumnTypes, compute_drift
+from tests.monitoring_ml.conftest import (
+    VERSION,
+    instances,
+    predict,
+    sample,
+    wait_for_sample,
+)
+from tests.monitoring_ml.frames import holdout, shifted
+from tests.procs import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_scheduled_check_puts_drift_on_exactly_the_shifted_features_into_the_gauges(
+    monitored_stack, reference: pd.DataFrame, feature_schema
+) -> None:
+    stack = monitored_stack(LIFEBOAT_DRIFT_CHECK_WINDOW="1000", LIFEBOAT_DRIFT_CHECK_MIN_ROWS="100")
+    types = ColumnTypes.from_schema(feature_schema)
+    frame = shifted(reference, types.all, 1000)
+    predict(stack, instances(frame, feature_schema))  # one job: logged at once
+
+    got = wait_for_sample(stack, "ml_data_drift_score", model_version=VERSION)
+    expected = compute_drift(frame, reference, types)
+    assert expected.drifted_features == ["age", "fare"]
+    assert sample(got, "ml_data_drift_score", model_version=VERSION) == pytest.approx(2 / 7)
+    for name, feature in expected.features.items():
+        score = sample(got, "ml_feature_drift_score", model_version=VERSION, feature_name=name)
+        assert score == pytest.approx(feature.score, rel=1e-9, abs=1e-15), name
+        detected = sample(got, "ml_data_drift_detected_total", feature_name=name)
+        assert detected == (1.0 if name in ("age", "fare") else None), name
+
+
+def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_estimate_close(
+    monitored_stack,
+) -> None:
+    stack = monitored_stack(LIFEBOAT_DRIFT_CHECK_MIN_ROWS="100")
+    rows, labels = holdout()
+    from ml.registry import Registry
+
+    schema = Registry(stack.env["LIFEBOAT_MODELS_DIR"]).schema(VERSION)
+    predictions = predict(stack, instances(rows, schema))
+    accuracy = float(
+        np.mean([p["prediction"] == a for p, a in zip(predictions, labels, strict=True)])
+    )
+    items = [
+        {"prediction_id": p["prediction_id"], "actual": a}
+        for p, a in zip(predictions, labels, strict=True)
+    ]
+
+    r = requests.post(stack.url("/api/v1/feedback"), json={"items": items}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json() | {"unknown_ids": None} == {
+        "received": len(items),
+        "accepted": len(items),
+        "duplicate": 0,
+        "unknown": 0,
+        "unknown_ids": None,
+        "model_versions": [VERSION],
+    }
+    again = requests.post(
+        stack.url("/api/v1/feedback"),
+        json={"items": [*items[:10], {"prediction_id": "never-made-0", "actual": "died"}]},
+        timeout=30,
+    ).json()
+    assert (again["accepted"], again["duplicate"], again["unknown"]) == (0, 10, 1)
+    assert again["unknown_ids"] == ["never-made-0"]
+
+    def accuracy_gauge_counts_every_label() -> bool:
+        got = wait_for_sample(stack, "ml_model_labelled_predictions", model_version=VERSION)
+        return sample(got, "ml_model_labelled_predictions", model_version=VERSION) == len(items)
+
+    wait_until(accuracy_gauge_counts_every_label, 60, "the accuracy gauge", stack.procs["worker"])
+    got = wait_for_sample(stack, "ml_model_estimated_accuracy", model_version=VERSION)
+    assert sample(got, "ml_model_accuracy", model_version=VERSION) == pytest.approx(
+        accuracy, abs=1e-12
+    )
+    estimated = sample(got, "ml_model_estimated_accuracy", model_version=VERSION)
+    assert abs(estimated - accuracy) <= 0.05
+
+    perf = requests.post(
+        stack.url("/api/v1/reports"),
+        json={"type": "performance", "window": {"last": len(items)}},
+        params={"wait": 30},
+        timeout=60,
+    ).json()
+    assert perf["status"] == "succeeded", perf
+    summary = perf["result"]["summary"]
+    assert summary["labelled"] == len(items)
+    assert summary["metrics"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert summary["estimate"]["estimated_accuracy"] == pytest.approx(estimated, abs=1e-12)
+    assert summary["estimate"]["calibration"]["expected_calibration_error"] is not None
+
+
+def test_feedback_with_an_invalid_label_is_422_naming_it(idle_stack) -> None:
+    r = requests.post(
+        idle_stack.url("/api/v1/feedback"),
+        json={
+            "items": [
+                {"prediction_id": "a-0", "actual": "survived"},
+                {"prediction_id": "a-1", "actual": "maybe"},
+            ]
+        },
+        timeout=10,
+    )
+    assert r.status_code == 422
+    assert [e["loc"] for e in r.json()["errors"]] == [["items", 1, "actual"]]

@@ -1,0 +1,182 @@
+"""Streaming a CSV upload to disk, and reading its header, without holding the file in memory.
+
+A raw ``text/csv`` body is copied from the request stream; a
+``multipart/form-data`` body is parsed as it streams in (werkzeug's sans-IO
+decoder) and its ``file`` part written straight to disk, so neither is ever
+spooled or buffered whole. The size limit is enforced on the bytes read, with or
+without a ``Content-Length``. Standard library and werkzeug only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+
+READ_BYTES = 1 << 20  # bytes read from the request at a time
+MAX_FIELD_BYTES = 4096  # a multipart form field other than the file
+MAX_HEADER_BYTES = 1 << 20  # a header line longer than this is not a CSV header
+SAMPLE_BYTES = 256 * 1024  # bytes after the header used to estimate the number of rows
+CSV_TYPES = ("text/csv", "application/csv")
+FILE_FIELD = "file"
+
+
+@dataclass
+class Upload:
+    """A body streamed to ``path``: its size, the form fields sent with it, the file's name."""
+
+    path: Path
+    size: int = 0
+    fields: dict[str, str] = field(default_factory=dict)
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header line of an uploaded CSV and what it says about the file."""
+
+    columns: list[str]
+    data_start: int  # byte offset of the first data line
+    estimated_rows: int
+
+
+def receive(path: Path, max_bytes: int) -> Upload:
+    """Stream the request body (CSV or multipart with a ``file`` part) to ``path``."""
+    mimetype = request.mimetype or ""
+    if mimetype not in (*CSV_TYPES, "multipart/form-data"):
+        raise UnsupportedMediaType(
+            f"send the file as text/csv or as multipart/form-data (got {mimetype or 'none'!r})",
+            errors=[
+                {
+                    "loc": ["header", "Content-Type"],
+                    "msg": "must be text/csv or multipart/form-data",
+                }
+            ],
+        )
+    too_large = PayloadTooLarge(f"the upload is larger than {max_bytes} bytes")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    # the app-wide limit is the JSON one; this endpoint takes files up to its own
+    request.max_content_length = max_bytes
+    upload = Upload(path)
+    try:
+        with path.open("wb") as out:
+            if mimetype == "multipart/form-data":
+                _receive_multipart(upload, out, max_bytes)
+            else:
+                for chunk in _chunks(max_bytes):
+                    out.write(chunk)
+                    upload.size += len(chunk)
+    except RequestEntityTooLarge as exc:
+        raise too_large from exc
+    return upload
+
+
+def _chunks(max_bytes: int):  # type: ignore[no-untyped-def]
+    stream = request.stream
+    read = 0
+    while chunk := stream.read(READ_BYTES):
+        read += len(chunk)
+        if read > max_bytes:
+            raise RequestEntityTooLarge()
+        yield chunk
+
+
+def _receive_multipart(upload: Upload, out: io.BufferedWriter, max_bytes: int) -> None:
+    boundary = request.mimetype_params.get("boundary", "").encode()
+    if not boundary:
+        raise InvalidRequest(
+            "the multipart body has no boundary",
+            errors=[{"loc": ["header", "Content-Type"], "msg": "boundary missing"}],
+        )
+    decoder = MultipartDecoder(boundary)  # field sizes are checked below
+    part: Field | File | None = None
+    value = bytearray()
+    files = 0
+    try:
+        for chunk in _with_end(_chunks(max_bytes)):
+            decoder.receive_data(chunk)
+            event = decoder.next_event()
+            while not isinstance(event, Epilogue | NeedData):
+                if isinstance(event, File | Field):
+                    part = event
+                    value.clear()
+                    if isinstance(event, File) and event.name == FILE_FIELD:
+                        files += 1
+                        upload.filename = event.filename
+                elif isinstance(event, Data) and part is not None:
+                    if isinstance(part, File):
+                        if part.name == FILE_FIELD and files == 1:
+                            out.write(event.data)
+                            upload.size += len(event.data)
+                    else:
+                        value += event.data
+                        if len(value) > MAX_FIELD_BYTES:
+                            raise InvalidRequest(
+                                "form field too long",
+                                errors=[{"loc": ["form", part.name], "msg": "too long"}],
+                            )
+                        if not event.more_data:
+                            upload.fields[part.name] = value.decode("utf-8", "replace")
+                event = decoder.next_event()
+    except ValueError as exc:  # the decoder's word for a malformed body
+        raise InvalidRequest(
+            f"the multipart body is malformed: {exc}",
+            errors=[{"loc": ["body"], "msg": "malformed multipart/form-data"}],
+        ) from exc
+    if files != 1:
+        raise InvalidRequest(
+            "send exactly one file, in the form field 'file'",
+            errors=[{"loc": ["form", FILE_FIELD], "msg": "exactly one file required"}],
+        )
+
+
+def _with_end(chunks):  # type: ignore[no-untyped-def]
+    yield from chunks
+    yield None  # tells the decoder the body has ended
+
+
+def read_header(path: Path, size: int) -> Header:
+    """The column names from the first line (422 when there is no usable header)."""
+    with path.open("rb") as f:
+        head = f.readline(MAX_HEADER_BYTES + 1)
+        sample = f.read(SAMPLE_BYTES)
+    if not head.strip():
+        raise _not_csv("the file is empty" if size == 0 else "the first line (the header) is empty")
+    if not head.endswith(b"\n") and len(head) > MAX_HEADER_BYTES:
+        raise _not_csv(f"the header line is longer than {MAX_HEADER_BYTES} bytes")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _not_csv("the header is not UTF-8 text") from exc
+    try:
+        row = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as exc:
+        raise _not_csv(f"the header is not a CSV line: {exc}") from exc
+    columns = [c.strip() for c in row]
+    if not sample.strip():
+        raise _not_csv("the file has a header but no rows")
+    lines = sample.count(b"\n") or 1
+    per_line = len(sample) / lines
+    estimated = max(1, math.ceil((size - len(head)) / per_line))
+    return Header(columns, len(head), estimated)
+
+
+def _not_csv(msg: str) -> InvalidRequest:
+    return InvalidRequest(
+        "the file is not a CSV file with a header line", errors=[{"loc": ["file"], "msg": msg}]
+    )
+
+
+def discard(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
