@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ class Observed:
     flower_url: str
     flower_auth: tuple[str, str]
     exporter_url: str
+    facts: dict = field(default_factory=dict)  # what the test drove, to compare with
 
     def query(self, expr: str) -> list[dict]:
         r = requests.get(f"{self.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10)
@@ -72,10 +73,33 @@ def observed(
     stack = make_stack(own_redis_module, 0, models_dir_with_broken, tmp)
     auth = ("ops", "flower-secret")
     stack.env["FLOWER_BASIC_AUTH"] = ":".join(auth)
+    # a drift check every few seconds over a small window, accuracy from few labels
+    stack.env.update(
+        {
+            "LIFEBOAT_DRIFT_CHECK_INTERVAL_SECONDS": "3",
+            "LIFEBOAT_DRIFT_CHECK_MIN_ROWS": "50",
+            "LIFEBOAT_ACCURACY_MIN_LABELS": "10",
+        }
+    )
     flower_port, exporter_port, prom_port = free_port(), free_port(), free_port()
     try:
         stack.start_worker()
         stack.start_web()
+        stack.procs["beat"] = start(
+            "beat",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app:app",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={tmp / 'beat-schedule'}",
+            ],
+            stack.env,
+            stack.logdir,
+        )
         stack.procs["flower"] = start(
             "flower",
             [

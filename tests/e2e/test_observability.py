@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.batches.helpers import finished, rows, to_csv
 from tests.deploy.promql import alert_exprs, dashboard_queries
 from tests.e2e.conftest import Observed
 from tests.payloads import passengers
@@ -25,12 +26,14 @@ ALERTS = ROOT / "prometheus" / "alerts.yml"
 JOBS = 12
 ROWS_PER_JOB = 5
 FAILING_JOBS = 3
+BATCH_ROWS = 40
 
 
 @pytest.fixture(scope="module")
 def driven(observed: Observed) -> Observed:
     """Prediction jobs that succeed and jobs that fail (a tampered model version)."""
     stack = observed.stack
+    succeeded = []
     for _ in range(JOBS):
         r = requests.post(
             stack.url("/api/v1/predictions"),
@@ -39,6 +42,8 @@ def driven(observed: Observed) -> Observed:
             timeout=20,
         )
         assert r.json()["status"] == "succeeded"
+        succeeded.append(r.json())
+    first = succeeded[0]
     for _ in range(FAILING_JOBS):
         r = requests.post(
             stack.url("/api/v1/predictions"),
@@ -48,6 +53,22 @@ def driven(observed: Observed) -> Observed:
         )
         assert r.json()["status"] == "failed"
     requests.get(stack.url("/api/v1/jobs/unknown"), timeout=5)  # a 404 for the API panels
+    batch = requests.post(
+        stack.url("/api/v1/batches"),
+        data=to_csv(rows(BATCH_ROWS)),
+        headers={"Content-Type": "text/csv"},
+        timeout=30,
+    ).json()
+    assert finished(stack, batch["id"])["status"] == "succeeded"
+    labelled = [p["prediction_id"] for p in first["result"]["predictions"]]
+    hits = sum(p["prediction"] == "survived" for p in first["result"]["predictions"])
+    observed.facts["accuracy"] = hits / len(labelled)
+    feedback = requests.post(
+        stack.url("/api/v1/feedback"),
+        timeout=10,
+        json={"items": [{"prediction_id": pid, "actual": "survived"} for pid in labelled]},
+    )
+    assert feedback.json()["accepted"] == len(labelled)
     # wait until Prometheus has scraped the final counts
     wait_until(
         lambda: (
@@ -92,6 +113,12 @@ def test_job_counters_equal_what_was_driven(driven: Observed) -> None:
         driven.value('sum(ml_prediction_errors_total{error_type="ArtifactIntegrityError"})')
         == FAILING_JOBS
     )
+
+
+def test_batch_rows_and_feedback_accuracy_equal_what_was_driven(driven: Observed) -> None:
+    assert driven.value('sum(lifeboat_batch_rows_total{outcome="scored"})') == BATCH_ROWS
+    # the first job's predictions were all labelled "survived"
+    assert driven.value("max(ml_model_accuracy)") == pytest.approx(driven.facts["accuracy"])
 
 
 def test_celery_exporter_and_flower_saw_the_tasks(driven: Observed) -> None:
