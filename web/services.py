@@ -50,15 +50,6 @@ class Services:
             deadline = time.monotonic() + seconds
             return self._until_terminal(self.store.get(job_id), done, deadline)
 
-    def submit_and_wait(self, task: str, job_id: str, key: str | None, seconds: float) -> Job:
-        """Publish a job just written and wait for it (watching before it can finish)."""
-        with self.waiter.watch(job_id) as done:
-            deadline = time.monotonic() + seconds
-            self.publish(task, job_id, key)
-            done.wait(seconds)
-            done.clear()
-            return self._until_terminal(self.store.get(job_id), done, deadline)
-
     def _until_terminal(self, job: Job, done: threading.Event, deadline: float) -> Job:
         while not job.status.terminal and (left := deadline - time.monotonic()) > 0:
             done.wait(left)

@@ -50,10 +50,8 @@ def create_prediction() -> Response:
             )
         return _answer(job, replayed=True)
     JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
-    if wait > 0:
-        return _answer(svc.submit_and_wait(PREDICT_TASK, job_id, key, wait))
     svc.publish(PREDICT_TASK, job_id, key)
-    return _answer(svc.store.get(job_id))
+    return _answer(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
 
 
 def _validate(svc: Any, body: Any) -> tuple[list[dict[str, Any]], str]:
