@@ -72,6 +72,7 @@ class CompletionWaiter:
                 for message in pubsub.listen():
                     if message.get("type") == "message":
                         self._wake(message["data"].decode())
+                log.warning("job-done subscription ended; resubscribing")
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 log.warning("job-done subscription lost (%s); resubscribing", exc)
             finally:
