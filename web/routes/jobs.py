@@ -9,6 +9,7 @@ from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotRe
 from core.jobs import JobStatus, JobType
 from monitoring.metrics import JOBS_FINISHED
 from web.bodies import choice_param, int_param, wait_seconds
+from web.responses import json_response
 from web.services import services
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
@@ -20,7 +21,7 @@ def get_job(job_id: str) -> Response:
     svc = services()
     wait = wait_seconds(svc.settings.max_wait_seconds)
     job = svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id)
-    return jsonify(job.to_resource())
+    return json_response(job.to_resource())
 
 
 @bp.get("/jobs/<job_id>/report")

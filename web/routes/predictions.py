@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 
 from core.errors import InvalidRequest, JobConflict
 from core.jobs import Job, JobType
@@ -13,6 +13,7 @@ from core.queue import PREDICT_TASK
 from ml.schema import validate_instances
 from monitoring.metrics import JOBS_SUBMITTED
 from web.bodies import idempotency_key, json_body, wait_seconds
+from web.responses import json_response
 from web.services import services
 
 bp = Blueprint("predictions", __name__, url_prefix="/api/v1")
@@ -76,8 +77,7 @@ def _validate(svc: Any, body: Any) -> tuple[list[dict[str, Any]], str]:
 
 
 def _answer(job: Job, *, replayed: bool = False) -> Response:
-    resp = jsonify(job.to_resource())
-    resp.status_code = 200 if job.status.terminal else 202
+    resp = json_response(job.to_resource(), 200 if job.status.terminal else 202)
     resp.headers["Location"] = f"/api/v1/jobs/{job.id}"
     if replayed:
         resp.headers["Idempotent-Replayed"] = "true"
