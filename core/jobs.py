@@ -88,14 +88,19 @@ class Job:
     model_version: str | None = None
     progress_done: int = 0
     progress_total: int = 0
-    result: Any = None
+    result_json: bytes | None = None  # the result as stored: decoded only when asked for
     error: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     owner: str | None = None
     fingerprint: str | None = None
 
+    @property
+    def result(self) -> Any:
+        return _decode(self.result_json) if self.result_json else None
+
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> Job:
+        result_json = raw.pop(b"result", None)
         h = {k.decode(): v.decode() for k, v in raw.items()}
 
         def num(name: str) -> float | None:
@@ -111,15 +116,22 @@ class Job:
             model_version=h.get("model_version") or None,
             progress_done=int(h.get("progress_done") or 0),
             progress_total=int(h.get("progress_total") or 0),
-            result=_decode(h["result"]) if h.get("result") else None,
+            result_json=result_json or None,
             error=_decode(h["error"]) if h.get("error") else None,
             params=_decode(h["params"]) if h.get("params") else {},
             owner=h.get("owner") or None,
             fingerprint=h.get("fingerprint") or None,
         )
 
-    def to_resource(self, base_path: str = "/api/v1") -> dict[str, Any]:
-        """The job as the API shows it (DESIGN.md §3)."""
+    def to_resource(self, base_path: str = "/api/v1", *, raw: bool = False) -> dict[str, Any]:
+        """The job as the API shows it (DESIGN.md §3).
+
+        With ``raw``, the result stays the stored JSON (``msgspec.Raw``), spliced into the
+        response as is: a 1000-prediction result is neither decoded nor encoded again.
+        """
+        result: Any = self.result
+        if raw:
+            result = msgspec.Raw(self.result_json) if self.result_json else None
         return {
             "id": self.id,
             "type": self.type.value,
@@ -129,7 +141,7 @@ class Job:
             "finished_at": iso(self.finished_at),
             "model_version": self.model_version,
             "progress": {"done": self.progress_done, "total": self.progress_total},
-            "result": self.result,
+            "result": result,
             "error": self.error,
             "links": {"self": f"{base_path}/jobs/{self.id}"},
         }

@@ -21,7 +21,7 @@ def get_job(job_id: str) -> Response:
     svc = services()
     wait = wait_seconds(svc.settings.max_wait_seconds)
     job = svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id)
-    return json_response(job.to_resource())
+    return json_response(job.to_resource(raw=True))
 
 
 @bp.get("/jobs/<job_id>/report")

@@ -77,7 +77,7 @@ def _validate(svc: Any, body: Any) -> tuple[list[dict[str, Any]], str]:
 
 
 def _answer(job: Job, *, replayed: bool = False) -> Response:
-    resp = json_response(job.to_resource(), 200 if job.status.terminal else 202)
+    resp = json_response(job.to_resource(raw=True), 200 if job.status.terminal else 202)
     resp.headers["Location"] = f"/api/v1/jobs/{job.id}"
     if replayed:
         resp.headers["Idempotent-Replayed"] = "true"
