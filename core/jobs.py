@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import msgspec
@@ -90,7 +91,7 @@ class Job:
     progress_total: int = 0
     result_json: bytes | None = None  # the result as stored: decoded only when asked for
     error: dict[str, Any] | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params_json: bytes | None = None  # the inputs as stored (1000 instances): decoded on demand
     owner: str | None = None
     fingerprint: str | None = None
 
@@ -98,9 +99,14 @@ class Job:
     def result(self) -> Any:
         return _decode(self.result_json) if self.result_json else None
 
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        return _decode(self.params_json) if self.params_json else {}
+
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> Job:
         result_json = raw.pop(b"result", None)
+        params_json = raw.pop(b"params", None)
         h = {k.decode(): v.decode() for k, v in raw.items()}
 
         def num(name: str) -> float | None:
@@ -118,7 +124,7 @@ class Job:
             progress_total=int(h.get("progress_total") or 0),
             result_json=result_json or None,
             error=_decode(h["error"]) if h.get("error") else None,
-            params=_decode(h["params"]) if h.get("params") else {},
+            params_json=params_json or None,
             owner=h.get("owner") or None,
             fingerprint=h.get("fingerprint") or None,
         )

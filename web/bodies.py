@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import msgspec
 from flask import request
 
 from core.errors import InvalidRequest, MalformedBody, PayloadTooLarge, UnsupportedMediaType
 
 MAX_IDEMPOTENCY_KEY = 255
+_decoder = msgspec.json.Decoder()  # parses a 1000-instance body several times faster than json
 
 
 def json_body(max_bytes: int) -> tuple[Any, bytes]:
@@ -26,8 +27,8 @@ def json_body(max_bytes: int) -> tuple[Any, bytes]:
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
     try:
-        return json.loads(raw), raw
-    except (ValueError, UnicodeDecodeError) as exc:
+        return _decoder.decode(raw), raw
+    except (msgspec.DecodeError, ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(
             f"the body is not valid JSON: {exc}", errors=[{"loc": ["body"], "msg": str(exc)}]
         ) from exc
