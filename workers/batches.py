@@ -363,8 +363,9 @@ def _all_bad(rows: int, examples: list[Any]) -> dict[str, Any]:
 
 def _fail(rt: Runtime, job: Job, error: dict[str, Any]) -> None:
     log.warning("batch job %s failed: %s", job.id, error["detail"])
-    _finish(rt, job, Outcome(job.id, JobStatus.FAILED, error=error))
+    # files go first: finishing wakes the client, who must find nothing left behind
     files.remove_all(rt.settings, job.id)
+    _finish(rt, job, Outcome(job.id, JobStatus.FAILED, error=error))
     BatchState(rt, job.id).forget()
 
 
