@@ -184,6 +184,26 @@ class Stack:
         )
         return proc
 
+    def start_beat(self) -> Proc:
+        """Celery beat with its schedule file in the stack's log folder."""
+        proc = start(
+            "beat",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app:app",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={self.logdir / 'celerybeat-schedule'}",
+            ],
+            self.env,
+            self.logdir,
+        )
+        self.procs["beat"] = proc
+        return proc
+
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)
         if proc:

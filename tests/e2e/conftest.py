@@ -85,21 +85,7 @@ def observed(
     try:
         stack.start_worker()
         stack.start_web()
-        stack.procs["beat"] = start(
-            "beat",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app:app",
-                "beat",
-                "--loglevel=INFO",
-                f"--schedule={tmp / 'beat-schedule'}",
-            ],
-            stack.env,
-            stack.logdir,
-        )
+        stack.start_beat()
         stack.procs["flower"] = start(
             "flower",
             [

@@ -17,7 +17,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.procs import PY, Stack, make_stack, start, start_redis, wait_until
+from tests.procs import Stack, make_stack, start_redis, wait_until
 
 VERSION = "test-v1"  # the model version the session's models_dir holds
 
@@ -120,21 +120,7 @@ def monitored_stack(
         started.append((stack, server))
         stack.start_worker(concurrency=1)
         stack.start_web()
-        stack.procs["beat"] = start(
-            "beat",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app:app",
-                "beat",
-                "--loglevel=INFO",
-                f"--schedule={tmp / 'celerybeat-schedule'}",
-            ],
-            stack.env,
-            stack.logdir,
-        )
+        stack.start_beat()
         return stack
 
     yield make
