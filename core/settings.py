@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     batch_fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long after each chunk of a batch part (fault-injection tests)."""
 
+    worker_metrics_host: str = "127.0.0.1"
+    """Address of the worker's metrics endpoint (0.0.0.0 in containers, for Prometheus)."""
+
     worker_metrics_port: int = 9101
     """Port of the worker's aggregated Prometheus endpoint (0 disables it)."""
 

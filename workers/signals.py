@@ -22,8 +22,8 @@ def start_metrics_server(**_: object) -> None:
 
     from monitoring.multiprocess import registry
 
-    start_http_server(port, addr="0.0.0.0", registry=registry())
-    log.info("worker metrics on :%d/metrics", port)
+    start_http_server(port, addr=settings.worker_metrics_host, registry=registry())
+    log.info("worker metrics on %s:%d/metrics", settings.worker_metrics_host, port)
 
 
 @signals.worker_process_init.connect

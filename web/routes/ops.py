@@ -9,7 +9,7 @@ import redis
 from flask import Blueprint, Response, jsonify
 
 from monitoring.multiprocess import exposition
-from web.services import services
+from web.services import Services, services
 
 bp = Blueprint("ops", __name__)
 WORKER_PING_TIMEOUT = 1.0  # seconds to wait for workers to answer a ping
@@ -48,7 +48,7 @@ def ready() -> tuple[Response, int]:
     )
 
 
-def _workers(svc) -> list[str]:
+def _workers(svc: Services) -> list[str]:
     with _ping_lock:
         if time.monotonic() - float(_last_pong["at"]) < WORKER_PING_CACHE:
             return list(_last_pong["workers"])  # type: ignore[arg-type]
