@@ -388,6 +388,28 @@ class JobStore:
                 break
         return jobs
 
+    def unfinished(self, job_type: JobType, *, window: int) -> list[tuple[str, JobStatus, float]]:
+        """(id, status, started or created time) of the unfinished jobs among the last ``window``.
+
+        Reads four fields per job, not the whole record (results can be large).
+        """
+        ids = self._guard(self.redis.zrevrange, self._recent, 0, window - 1)
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hmget(self.key(job_id.decode()), "type", "status", "created_at", "started_at")
+        out = []
+        for job_id, (kind, status, created, started) in zip(
+            ids, self._guard(pipe.execute), strict=True
+        ):
+            if kind is None or kind.decode() != job_type.value:
+                continue
+            state = JobStatus(status.decode())
+            if not state.terminal:
+                out.append((job_id.decode(), state, float(started or created)))
+        return out
+
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; 409 if it has finished."""
         ok = self._guard(

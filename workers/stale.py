@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
+from celery import Celery
+
 from core.jobs import JobStatus, JobType
 from core.queue import PREDICT_TASK
 from workers.runtime import Runtime
@@ -20,16 +22,14 @@ log = logging.getLogger(__name__)
 QUEUED_GRACE_SECONDS = 60.0  # a prediction job queued this long has lost its message
 
 
-def requeue_stale_jobs(rt: Runtime, *, scan: int = 2_000) -> int:
-    from workers.celery_app import app
-
+def requeue_stale_jobs(rt: Runtime, app: Celery, *, scan: int = 2_000) -> int:
     now = time.time()
     lease = rt.settings.claim_lease_seconds
     limits = {JobStatus.QUEUED: QUEUED_GRACE_SECONDS, JobStatus.RUNNING: lease}
     stale = [
-        job.id
-        for job in rt.store.recent(limit=scan, job_type=JobType.PREDICTION, window=scan)
-        if job.status in limits and now - (job.started_at or job.created_at) > limits[job.status]
+        job_id
+        for job_id, status, since in rt.store.unfinished(JobType.PREDICTION, window=scan)
+        if now - since > limits[status]
     ]
     if stale:
         app.send_task(PREDICT_TASK, args=[stale])

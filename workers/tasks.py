@@ -23,6 +23,7 @@ def predict(self, job_ids: list[str] | str) -> str:
 @shared_task(name=REQUEUE_STALE_TASK)
 def requeue_stale() -> int:
     """Re-publish prediction jobs left queued or claimed too long (a lost message or worker)."""
+    from workers.celery_app import app
     from workers.stale import requeue_stale_jobs
 
-    return requeue_stale_jobs(runtime())
+    return requeue_stale_jobs(runtime(), app)

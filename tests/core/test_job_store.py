@@ -126,3 +126,13 @@ def test_finishing_publishes_the_job_id(store: JobStore) -> None:
     store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={}))
     message = pubsub.get_message(timeout=2)
     assert message["data"].decode() == job_id
+
+
+def test_unfinished_lists_only_open_jobs_of_the_type_with_their_start(store: JobStore) -> None:
+    queued, running, done = new_job(store), new_job(store), new_job(store)
+    store.claim(running, "task-1", lease=30)
+    store.claim(done, "task-1", lease=30)
+    store.finish(Outcome(done, JobStatus.SUCCEEDED, result={}))
+    got = {job_id: status for job_id, status, _ in store.unfinished(JobType.PREDICTION, window=100)}
+    assert got == {queued: JobStatus.QUEUED, running: JobStatus.RUNNING}
+    assert store.unfinished(JobType.BATCH, window=100) == []
