@@ -10,6 +10,7 @@ import pytest
 from ml.datasets import TITANIC
 from ml.errors import InvalidInstances
 from ml.schema import FeatureSchema, derive_schema, validate_instances
+from tests.payloads import PASSENGER
 
 
 @pytest.fixture(scope="module")
@@ -18,17 +19,7 @@ def schema(titanic: pd.DataFrame) -> FeatureSchema:
 
 
 def passenger(**changes: Any) -> dict[str, Any]:
-    instance: dict[str, Any] = {
-        "pclass": 1,
-        "sex": "female",
-        "age": 29.0,
-        "sibsp": 0,
-        "parch": 0,
-        "fare": 211.34,
-        "embarked": "S",
-    }
-    instance.update(changes)
-    return instance
+    return {**PASSENGER, **changes}
 
 
 def errors_of(schema: FeatureSchema, instances: object, **kwargs: Any) -> list[dict]:
