@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     drift_check_min_rows: int = Field(500, ge=10)
     """A model version with fewer logged predictions in the window is not checked."""
 
+    monitoring_window_rows: int = Field(100_000, ge=1_000)
+    """Newest logged predictions (all versions) kept in Redis in columnar form (~70 bytes a
+    row) for drift checks and drift reports; reports over more rows read the log itself."""
+
     accuracy_window: int = Field(1_000, ge=1)
     """Most recent predictions with feedback the rolling accuracy is measured on."""
 

@@ -1,9 +1,10 @@
 """The scheduled drift check (Celery beat): numbers only, fast, straight to the gauges.
 
-Every ``LIFEBOAT_DRIFT_CHECK_INTERVAL_SECONDS`` it reads the last
-``LIFEBOAT_DRIFT_CHECK_WINDOW`` logged predictions, and for each model version
-with at least ``LIFEBOAT_DRIFT_CHECK_MIN_ROWS`` of them and new ones since its
-last check:
+Every ``LIFEBOAT_DRIFT_CHECK_INTERVAL_SECONDS`` it catches up the monitoring
+window (:mod:`workers.monitoring_window`: only the entries logged since the last
+catch-up are decoded), takes its last ``LIFEBOAT_DRIFT_CHECK_WINDOW`` logged
+predictions, and for each model version with at least
+``LIFEBOAT_DRIFT_CHECK_MIN_ROWS`` of them and new ones since its last check:
 
 - computes each feature's drift with the test Evidently would pick
   (:func:`ml.drift.compute_drift`, no Evidently import, no HTML) and sets
@@ -23,12 +24,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import defaultdict
 from typing import Any
 
 from workers import monitoring_data as data
+from workers import monitoring_window
 from workers.feedback_metrics import update_accuracy
-from workers.monitoring_log import LogEntry, features_frame, gc_paused, probabilities_matrix
+from workers.log_columns import LogColumns
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -41,24 +42,24 @@ def last_check_key(rt: Runtime, version: str) -> str:
 def check(rt: Runtime) -> dict[str, Any]:
     """Run one scheduled check; returns what was checked, per model version."""
     s = rt.settings
-    started = time.perf_counter()
-    by_version: dict[str, list[LogEntry]] = defaultdict(list)
-    with gc_paused():
-        window = data.prediction_log(rt).window(version=None, last=s.drift_check_window)
-        for entry in window.entries:
-            by_version[entry.model_version].append(entry)
-        window.entries.clear()
-    read_seconds = time.perf_counter() - started
+    catchup = monitoring_window.current(rt)
+    window = catchup.columns.select(slice(-s.drift_check_window, None))
     done: dict[str, Any] = {}
-    for version, entries in by_version.items():
-        if len(entries) < s.drift_check_min_rows:
-            done[version] = f"skipped: {len(entries)} predictions < {s.drift_check_min_rows}"
+    for version in window.present_versions():
+        rows = window.of_version(version)
+        if len(rows) < s.drift_check_min_rows:
+            done[version] = f"skipped: {len(rows)} predictions < {s.drift_check_min_rows}"
             continue
         try:
-            done[version] = check_version(rt, version, entries, read_seconds=read_seconds)
+            done[version] = check_version(rt, version, rows, catchup)
         except Exception as exc:  # one broken version must not stop the others
             log.exception("drift check of model version %s failed", version)
             done[version] = f"failed: {exc}"
+    done["_window"] = {
+        "rows": len(catchup.columns),
+        "read_entries": catchup.read_entries,
+        "rebuilt": catchup.rebuilt,
+    }
     done["_accuracy"] = update_accuracy(rt)
     done["_indexed"] = data.feedback_store(rt).catch_up()
     done["_reports_removed"] = remove_old_reports(rt)
@@ -66,9 +67,9 @@ def check(rt: Runtime) -> dict[str, Any]:
 
 
 def check_version(
-    rt: Runtime, version: str, entries: list[LogEntry], *, read_seconds: float = 0.0
+    rt: Runtime, version: str, rows: LogColumns, catchup: monitoring_window.Catchup
 ) -> dict[str, Any] | str:
-    """Check one version's window (oldest first) unless it has not changed since last time."""
+    """Check one version's rows of the window unless they have not changed since last time."""
     from ml.drift import compute_drift
     from ml.estimation import calibration_of, expected_accuracy
     from monitoring.metrics import (
@@ -79,19 +80,16 @@ def check_version(
     )
 
     key = last_check_key(rt, version)
-    newest = entries[-1].prediction_id
+    marker = {"newest_ts": float(rows.ts[-1]), "rows": len(rows)}
     previous = rt.redis.get(key)
-    if previous and json.loads(previous).get("newest_prediction_id") == newest:
+    if previous and json.loads(previous).get("window_marker") == marker:
         return "unchanged"
     started = time.perf_counter()
     types = data.column_types(rt, version)
     reference = data.reference_frame(rt, version)
     labels = list(rt.registry.card(version)["class_labels"])
-    with gc_paused():
-        current = features_frame(entries, types.numerical, types.categorical)
-        proba = probabilities_matrix(entries, labels)
-        rows = len(entries)
-        entries.clear()  # the caller's list: the entries are freed here
+    current = rows.frame(types.numerical, types.categorical)
+    proba = rows.probabilities(labels)
     summary = compute_drift(current, reference, types)
     estimated = data.accuracy_estimator(rt, version).estimate(proba)
     raw_confidence = expected_accuracy(proba)
@@ -106,9 +104,11 @@ def check_version(
     record = {
         "checked_at": time.time(),
         "model_version": version,
-        "rows": rows,
-        "newest_prediction_id": newest,
-        "read_seconds": read_seconds,
+        "rows": len(rows),
+        "window_marker": marker,
+        "read_seconds": catchup.seconds,
+        "read_entries": catchup.read_entries,
+        "window_rebuilt": catchup.rebuilt,
         "compute_seconds": seconds,
         "summary": summary.to_dict(),
         "estimated_accuracy": estimated,
@@ -124,7 +124,7 @@ def check_version(
             summary.share_of_drifted_features,
         )
     return {
-        "rows": rows,
+        "rows": len(rows),
         "share_of_drifted_features": summary.share_of_drifted_features,
         "drifted": summary.drifted_features,
         "estimated_accuracy": estimated,

@@ -110,11 +110,15 @@ class PredictionLog:
         since: float | None = None,
         until: float | None = None,
         max_rows: int | None = None,
+        after: str | None = None,
     ) -> LogWindow:
         """The last ``last`` entries of ``version`` (all versions when None), or those
-        logged between ``since`` and ``until`` (epoch seconds; at most ``max_rows``)."""
+        logged between ``since`` and ``until`` (epoch seconds; at most ``max_rows``);
+        only entries newer than the stream id ``after`` when given."""
         newest = f"{int(until * 1000)}" if until is not None else "+"
         oldest = f"{int(since * 1000)}" if since is not None else "-"
+        if after is not None:
+            oldest = f"({after}"
         want = last if last is not None else max_rows
         picked: list[LogEntry] = []
         scanned = 0

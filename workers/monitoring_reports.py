@@ -17,6 +17,7 @@ from typing import Any
 
 from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome, iso
 from workers import monitoring_data as data
+from workers import monitoring_window
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -121,13 +122,23 @@ def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
 
 
 def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[Any, dict]:
+    """The features of the requested window: from the monitoring window when it holds them."""
     from workers.monitoring_log import features_frame, gc_paused
 
     w = job.params.get("window", {})
+    last = w.get("last")
+    if last is not None and w.get("since") is None and w.get("until") is None:
+        caught_up = monitoring_window.current(rt)
+        rows = caught_up.columns.of_version(version)
+        complete = len(caught_up.columns) < monitoring_window.capacity(rt)  # the whole log
+        if len(rows) >= last or complete:
+            rows = rows.select(slice(-last, None))
+            frame = rows.frame(types.numerical, types.categorical)
+            return frame, _window_info(w, rows.ts.tolist(), source="prediction log")
     with gc_paused():
         window = data.prediction_log(rt).window(
             version=version,
-            last=w.get("last"),
+            last=last,
             since=w.get("since"),
             until=w.get("until"),
             max_rows=w.get("max_rows"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +17,7 @@ from tests.monitoring_ml.conftest import (
     sample,
     wait_for_sample,
 )
-from tests.monitoring_ml.frames import holdout, shifted
+from tests.monitoring_ml.frames import drawn, holdout, shifted
 from tests.procs import wait_until
 
 pytestmark = pytest.mark.integration
@@ -114,3 +116,40 @@ def test_feedback_with_an_invalid_label_is_422_naming_it(idle_stack) -> None:
     )
     assert r.status_code == 422
     assert [e["loc"] for e in r.json()["errors"]] == [["items", 1, "actual"]]
+
+
+def test_a_later_check_decodes_only_the_new_predictions_and_checks_the_whole_window(
+    monitored_stack, reference: pd.DataFrame, feature_schema
+) -> None:
+    stack = monitored_stack(
+        LIFEBOAT_DRIFT_CHECK_WINDOW="1500",
+        LIFEBOAT_DRIFT_CHECK_MIN_ROWS="100",
+        LIFEBOAT_MONITORING_WINDOW_ROWS="1000",
+    )
+    types = ColumnTypes.from_schema(feature_schema)
+    key = f"lifeboat:drift:last:{VERSION}"
+    records: list[dict] = []
+
+    def checked(rows: int) -> bool:
+        raw = stack.redis.get(key)
+        records[:] = [json.loads(raw)] if raw else []
+        return bool(records) and records[0]["rows"] == rows
+
+    first = drawn(reference, types.all, 1000, seed=1)
+    predict(stack, instances(first, feature_schema))
+    wait_until(lambda: checked(1000), 60, "a check of the first 1000", stack.procs["beat"])
+    assert records[0]["window_rebuilt"] is True
+
+    second = shifted(reference, types.all, 1000)
+    predict(stack, instances(second, feature_schema))
+    wait_until(lambda: checked(1500), 60, "a check of the last 1500", stack.procs["beat"])
+    record = records[0]
+    assert record["read_entries"] == 1000  # the new predictions only
+    assert record["window_rebuilt"] is False
+
+    window = pd.concat([first.tail(500), second]).reset_index(drop=True)
+    expected = compute_drift(window, reference, types).to_dict()
+    scores = {f: d.pop("score") for f, d in record["summary"]["features"].items()}
+    expected_scores = {f: d.pop("score") for f, d in expected["features"].items()}
+    assert record["summary"] == expected
+    assert scores == pytest.approx(expected_scores, rel=1e-9, abs=1e-15)
