@@ -1,4 +1,7 @@
-"""``python -m client batch INPUT -o OUTPUT``: upload a CSV, follow the job, download the result.
+"""``python -m client batch INPUT -o OUTPUT``: upload a file, follow the job, download the result.
+
+INPUT is CSV, or Parquet when its name ends in ``.parquet``; OUTPUT is written
+as Parquet when its name ends in ``.parquet``, as CSV otherwise.
 
 Progress goes to stderr (a bar on a terminal, a line now and then otherwise);
 the exit status is 0 when the scored file was written, 1 when the server
@@ -18,6 +21,8 @@ from typing import IO, Any
 import requests
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+PARQUET_SUFFIX = ".parquet"
+PARQUET_TYPE = "application/vnd.apache.parquet"
 POLL_WAIT_SECONDS = 2.0  # long-poll of each job read; progress refreshes at least this often
 DOWNLOAD_BYTES = 1 << 20
 BAR_WIDTH = 30
@@ -46,9 +51,15 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m client", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("batch", help="score a CSV file with a batch job")
-    b.add_argument("input", type=Path, help="CSV file with a header line")
-    b.add_argument("-o", "--output", type=Path, required=True, help="where to write the scores")
+    b = sub.add_parser("batch", help="score a CSV or Parquet file with a batch job")
+    b.add_argument("input", type=Path, help="CSV file with a header line, or a .parquet file")
+    b.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="where to write the scores (Parquet if the name ends in .parquet, else CSV)",
+    )
     b.add_argument("--url", default=os.environ.get("LIFEBOAT_URL", DEFAULT_URL))
     b.add_argument("--id-column", help="input column to copy into the output as the row key")
     b.add_argument("--model-version", help="model version (default: the server's default)")
@@ -67,7 +78,7 @@ def batch(args: argparse.Namespace, progress: Progress) -> int:
             f"{base}/api/v1/batches",
             data=body,
             params=params,
-            headers={"Content-Type": "text/csv", "Content-Length": str(size)},
+            headers={"Content-Type": _content_type(args.input), "Content-Length": str(size)},
             timeout=(10, None),
         )
         job = _json(resp)
@@ -81,7 +92,8 @@ def batch(args: argparse.Namespace, progress: Progress) -> int:
         if job["status"] != "succeeded":
             error = job.get("error") or {}
             raise ClientError(f"job {job['id']} {job['status']}: {error.get('detail', '')}")
-        _download(http, f"{base}/api/v1/jobs/{job['id']}/result", args.output, progress)
+        result_url = f"{base}/api/v1/jobs/{job['id']}/result?format={_format(args.output)}"
+        _download(http, result_url, args.output, progress)
     result = job.get("result") or {}
     print(
         f"scored {result.get('rows', '?')} row(s), {result.get('failed_rows', 0)} with errors "
@@ -89,6 +101,18 @@ def batch(args: argparse.Namespace, progress: Progress) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() == PARQUET_SUFFIX
+
+
+def _content_type(path: Path) -> str:
+    return PARQUET_TYPE if _is_parquet(path) else "text/csv"
+
+
+def _format(path: Path) -> str:
+    return "parquet" if _is_parquet(path) else "csv"
 
 
 def _follow(http: requests.Session, base: str, job: dict[str, Any], progress: Progress) -> dict:

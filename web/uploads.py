@@ -1,16 +1,19 @@
-"""Streaming a CSV upload to disk, and reading its header, without holding the file in memory.
+"""Streaming an upload (CSV or Parquet) to disk, and reading its header, without holding it whole.
 
-A raw ``text/csv`` body is copied from the request stream; a
+A raw ``text/csv`` (or Parquet) body is copied from the request stream; a
 ``multipart/form-data`` body is parsed as it streams in (werkzeug's sans-IO
 decoder) and its ``file`` part written straight to disk, so neither is ever
 spooled or buffered whole. The size limit is enforced on the bytes read, with or
-without a ``Content-Length``. Standard library and werkzeug only.
+without a ``Content-Length``. The file's sha256 can be computed on the way (for
+``Idempotency-Key``). A Parquet file's "header" is its footer's schema
+(:mod:`web.parquet_footer`). Standard library and werkzeug only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import math
 from dataclasses import dataclass, field
@@ -21,23 +24,29 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from web.parquet_footer import NotParquet, read_footer
 
 READ_BYTES = 1 << 20  # bytes read from the request at a time
 MAX_FIELD_BYTES = 4096  # a multipart form field other than the file
 MAX_HEADER_BYTES = 1 << 20  # a header line longer than this is not a CSV header
 SAMPLE_BYTES = 256 * 1024  # bytes after the header used to estimate the number of rows
 CSV_TYPES = ("text/csv", "application/csv")
+PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
+PARQUET_SUFFIX = ".parquet"
 FILE_FIELD = "file"
+CSV, PARQUET = "csv", "parquet"  # upload formats
 
 
 @dataclass
 class Upload:
-    """A body streamed to ``path``: its size, the form fields sent with it, the file's name."""
+    """A body streamed to ``path``: its size, format, form fields, file name and sha256."""
 
     path: Path
     size: int = 0
     fields: dict[str, str] = field(default_factory=dict)
     filename: str | None = None
+    format: str = CSV
+    sha256: str | None = None  # of the file's bytes, when asked for
 
 
 @dataclass(frozen=True)
@@ -49,16 +58,21 @@ class Header:
     estimated_rows: int
 
 
-def receive(path: Path, max_bytes: int) -> Upload:
-    """Stream the request body (CSV or multipart with a ``file`` part) to ``path``."""
+def receive(path: Path, max_bytes: int, *, digest: bool = False) -> Upload:
+    """Stream the request body (CSV, Parquet or multipart with a ``file`` part) to ``path``.
+
+    With ``digest``, the sha256 of the file's bytes is computed as they are written.
+    """
     mimetype = request.mimetype or ""
-    if mimetype not in (*CSV_TYPES, "multipart/form-data"):
+    if mimetype not in (*CSV_TYPES, *PARQUET_TYPES, "multipart/form-data"):
         raise UnsupportedMediaType(
-            f"send the file as text/csv or as multipart/form-data (got {mimetype or 'none'!r})",
+            "send the file as text/csv, application/vnd.apache.parquet or multipart/form-data "
+            f"(got {mimetype or 'none'!r})",
             errors=[
                 {
                     "loc": ["header", "Content-Type"],
-                    "msg": "must be text/csv or multipart/form-data",
+                    "msg": "must be text/csv, application/vnd.apache.parquet or "
+                    "multipart/form-data",
                 }
             ],
         )
@@ -67,18 +81,41 @@ def receive(path: Path, max_bytes: int) -> Upload:
         raise too_large
     # the app-wide limit is the JSON one; this endpoint takes files up to its own
     request.max_content_length = max_bytes
-    upload = Upload(path)
+    upload = Upload(path, format=PARQUET if mimetype in PARQUET_TYPES else CSV)
+    sink = _Sink(path, hashlib.sha256() if digest else None)
     try:
-        with path.open("wb") as out:
+        with sink:
             if mimetype == "multipart/form-data":
-                _receive_multipart(upload, out, max_bytes)
+                _receive_multipart(upload, sink, max_bytes)
             else:
                 for chunk in _chunks(max_bytes):
-                    out.write(chunk)
-                    upload.size += len(chunk)
+                    sink.write(chunk)
     except RequestEntityTooLarge as exc:
         raise too_large from exc
+    upload.size = sink.size
+    upload.sha256 = sink.hash.hexdigest() if sink.hash is not None else None
     return upload
+
+
+class _Sink:
+    """The file an upload is written to, counting (and optionally hashing) its bytes."""
+
+    def __init__(self, path: Path, hash_: hashlib._Hash | None) -> None:
+        self._file = path.open("wb")
+        self.hash = hash_
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.size += len(data)
+        if self.hash is not None:
+            self.hash.update(data)
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
 
 
 def _chunks(max_bytes: int):  # type: ignore[no-untyped-def]
@@ -91,7 +128,7 @@ def _chunks(max_bytes: int):  # type: ignore[no-untyped-def]
         yield chunk
 
 
-def _receive_multipart(upload: Upload, out: io.BufferedWriter, max_bytes: int) -> None:
+def _receive_multipart(upload: Upload, out: _Sink, max_bytes: int) -> None:
     boundary = request.mimetype_params.get("boundary", "").encode()
     if not boundary:
         raise InvalidRequest(
@@ -113,11 +150,11 @@ def _receive_multipart(upload: Upload, out: io.BufferedWriter, max_bytes: int) -
                     if isinstance(event, File) and event.name == FILE_FIELD:
                         files += 1
                         upload.filename = event.filename
+                        upload.format = _part_format(event)
                 elif isinstance(event, Data) and part is not None:
                     if isinstance(part, File):
                         if part.name == FILE_FIELD and files == 1:
                             out.write(event.data)
-                            upload.size += len(event.data)
                     else:
                         value += event.data
                         if len(value) > MAX_FIELD_BYTES:
@@ -138,6 +175,13 @@ def _receive_multipart(upload: Upload, out: io.BufferedWriter, max_bytes: int) -
             "send exactly one file, in the form field 'file'",
             errors=[{"loc": ["form", FILE_FIELD], "msg": "exactly one file required"}],
         )
+
+
+def _part_format(part: File) -> str:
+    """Parquet when the file part says so by its content type or its name's suffix."""
+    mimetype = part.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    named = (part.filename or "").lower().endswith(PARQUET_SUFFIX)
+    return PARQUET if mimetype in PARQUET_TYPES or named else CSV
 
 
 def _with_end(chunks):  # type: ignore[no-untyped-def]
@@ -169,6 +213,33 @@ def read_header(path: Path, size: int) -> Header:
     per_line = len(sample) / lines
     estimated = max(1, math.ceil((size - len(head)) / per_line))
     return Header(columns, len(head), estimated)
+
+
+def read_parquet_header(path: Path) -> Header:
+    """The top-level column names from a Parquet file's footer (422 when it is not Parquet).
+
+    A nested column (struct, list, map) cannot be scored or carried through to a CSV
+    file, so it is refused here, by name.
+    """
+    try:
+        footer = read_footer(path)
+    except NotParquet as exc:
+        raise InvalidRequest(
+            "the file is not a Parquet file", errors=[{"loc": ["file"], "msg": str(exc)}]
+        ) from exc
+    if footer.nested:
+        raise InvalidRequest(
+            f"the file has nested column(s): {', '.join(footer.nested)}",
+            errors=[
+                {"loc": ["file", "columns", name], "msg": "nested columns are not supported"}
+                for name in footer.nested
+            ],
+        )
+    if footer.num_rows == 0:
+        raise InvalidRequest(
+            "the file has no rows", errors=[{"loc": ["file"], "msg": "the file has no rows"}]
+        )
+    return Header(footer.columns, 0, footer.num_rows)
 
 
 def _not_csv(msg: str) -> InvalidRequest:

@@ -32,7 +32,7 @@ from typing import Any
 from core import batch_files as files
 from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
 from core.queue import BATCHES_QUEUE
-from workers import batches_memory
+from workers import batch_formats, batches_memory
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -167,12 +167,13 @@ def run_batch(rt: Runtime, job_id: str, owner: str) -> str:
 
 
 def _make_plan(rt: Runtime, job: Job) -> Plan:
-    from ml.batch_io import plan_parts
-
-    path = files.upload_path(rt.settings, job.id)
+    path = batch_formats.upload_of(rt.settings, job)
     if not path.is_file():
         raise BatchFailed({"type": "UploadMissing", "detail": "the uploaded file is gone"})
-    parts, lines = plan_parts(path, int(job.params["data_start"]), rt.settings.batch_part_bytes)
+    try:
+        parts, lines = batch_formats.plan(rt.settings, job)
+    except batch_formats.unreadable_errors() as exc:
+        raise BatchFailed({"type": type(exc).__name__, "detail": str(exc)}) from exc
     if lines == 0:
         raise BatchFailed({"type": "EmptyFile", "detail": "the file has a header but no rows"})
     return Plan([(p.start, p.end, p.lines_before) for p in parts], lines)
@@ -228,7 +229,7 @@ def _scorer(rt: Runtime, job: Job) -> Any:
 def _score_part(
     rt: Runtime, job: Job, *, state: BatchState, plan: Plan, index: int, final: Path
 ) -> None:
-    from ml.batch_io import NotCsv, Part, PartSummary, score_part
+    from ml.batch_io import Part, PartSummary
     from monitoring.metrics import BATCH_ROWS
 
     s = rt.settings
@@ -252,22 +253,16 @@ def _score_part(
     tmp = files.temporary(final)
     try:
         with open(tmp, "wb") as sink:  # FileNotFoundError: the job's files were removed
-            summary = score_part(
-                scorer,
-                files.upload_path(s, job.id),
-                job.params["columns"],
-                Part(index, start, end, lines_before),
-                sink,
-                chunk_bytes=s.batch_chunk_bytes,
-                on_chunk=on_chunk,
+            summary = batch_formats.score(
+                scorer, s, job, Part(index, start, end, lines_before), sink=sink, on_chunk=on_chunk
             )
         meta = {"rows": summary.rows, "failed": summary.failed, "examples": summary.examples}
         _write_json(final.with_suffix(".json"), meta)
         os.replace(tmp, final)
     except FileNotFoundError as exc:
         raise Stop from exc
-    except NotCsv as exc:
-        raise BatchFailed({"type": "NotCsv", "detail": str(exc)}) from exc
+    except batch_formats.unreadable_errors() as exc:
+        raise BatchFailed({"type": type(exc).__name__, "detail": str(exc)}) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -313,6 +308,7 @@ def _merge(rt: Runtime, job_id: str, plan: Plan) -> None:
                 with open(_part_file(rt, job_id, i), "rb") as part:
                     _copy(part, out)
         os.replace(tmp, result)
+        parquet_bytes = batch_formats.write_parquet_result(s, job_id, scorer.schema)
     except FileNotFoundError:
         _drop_files_unless_succeeded(rt, job_id)
         return
@@ -328,8 +324,12 @@ def _merge(rt: Runtime, job_id: str, plan: Plan) -> None:
             "failed_rows": failed,
             "columns": scorer.columns,
             "bytes": result.stat().st_size,
+            "parquet_bytes": parquet_bytes,
             "errors": [{"row": k, "msg": e} for k, e in examples],
-            "links": {"result": f"/api/v1/jobs/{job_id}/result"},
+            "links": {
+                "result": f"/api/v1/jobs/{job_id}/result",
+                "result_parquet": f"/api/v1/jobs/{job_id}/result?format=parquet",
+            },
         },
     )
     if _finish(rt, job, outcome):

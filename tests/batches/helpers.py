@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -33,12 +34,35 @@ def to_csv(records: list[dict[str, Any]], columns: list[str] | None = None) -> b
     return buf.getvalue().encode()
 
 
-def upload(stack: Stack, body: bytes, **params: str) -> requests.Response:
+PARQUET_TYPE = "application/vnd.apache.parquet"
+
+
+def to_parquet(records: list[dict[str, Any]], *, row_group_size: int = 1 << 20) -> bytes:
+    """The records as Parquet with typed columns: numbers as numbers, a missing age as null."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {name: [r[name] for r in records] for name in records[0]}
+    if "age" in columns:
+        columns["age"] = [None if a == "" else a for a in columns["age"]]
+    buf = io.BytesIO()
+    pq.write_table(pa.table(columns), buf, row_group_size=row_group_size)
+    return buf.getvalue()
+
+
+def upload(
+    stack: Stack,
+    body: bytes,
+    *,
+    content_type: str = "text/csv",
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> requests.Response:
     return requests.post(
         stack.url("/api/v1/batches"),
         data=body,
         params=params,
-        headers={"Content-Type": "text/csv"},
+        headers={"Content-Type": content_type, **(headers or {})},
         timeout=30,
     )
 
@@ -66,6 +90,12 @@ def result(stack: Stack, job_id: str) -> list[dict[str, str]]:
     assert resp.status_code == 200, resp.text
     assert resp.headers["Content-Type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(resp.text)))
+
+
+def uploads(stack: Stack) -> set[str]:
+    """Names of the files in the stack's uploads folder."""
+    folder = Path(stack.env["LIFEBOAT_STORAGE_ROOT"]) / "uploads"
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
 def counts(stack: Stack) -> tuple[int, int]:

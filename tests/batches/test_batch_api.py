@@ -70,8 +70,10 @@ def test_a_batch_split_across_workers_equals_direct_scoring_in_input_order(
     assert [r["prediction"] for r in out] == labels.tolist()
     log = fresh_stack.procs["worker"].output()
     assert log.count("lifeboat.score_batch_part") > 4  # it really was split
-    assert storage_files(fresh_stack, done["id"]) == [
-        Path(fresh_stack.env["LIFEBOAT_STORAGE_ROOT"]) / "results" / f"{done['id']}.csv"
+    results = Path(fresh_stack.env["LIFEBOAT_STORAGE_ROOT"]) / "results"
+    assert sorted(storage_files(fresh_stack, done["id"])) == [
+        results / f"{done['id']}.csv",
+        results / f"{done['id']}.parquet",
     ]
 
 

@@ -11,13 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from core import batch_files
 from core.settings import Settings
 from ml.batch import ChunkScorer
 from ml.batch_io import plan_parts, score_part
-from tests.batches.helpers import FEATURES, rows, to_csv
+from ml.batch_parquet import csv_to_parquet, plan_row_groups, score_row_groups
+from tests.batches.helpers import FEATURES, rows, to_csv, to_parquet
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +123,52 @@ def test_the_sweep_deletes_only_the_files_of_jobs_that_no_longer_exist(tmp_path:
     assert removed == 4
     left = sorted(p.name for d in (settings.uploads_dir, settings.results_dir) for p in d.iterdir())
     assert left == sorted(["alive.csv", fresh.name])
+
+
+def test_parquet_parts_are_runs_of_whole_row_groups_and_rows_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    path.write_bytes(to_parquet(rows(1000), row_group_size=100))
+    parts, total = plan_row_groups(path, 8192)
+    assert total == 1000
+    assert len(parts) > 1
+    assert parts[0].start == 0
+    assert parts[-1].end == 10
+    for before, after in itertools.pairwise(parts):
+        assert before.end == after.start
+        assert after.lines_before == before.lines_before + 100 * (before.end - before.start)
+
+
+def test_a_typed_parquet_file_scores_as_the_same_rows_in_a_csv_file(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    records = rows(300)
+    records[4]["embarked"] = None  # a null category is missing, as an empty CSV field
+    records[9]["pclass"] = None  # and a null in a required column is flagged
+    parquet = tmp_path / "in.parquet"
+    parquet.write_bytes(to_parquet(records, row_group_size=70))
+    as_csv = tmp_path / "in.csv"
+    body = to_csv(records)
+    as_csv.write_bytes(body)
+    columns = list(records[0])
+    scorer = ChunkScorer(model, "passenger", ["note"])
+    from_csv, from_parquet = io.BytesIO(), io.BytesIO()
+    (csv_part,), _ = plan_parts(as_csv, body.index(b"\n") + 1, 1 << 20)
+    score_part(scorer, as_csv, columns, csv_part, from_csv, chunk_bytes=2048)
+    parts, _ = plan_row_groups(parquet, 4096)
+    for part in parts:
+        score_row_groups(scorer, parquet, columns, part, from_parquet, chunk_bytes=2048)
+    assert from_parquet.getvalue() == from_csv.getvalue()
+    assert b"pclass: may not be null" in from_parquet.getvalue()
+
+
+def test_a_scored_csv_becomes_parquet_with_the_scored_files_types(model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    records = rows(50)
+    records[1]["note"] = ""
+    records[2]["note"] = "NA"
+    records[3]["note"] = "two\nlines"
+    records[5]["sex"] = "alien"
+    scorer = ChunkScorer(model, None, ["passenger", "note"])
+    scored = scorer.score(as_text_table(records), np.arange(1, 51)).table
+    csv_path = tmp_path / "scored.csv"
+    pacsv.write_csv(scored, csv_path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    target = tmp_path / "scored.parquet"
+    csv_to_parquet(csv_path, scorer.schema, target)
+    assert pq.read_table(target).equals(scored)

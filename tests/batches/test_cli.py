@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.batches.helpers import rows, to_csv
+from tests.batches.helpers import rows, to_csv, to_parquet
 from tests.procs import ROOT, Stack
 
 pytestmark = pytest.mark.integration
@@ -67,3 +67,18 @@ def test_the_cli_exits_non_zero_with_the_jobs_error_when_the_job_fails(
     done = cli(stack, str(source), "-o", str(tmp_path / "scored.csv"))
     assert done.returncode == 1
     assert "failed: every row of the file failed validation (3 row(s))" in done.stderr
+
+
+def test_the_cli_scores_a_parquet_file_into_a_parquet_file(stack: Stack, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "in.parquet"
+    source.write_bytes(to_parquet(rows(25)))
+    target = tmp_path / "scored.parquet"
+    done = cli(stack, str(source), "-o", str(target), "--id-column", "passenger")
+    assert done.returncode == 0, done.stderr
+    out = pq.read_table(target)
+    assert out.column("passenger").to_pylist() == [f"p{i}" for i in range(25)]
+    assert set(out.column("prediction").to_pylist()) <= {"died", "survived"}
+    assert out.column("error").null_count == 25
+    assert "scored 25 row(s), 0 with errors" in done.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, send_file
+from flask import Blueprint, Response, jsonify, request, send_file
 
 from core import batch_files
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
@@ -39,21 +39,49 @@ def get_report(job_id: str) -> Response:
     return send_file(path, mimetype="text/html", max_age=0)
 
 
+PARQUET_TYPE = "application/vnd.apache.parquet"
+RESULT_TYPES = {"csv": "text/csv", "parquet": PARQUET_TYPE}
+PARQUET_TYPES = (PARQUET_TYPE, "application/x-parquet")
+
+
 @bp.get("/jobs/<job_id>/result")
 def get_result(job_id: str) -> Response:
-    """A batch job's scored CSV, streamed from disk: 409 until the job has succeeded."""
+    """A batch job's scored file, streamed from disk: 409 until the job has succeeded.
+
+    CSV unless ``?format=parquet`` or an ``Accept`` header preferring Parquet asks for it.
+    """
     svc = services()
+    file_format = _result_format()
     job = svc.store.get(job_id)
     if job.type is not JobType.BATCH:
         raise ResultNotFound(f"job {job.id} is a {job.type.value} job; it has no result file")
     if job.status is not JobStatus.SUCCEEDED:
         raise ResultNotReady(f"the result is not ready: the job is {job.status.value}")
-    path = batch_files.result_path(svc.settings, job.id).resolve()
+    if file_format == "parquet":
+        path = batch_files.parquet_result_path(svc.settings, job.id).resolve()
+    else:
+        path = batch_files.result_path(svc.settings, job.id).resolve()
     if not path.is_file():
-        raise ResultNotFound(f"the result of job {job.id} has expired")
-    return send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"{job.id}.csv", max_age=0
+        raise ResultNotFound(f"the {file_format} result of job {job.id} has expired")
+    resp = send_file(
+        path,
+        mimetype=RESULT_TYPES[file_format],
+        as_attachment=True,
+        download_name=f"{job.id}.{file_format}",
+        max_age=0,
     )
+    resp.vary.add("Accept")
+    return resp
+
+
+def _result_format() -> str:
+    """``?format=`` if given, else the ``Accept`` header's preference; CSV by default."""
+    asked = choice_param("format", list(RESULT_TYPES))
+    if asked:
+        return asked
+    offered = ["text/csv", *PARQUET_TYPES]
+    best = request.accept_mimetypes.best_match(offered, default="text/csv")
+    return "parquet" if best in PARQUET_TYPES else "csv"
 
 
 @bp.delete("/jobs/<job_id>")
