@@ -1,11 +1,18 @@
-"""Writing a model version folder atomically."""
+"""Writing a model version folder atomically.
+
+``python -m ml.artifacts [--models-dir models] VERSION...`` gives installed
+versions trained before lean artifacts existed their ``lean.npz``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
+import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -118,3 +125,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Add lean artifacts to the named versions; exit status 1 if one cannot have one."""
+    parser = argparse.ArgumentParser(prog="python -m ml.artifacts", description=__doc__)
+    parser.add_argument("--models-dir", type=Path, default=Path("models"))
+    parser.add_argument("versions", nargs="+", metavar="VERSION")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    done = [add_lean_artifact(args.models_dir, version) for version in args.versions]
+    return 0 if all(done) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
