@@ -76,8 +76,11 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_timeout=2,
         redis_socket_connect_timeout=2,
         redis_socket_timeout=5,
-        # a pool child imports scikit-learn and loads the model before taking work
+        # a pool child loads the model before taking work
         worker_proc_alive_timeout=60,
+        # safety net: a pool child that grew past this (e.g. it loaded scikit-learn) is
+        # replaced after its task; Celery counts KiB, None is off
+        worker_max_memory_per_child=settings.worker_max_memory_mb * 1024 or None,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         timezone="UTC",

@@ -13,6 +13,9 @@ DEFAULT_MAX_INSTANCES = 1_000  # instances in one prediction request
 DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024  # a JSON body larger than this is refused with 413
 DEFAULT_MAX_UPLOAD_BYTES = 1024**3  # a CSV upload larger than this is refused with 413
 DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # entries kept in the prediction log stream
+# a lean scoring process holds ~100-200 MB; one that loaded scikit-learn (a model version
+# without lean artifact, a report) holds more and is replaced after its task
+DEFAULT_WORKER_MAX_MEMORY_MB = 400
 
 
 class Settings(BaseSettings):
@@ -74,6 +77,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(1, ge=1)
     """BLAS/OpenMP threads per worker process (more threads than cores slows scoring)."""
 
+    worker_max_memory_mb: int = Field(DEFAULT_WORKER_MAX_MEMORY_MB, ge=0)
+    """A pool process holding more than this (RSS, MB) after a task is replaced (0: never)."""
+
     fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long in each prediction task after claiming its job (fault-injection tests)."""
 
@@ -94,6 +100,9 @@ class Settings(BaseSettings):
 
     worker_metrics_port: int = 9101
     """Port of the worker's aggregated Prometheus endpoint (0 disables it)."""
+
+    reports_worker_metrics_port: int = 9102
+    """Metrics port of the reports worker ``make run`` starts beside the scoring worker."""
 
     metrics_dir: Path | None = None
     """prometheus_client multiprocess directory; wiped when a web or worker main process starts."""

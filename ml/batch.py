@@ -11,9 +11,9 @@ nullability. A row that breaks a rule keeps its place in the output with empty
 
 The good rows are turned into the classifier's input matrix by the compiled
 preprocessing of :mod:`ml.lean` (one-hot encoding vectorised here), then scored
-by the fitted scikit-learn classifier itself, so the probabilities are exactly
-the pipeline's. A pipeline the lean scorer cannot compile is scored through
-``pipeline.predict_proba`` on a DataFrame.
+by the lean scorer's classifier head (numpy only; its probabilities are exactly
+the pipeline's). A model version without a lean scorer is scored through
+``pipeline.predict_proba`` on a DataFrame (loading scikit-learn and pandas).
 """
 
 from __future__ import annotations
@@ -27,12 +27,18 @@ import pyarrow.compute as pc
 
 from ml.batch_columns import ERROR_COLUMN, PREDICTION_COLUMN, PROBA_PREFIX, ROW_COLUMN
 from ml.lean import CategoricalBlock, NumericBlock
+from ml.lean_process import keep_pyarrow_from_importing_pandas
 from ml.model import Model
 from ml.schema import Feature
+
+# a batch-scoring process needs no pandas: its pyarrow calls must not import it either
+# (untyped lists and ``to_numpy`` would too: arrays are typed, read by _to_numpy)
+keep_pyarrow_from_importing_pandas()
 
 # field values read as missing (besides the empty field); "?" is the reference data's marker
 MISSING_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?")
 MAX_ERROR_EXAMPLES = 5  # bad rows quoted in a job's summary
+_MISSING_SET = pa.array(MISSING_VALUES, pa.string())
 
 
 def output_columns(
@@ -74,15 +80,31 @@ class _Checked:
             self.bad |= mask
 
 
-def _missing(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return pc.is_in(column, value_set=pa.array(MISSING_VALUES)).to_numpy(zero_copy_only=False)
+def _to_numpy(array: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+    """A fixed-width array without nulls as a (read-only) numpy view of its data buffer.
+
+    pyarrow's own ``to_numpy`` goes through its pandas conversion code, which
+    imports pandas (~110 MB) into a scoring process that has no other use for it.
+    """
+    size = np.dtype(dtype).itemsize
+    if array.null_count or array.type.byte_width != size:
+        raise ValueError(f"no {np.dtype(dtype)} view of a {array.type} array (or with nulls)")
+    return np.frombuffer(
+        array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * size
+    )
+
+
+def _missing(column: pa.Array) -> np.ndarray:
+    found = pc.is_in(column, value_set=_MISSING_SET)  # booleans are bits: cast to bytes
+    return _to_numpy(pc.cast(found, pa.uint8()), np.uint8).astype(bool)
 
 
 def _to_float(column: pa.Array, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values with NaN where missing or not a number, mask of non-numbers)."""
     nulled = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), column)
     try:
-        values = pc.cast(nulled, pa.float64()).to_numpy(zero_copy_only=False, writable=True)
+        numbers = pc.fill_null(pc.cast(nulled, pa.float64()), np.nan)
+        values = _to_numpy(numbers, np.float64).copy()
         return values, np.zeros(len(values), dtype=bool)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
@@ -134,7 +156,7 @@ def _check_categorical(checked: _Checked, feature: Feature, column: pa.Array) ->
     categories = list(feature.categories or [])
     missing = _missing(column)
     index = pc.index_in(column, value_set=pa.array(categories, pa.string()))
-    codes = index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    codes = _to_numpy(index.fill_null(-1), np.int32).astype(np.intp)
     listing = ", ".join(repr(c) for c in sorted(categories))
     checked.flag(~missing & (codes < 0), feature.name, f"must be one of: {listing}")
     if not feature.nullable:
@@ -187,8 +209,7 @@ def predict_proba_checked(model: Model, checked: _Checked) -> np.ndarray:
             block.write(matrix, lambda name: checked.numeric[name][good])
         else:
             _one_hot(block, matrix, model, checked)
-    classifier = model.pipeline.steps[-1][1]
-    return classifier.predict_proba(matrix)
+    return lean.predict_proba_matrix(matrix)
 
 
 def _predict_with_pipeline(model: Model, checked: _Checked, good: np.ndarray) -> np.ndarray:

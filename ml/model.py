@@ -1,56 +1,81 @@
-"""A loaded model version: scores validated instances and data frames."""
+"""A loaded model version: scores validated instances and data frames.
+
+Importing this module needs numpy only. A model version loaded from its lean
+artifact (:mod:`ml.lean_artifact`) scores without scikit-learn, scipy or pandas;
+its scikit-learn pipeline is loaded on first use of :attr:`Model.pipeline`.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from ml.dataset import coerce_features
 from ml.errors import MLError
-from ml.lean import LeanScorer, compile_pipeline
+from ml.lean import LeanScorer
 from ml.schema import FeatureSchema
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import pandas as pd
 
-LEAN_TOLERANCE = 1e-9  # max absolute difference accepted between lean and sklearn probabilities
+logger = logging.getLogger(__name__)
 
 
 class Model:
     """One installed model version.
 
-    Scoring goes through the lean scorer (see :mod:`ml.lean`) when the pipeline
-    compiles and agrees with scikit-learn on probe rows; otherwise through the
-    scikit-learn pipeline itself, with a warning.
+    Scoring goes through the lean scorer (see :mod:`ml.lean`): either given
+    (loaded from the version's lean artifact), or compiled from ``pipeline`` and
+    checked against it on probe rows. Without one, through the scikit-learn
+    pipeline itself, with a warning. ``pipeline_loader`` loads the pipeline when
+    it is first asked for (reports, comparisons), so a lean model never imports
+    scikit-learn unless something needs the pipeline.
     """
 
-    def __init__(self, version: str, card: dict[str, Any], pipeline: Any) -> None:
+    def __init__(
+        self,
+        version: str,
+        card: dict[str, Any],
+        pipeline: Any = None,
+        *,
+        lean: LeanScorer | None = None,
+        pipeline_loader: Callable[[], Any] | None = None,
+    ) -> None:
         self.version = version
         self.card = card
         self.schema = FeatureSchema.from_dict(card["feature_schema"])
         self.class_labels: list[str] = list(card["class_labels"])
-        self.pipeline = pipeline
-        n_classes = len(pipeline.classes_)
+        self._pipeline = pipeline
+        self._pipeline_loader = pipeline_loader
+        self._pipeline_lock = threading.Lock()
+        self._numeric = [f.name for f in self.schema.features if f.kind == "numeric"]
+        self._categorical = [f.name for f in self.schema.features if f.kind == "categorical"]
+        if lean is None and pipeline is None:
+            raise MLError(f"model {version}: neither a lean scorer nor a pipeline")
+        if lean is None:
+            lean = self._compile_lean(pipeline)
+        self.lean: LeanScorer | None = lean
+        n_classes = len(lean.classes) if lean is not None else len(pipeline.classes_)
         if n_classes != len(self.class_labels):
             raise MLError(
                 f"model {version} predicts {n_classes} classes, "
                 f"its card names {len(self.class_labels)}"
             )
-        self._numeric = [f.name for f in self.schema.features if f.kind == "numeric"]
-        self._categorical = [f.name for f in self.schema.features if f.kind == "categorical"]
-        self.lean: LeanScorer | None = self._compile_lean()
+        if lean is not None:
+            unknown = {c for b in lean.blocks for c in b.columns} - set(self.schema.feature_names)
+            if unknown:
+                raise MLError(f"model {version} scores columns its schema lacks: {unknown}")
 
-    def _compile_lean(self) -> LeanScorer | None:
+    def _compile_lean(self, pipeline: Any) -> LeanScorer | None:
+        from ml.lean_compile import check_agreement, compile_pipeline
+
         try:
-            lean = compile_pipeline(self.pipeline)
-            probes = probe_rows(self.schema)
-            expected = self.pipeline.predict_proba(self.rows_to_frame(probes))
-            np.testing.assert_allclose(
-                lean.predict_proba_rows(probes), expected, atol=LEAN_TOLERANCE, rtol=0
-            )
-        except (MLError, AssertionError, ValueError, TypeError, KeyError) as exc:
+            lean = compile_pipeline(pipeline)
+            check_agreement(lean, pipeline, self.schema)
+        except (MLError, ValueError, TypeError, KeyError) as exc:
             logger.warning(
                 "model %s: lean scorer unavailable, using the sklearn pipeline: %s",
                 self.version,
@@ -59,8 +84,24 @@ class Model:
             return None
         return lean
 
+    @property
+    def pipeline(self) -> Any:
+        """The fitted scikit-learn pipeline (loaded, with scikit-learn, on first use)."""
+        if self._pipeline is None:
+            with self._pipeline_lock:
+                if self._pipeline is None:
+                    if self._pipeline_loader is None:
+                        raise MLError(f"model {self.version}: no pipeline to load")
+                    self._pipeline = self._pipeline_loader()
+                    logger.info("model %s: scikit-learn pipeline loaded", self.version)
+        return self._pipeline
+
     def rows_to_frame(self, rows: list[dict]) -> pd.DataFrame:
         """A typed DataFrame of the feature columns from cleaned instances."""
+        import pandas as pd
+
+        from ml.dataset import coerce_features
+
         names = self.schema.feature_names
         frame = pd.DataFrame([[row[n] for n in names] for row in rows], columns=names)
         return coerce_features(frame, self._numeric, self._categorical)
@@ -73,6 +114,8 @@ class Model:
 
     def predict_proba_frame(self, df: pd.DataFrame) -> np.ndarray:
         """Class probabilities for a DataFrame holding (at least) the feature columns."""
+        from ml.dataset import coerce_features
+
         frame = coerce_features(df[self.schema.feature_names], self._numeric, self._categorical)
         if self.lean is not None:
             return self.lean.predict_proba_frame(frame)
@@ -93,24 +136,3 @@ class Model:
             }
             for prediction, row in zip(self.labels_for(proba), proba.tolist(), strict=True)
         ]
-
-
-def probe_rows(schema: FeatureSchema) -> list[dict]:
-    """Rows exercising every schema edge: all missing, bounds, every category, unknowns."""
-    low: dict[str, object] = {}
-    high: dict[str, object] = {}
-    unknown: dict[str, object] = {}
-    rows: list[dict] = [{name: None for name in schema.feature_names}]
-    for feature in schema.features:
-        if feature.kind == "numeric":
-            low[feature.name] = feature.minimum if feature.minimum is not None else -1e6
-            high[feature.name] = feature.maximum if feature.maximum is not None else 1e6
-            unknown[feature.name] = 0.0
-        else:
-            categories = feature.categories or []
-            low[feature.name] = categories[0] if categories else None
-            high[feature.name] = categories[-1] if categories else None
-            unknown[feature.name] = "\x00unknown category"
-            for category in categories:
-                rows.append({**{n: None for n in schema.feature_names}, feature.name: category})
-    return [*rows, low, high, unknown]

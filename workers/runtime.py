@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -50,7 +50,10 @@ class Runtime:
         return Registry(self.settings.models_dir)
 
     def model(self, version: str) -> Model:
-        """The model version, loaded (and its artifact verified) once per process."""
+        """The model version, loaded (and its artifacts verified) once per process.
+
+        Loaded from its lean artifact when it has one: numpy only, no scikit-learn.
+        """
         model = self._models.get(version)
         if model is None:
             with self._lock:
@@ -60,6 +63,10 @@ class Runtime:
                     self._models[version] = model
                     log.info("loaded model version %s", version)
         return model
+
+    def pipeline(self, version: str) -> Any:
+        """The version's scikit-learn pipeline (loads scikit-learn into this process)."""
+        return self.model(version).pipeline
 
 
 _runtime: Runtime | None = None

@@ -1,4 +1,10 @@
-"""Worker lifecycle: metrics endpoint in the main process, thread limits in every child."""
+"""Worker lifecycle: metrics endpoint in the main process, thread limits in every child.
+
+A pool child stays lean: it loads model versions from their lean artifacts
+(numpy only) and never imports scikit-learn, scipy or pandas for scoring; only
+a model version without a lean artifact, or a report, brings them in. Warm-up
+logs which of them the child holds.
+"""
 
 from __future__ import annotations
 
@@ -28,15 +34,17 @@ def start_metrics_server(**_: object) -> None:
 
 @signals.worker_process_init.connect
 def pin_threads(**_: object) -> None:
-    """Limit BLAS/OpenMP threads in this pool child and say what the limits are."""
+    """Limit BLAS threads in this pool child and say what the limits are.
+
+    numpy's BLAS is loaded and limited here. scikit-learn's OpenMP runtime is not
+    loaded (the child may never need it); if it is later, it reads
+    ``OMP_NUM_THREADS``, which :mod:`workers.celery_app` sets for the whole worker.
+    """
+    import numpy  # noqa: F401 — loads the BLAS library the limit applies to
     from threadpoolctl import threadpool_info, threadpool_limits
 
     from monitoring.metrics import WORKER_THREAD_LIMIT
     from workers.celery_app import settings
-
-    threadpool_limits(limits=settings.worker_threads)
-    # importing scikit-learn's compiled modules loads its OpenMP runtime, so the limit covers it
-    import sklearn.ensemble  # noqa: F401
 
     threadpool_limits(limits=settings.worker_threads)
     pools = {f"{p['user_api']}:{p['internal_api']}": p["num_threads"] for p in threadpool_info()}
@@ -51,13 +59,20 @@ def pin_threads(**_: object) -> None:
 @signals.worker_process_init.connect
 def warm_up(**_: object) -> None:
     """Load the default model version now, so the first job does not pay for it."""
+    from ml.lean_process import heavy_modules
     from workers.runtime import runtime
 
     rt = runtime()
     try:
         version = rt.registry.default_version()
-        rt.model(version)
-        log.info("worker process %d ready: model version %s loaded", os.getpid(), version)
+        model = rt.model(version)
+        log.info(
+            "worker process %d ready: model version %s loaded (%s; heavy modules: %s)",
+            os.getpid(),
+            version,
+            "lean" if model.lean is not None else "scikit-learn pipeline",
+            ", ".join(heavy_modules()) or "none",
+        )
     except Exception as exc:  # noqa: BLE001 — jobs will report the problem; the worker stays up
         log.warning("could not load the default model version: %s", exc)
 

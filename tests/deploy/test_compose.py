@@ -17,11 +17,12 @@ DATASOURCE_FILE = ROOT / "grafana" / "provisioning" / "datasources" / "prometheu
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|AUTH", re.IGNORECASE)
 # ${NAME...} or $NAME, but not the escaped $$ of a healthcheck's shell variable
 INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)([^}]*)\}|(?<!\$)\$([A-Za-z_]\w*)")
-APP_SERVICES = ("web", "worker", "beat", "flower")
+APP_SERVICES = ("web", "worker", "reports-worker", "beat", "flower")
 REQUIRED_SERVICES = {
     "redis",
     "web",
     "worker",
+    "reports-worker",
     "beat",
     "flower",
     "celery-exporter",
@@ -202,6 +203,7 @@ def test_every_named_volume_is_declared():
         ("grafana", "/var/lib/grafana"),
         ("web", "/data"),
         ("worker", "/data"),
+        ("reports-worker", "/data"),
     ],
 )
 def test_state_lives_in_a_named_volume(name, target):
@@ -252,8 +254,9 @@ def test_env_example_ships_no_secret_value():
     assert not filled
 
 
-def test_worker_can_be_scaled_with_docker_compose_scale():
-    worker = SERVICES["worker"]
+@pytest.mark.parametrize("name", ["worker", "reports-worker"])
+def test_worker_can_be_scaled_with_docker_compose_scale(name):
+    worker = SERVICES[name]
     assert "container_name" not in worker
     host_ports = [port for port in worker.get("ports", []) if ":" in str(port)]
     assert not host_ports, "a fixed host port allows a single worker replica"
@@ -279,8 +282,15 @@ def test_redis_requires_a_password_keeps_an_append_only_file_and_never_evicts():
 def test_app_processes_run_the_agreed_commands():
     commands = {name: " ".join(SERVICES[name]["command"]) for name in APP_SERVICES}
     assert commands["web"] == "gunicorn -c web/gunicorn_conf.py web.app:create_app()"
-    assert commands["worker"].startswith("celery -A workers.celery_app:app worker")
-    assert "-Q predictions,batches,reports" in commands["worker"]
+    for worker, queues, node in (
+        ("worker", "predictions,batches", "scoring"),
+        ("reports-worker", "reports", "reports"),
+    ):
+        assert commands[worker].startswith("celery -A workers.celery_app:app worker")
+        assert f"-Q {queues} " in commands[worker]
+        assert f"--hostname={node}@%h" in commands[worker]
+        healthcheck = " ".join(SERVICES[worker]["healthcheck"]["test"])
+        assert f'--destination "{node}@$$HOSTNAME"' in healthcheck
     assert commands["beat"].startswith("celery -A workers.celery_app:app beat")
     assert commands["flower"] == "celery -A workers.celery_app:app flower --port=5555"
 
@@ -293,6 +303,11 @@ def test_flower_requires_basic_auth_from_the_environment():
 def test_grafana_admin_password_is_required():
     value = environment(SERVICES["grafana"]).get("GF_SECURITY_ADMIN_PASSWORD", "")
     assert value.startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+def test_scoring_workers_are_capped_in_memory_and_reports_workers_are_not():
+    assert "LIFEBOAT_WORKER_MAX_MEMORY_MB" not in environment(SERVICES["worker"])  # default 400
+    assert environment(SERVICES["reports-worker"])["LIFEBOAT_WORKER_MAX_MEMORY_MB"] == "0"
 
 
 def test_each_app_container_keeps_its_metrics_directory_private():
@@ -368,7 +383,12 @@ def test_every_worker_replica_is_scraped_through_dns_discovery():
     job = scrape_configs()["lifeboat-worker"]
     assert "static_configs" not in job
     assert job["dns_sd_configs"] == [
-        {"names": ["worker"], "type": "A", "port": 9101, "refresh_interval": "15s"}
+        {
+            "names": ["worker", "reports-worker"],
+            "type": "A",
+            "port": 9101,
+            "refresh_interval": "15s",
+        }
     ]
 
 

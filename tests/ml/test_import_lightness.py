@@ -19,3 +19,35 @@ def test_web_side_modules_do_not_import_heavy_libraries() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_scoring_with_a_lean_artifact_imports_no_sklearn_scipy_or_pandas(
+    trained_root: Path, tmp_path: Path
+) -> None:
+    """What a scoring worker process does: load the default version, score rows and a file."""
+    upload = tmp_path / "upload.csv"
+    upload.write_text(
+        "pclass,sex,age,sibsp,parch,fare,embarked\n1,female,29,0,0,211.3,S\n3,male,,0,0,7.9,\n"
+    )
+    code = f"""
+import io, sys
+from ml.batch import ChunkScorer
+from ml.batch_io import plan_parts, score_part
+from ml.registry import Registry
+
+model = Registry({str(trained_root)!r}).load(None)
+row = dict(pclass=1, sex="female", age=29.0, sibsp=0, parch=0, fare=211.3, embarked="S")
+assert model.predict_rows([row])[0]["prediction"] == "survived"
+columns = list(row)
+parts, _ = plan_parts({str(upload)!r}, len(",".join(columns)) + 1, 1 << 20)
+sink = io.BytesIO()
+summary = score_part(ChunkScorer(model, None, []), {str(upload)!r}, columns, parts[0], sink,
+                     chunk_bytes=1 << 16)
+assert summary.rows == 2 and summary.failed == 0, (summary, sink.getvalue())
+heavy = sorted(m for m in ("sklearn", "scipy", "pandas", "skops") if m in sys.modules)
+assert not heavy, heavy
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

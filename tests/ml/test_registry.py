@@ -6,11 +6,16 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from ml.artifacts import add_lean_artifact
 from ml.errors import ArtifactIntegrityError, ModelNotFound
+from ml.model import Model
 from ml.registry import Registry, is_trusted_type
+from ml.schema import validate_instances
 from tests.ml.conftest import TRAINED_VERSION
+from tests.payloads import PASSENGER
 
 
 @pytest.fixture
@@ -90,3 +95,43 @@ def test_only_classes_defined_in_sklearn_or_numpy_are_trusted() -> None:
     assert not is_trusted_type("os.system")
     assert not is_trusted_type("numpy.load")  # a function, not a class
     assert not is_trusted_type("sklearn.utils.fixes.Path")  # absent or foreign
+
+
+def test_tampered_lean_artifact_is_refused(copy_root: Path) -> None:
+    path = copy_root / TRAINED_VERSION / "lean.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactIntegrityError, match=r"lean\.npz"):
+        Registry(copy_root).load(TRAINED_VERSION)
+
+
+def without_lean_artifact(root: Path) -> None:
+    """Make the trained version look like one installed before lean artifacts existed."""
+    folder = root / TRAINED_VERSION
+    card = json.loads((folder / "model_card.json").read_text())
+    del card["artifacts"]["lean.npz"]
+    (folder / "model_card.json").write_text(json.dumps(card))
+    (folder / "lean.npz").unlink()
+
+
+def test_a_version_without_lean_artifact_loads_its_pipeline(copy_root: Path, model: Model) -> None:
+    without_lean_artifact(copy_root)
+    old = Registry(copy_root).load(TRAINED_VERSION)
+    assert old.lean is not None  # compiled from the pipeline at load time
+    rows = validate_instances(old.schema, [PASSENGER])
+    np.testing.assert_array_equal(old.predict_proba_rows(rows), model.predict_proba_rows(rows))
+
+
+def test_a_lean_artifact_can_be_added_to_an_older_version(copy_root: Path, model: Model) -> None:
+    without_lean_artifact(copy_root)
+    assert add_lean_artifact(copy_root, TRAINED_VERSION)
+    card = Registry(copy_root).card(TRAINED_VERSION)
+    assert card["artifacts"]["lean.npz"] == model.card["artifacts"]["lean.npz"]
+    assert (copy_root / TRAINED_VERSION / "lean.npz").is_file()
+    assert sorted(p.name for p in (copy_root / TRAINED_VERSION).iterdir()) == [
+        "lean.npz",
+        "model.skops",
+        "model_card.json",
+        "reference.csv",
+    ]

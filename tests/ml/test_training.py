@@ -43,7 +43,7 @@ def test_card_records_what_was_trained(card: dict[str, Any]) -> None:
     assert set(card["cv"]["candidates"]) == {"logistic_regression", "hist_gradient_boosting"}
     assert card["estimator"] in card["cv"]["candidates"]
     assert set(card["libraries"]) == {"python", "sklearn", "numpy", "pandas", "skops"}
-    assert set(card["artifacts"]) == {"model.skops", "reference.csv"}
+    assert set(card["artifacts"]) == {"model.skops", "lean.npz", "reference.csv"}
     assert [f["name"] for f in card["feature_schema"]["features"]] == list(TITANIC.features)
     assert card["split"] == {"holdout_fraction": 0.2, "n_train": 1047, "n_holdout": 262}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", card["created_at"])
