@@ -253,7 +253,7 @@ def _start_worker(stack: Stack) -> None:
             "workers.celery_app:app",
             "worker",
             "-Q",
-            "predictions,batches,reports",
+            "predictions,batches",  # the scoring worker, as deployed
             f"--concurrency={WORKER_CONCURRENCY}",
             f"--loglevel={WORKER_LOGLEVEL}",
             f"--hostname=bench-{stack.env['LIFEBOAT_WEB_PORT']}@%h",

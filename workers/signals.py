@@ -75,6 +75,38 @@ def warm_up(**_: object) -> None:
         )
     except Exception as exc:  # noqa: BLE001 — jobs will report the problem; the worker stays up
         log.warning("could not load the default model version: %s", exc)
+        return
+    if _reports_only():
+        _warm_up_reports(rt, version)
+
+
+def _reports_only() -> bool:
+    """Whether this worker consumes the reports queue alone (``-Q reports``)."""
+    from core.queue import REPORTS_QUEUE
+    from workers.celery_app import app
+
+    return set(app.amqp.queues.consume_from or ()) == {REPORTS_QUEUE}
+
+
+def _warm_up_reports(rt: object, version: str) -> None:
+    """A reports worker's child imports Evidently and scipy.stats (~5 s) and reads the
+    reference data now, so that neither the first report nor the first drift check waits."""
+    import time
+
+    from workers import monitoring_data
+
+    started = time.perf_counter()
+    import evidently.presets  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    monitoring_data.reference_frame(rt, version)  # type: ignore[arg-type]
+    log.info(
+        "worker process %d ready for reports: Evidently, scipy.stats and the reference data "
+        "of %s loaded in %.1f s",
+        os.getpid(),
+        version,
+        time.perf_counter() - started,
+    )
 
 
 @signals.worker_process_shutdown.connect

@@ -11,7 +11,7 @@ import requests
 
 from tests.batches.helpers import finished, rows, to_csv, upload
 from tests.payloads import PASSENGER
-from tests.procs import Stack
+from tests.procs import Stack, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +48,22 @@ def test_a_scoring_pool_child_scores_without_sklearn_scipy_or_pandas(fresh_stack
     assert any("/pyarrow/" in f for f in files)
     assert sorted(f for f in files if HEAVY_LIBRARY.search(f)) == []
     assert "heavy modules: none" in worker.output()
+
+
+def test_a_reports_worker_child_loads_evidently_at_start_and_a_scoring_child_does_not(
+    fresh_stack: Stack,
+) -> None:
+    scoring = fresh_stack.start_worker(concurrency=1, queues="predictions,batches")
+    (scoring_child,) = psutil.Process(scoring.popen.pid).children()
+    fresh_stack.procs["scoring"] = fresh_stack.procs.pop("worker")
+    reports = fresh_stack.start_worker(
+        concurrency=1,
+        queues="reports",
+        extra_env={"LIFEBOAT_WORKER_METRICS_PORT": str(free_port())},
+    )
+    (reports_child,) = psutil.Process(reports.popen.pid).children()
+
+    wait_until(lambda: "ready for reports" in reports.output(), 60, "reports warm-up", reports)
+    assert any(HEAVY_LIBRARY.search(f) for f in mapped_files(reports_child.pid))
+    assert "ready for reports" not in scoring.output()
+    assert sorted(f for f in mapped_files(scoring_child.pid) if HEAVY_LIBRARY.search(f)) == []
