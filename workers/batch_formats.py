@@ -19,6 +19,7 @@ from typing import Any
 from core import batch_files as files
 from core.jobs import Job
 from core.settings import Settings
+from workers import batches_memory
 
 PARQUET = "parquet"
 
@@ -86,7 +87,9 @@ def write_parquet_result(settings: Settings, job_id: str, schema: Any) -> int:
     target = files.parquet_result_path(settings, job_id)
     tmp = files.temporary(target)
     try:
-        csv_to_parquet(files.result_path(settings, job_id), schema, tmp)
+        csv_to_parquet(
+            files.result_path(settings, job_id), schema, tmp, after_row_group=batches_memory.trim
+        )
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
