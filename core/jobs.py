@@ -135,9 +135,10 @@ class Job:
         With ``raw``, the result stays the stored JSON (``msgspec.Raw``), spliced into the
         response as is: a 1000-prediction result is neither decoded nor encoded again.
         """
-        result: Any = self.result
         if raw:
-            result = msgspec.Raw(self.result_json) if self.result_json else None
+            result: Any = msgspec.Raw(self.result_json) if self.result_json else None
+        else:
+            result = self.result
         return {
             "id": self.id,
             "type": self.type.value,

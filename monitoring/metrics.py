@@ -7,6 +7,11 @@ The ``ml_*`` names are kept from the seed project so its dashboards keep working
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -155,3 +160,27 @@ BATCH_PARTS = Counter(
     "Parts of batch jobs scored by a worker process, by outcome.",
     ["outcome"],
 )
+
+
+def observe_many(child: Any, values: Sequence[float]) -> None:
+    """``child.observe(v)`` for every value, with one increment per bucket that got any.
+
+    In multiprocess mode every observation writes the memory-mapped file twice (sum
+    and bucket): a 1000-row job's confidences took ~2 ms one at a time. The sum is
+    added once, so its last bits may differ from 1000 separate additions.
+    Uses the histogram child's ``_upper_bounds``, ``_sum`` and ``_buckets``
+    (prometheus_client 0.26; a test compares it with ``observe``).
+    """
+    if not values:
+        return
+    bounds = child._upper_bounds
+    counts = [0] * len(bounds)
+    total = 0.0
+    for value in values:
+        total += value
+        if not math.isnan(value):  # NaN falls in no bucket, as in observe
+            counts[bisect_left(bounds, value)] += 1
+    child._sum.inc(total)
+    for bucket, count in zip(child._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)

@@ -162,12 +162,14 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
         PREDICTION_CONFIDENCE,
         PREDICTION_ERRORS,
         PREDICTIONS,
+        observe_many,
     )
 
     created = {j.id: j.created_at for j in jobs}
     now = time.time()
     kind = JobType.PREDICTION.value
     predicted: Counter[tuple[str | None, str]] = Counter()
+    confidences: defaultdict[str, list[float]] = defaultdict(list)
     for sc, done in zip(scored, finished, strict=True):
         if not done:
             continue
@@ -177,11 +179,9 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
         if sc.outcome.status is JobStatus.FAILED:
             PREDICTION_ERRORS.labels(sc.outcome.error["type"]).inc()
         predicted.update((sc.model_version, label) for label in sc.labels)
-        by_label: dict[str, Any] = {}
         for label, conf in zip(sc.labels, sc.confidences, strict=True):
-            child = by_label.get(label) or by_label.setdefault(
-                label, PREDICTION_CONFIDENCE.labels(label)
-            )
-            child.observe(conf)
+            confidences[label].append(conf)
+    for label, values in confidences.items():
+        observe_many(PREDICTION_CONFIDENCE.labels(label), values)
     for (version, label), count in predicted.items():
         PREDICTIONS.labels(version, label).inc(count)
