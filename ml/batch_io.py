@@ -53,6 +53,21 @@ class PartSummary:
     failed: int = 0
     examples: list[tuple[object, str]] = field(default_factory=list)
 
+    def add(self, rows: int, failed: int, examples: list[tuple[object, str]]) -> None:
+        """Count a scored chunk; its bad rows are quoted up to ``MAX_ERROR_EXAMPLES``."""
+        self.rows += rows
+        self.failed += failed
+        self.examples.extend(examples[: max(0, MAX_ERROR_EXAMPLES - len(self.examples))])
+
+
+def part_writer(sink: io.RawIOBase | io.BufferedIOBase, scorer: ChunkScorer) -> pacsv.CSVWriter:
+    """The writer of a scored part: CSV without a header, in the scored file's columns."""
+    return pacsv.CSVWriter(
+        sink,
+        scorer.schema,
+        write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
+
 
 class RangeFile(io.RawIOBase):
     """The bytes ``[start, end)`` of a file, as a readable stream."""
@@ -175,11 +190,7 @@ def score_part(
     ``on_chunk`` is called after each chunk is written (it may raise to stop).
     """
     summary = PartSummary()
-    writer = pacsv.CSVWriter(
-        sink,
-        scorer.schema,
-        write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
-    )
+    writer = part_writer(sink, scorer)
     try:
         if part.end > part.start:
             _stream(
@@ -232,7 +243,7 @@ def _stream(
             outcome = scorer.score(pa.Table.from_batches([batch]), part.lines_before + numbers)
             table = _splice(scorer, outcome.table, unreadable, part, position)
             writer.write_table(table)
-            _add(summary, outcome.rows, outcome.failed, outcome.examples)
+            summary.add(outcome.rows, outcome.failed, outcome.examples)
             _add_unreadable(summary, scorer, unreadable, part, position)
             if on_chunk is not None:
                 on_chunk(summary)
@@ -242,12 +253,6 @@ def _stream(
             _add_unreadable(summary, scorer, rest, part, position)
     except pa.ArrowInvalid as exc:
         raise NotCsv(f"the file cannot be read as CSV: {exc}") from exc
-
-
-def _add(summary: PartSummary, rows: int, failed: int, examples: list) -> None:
-    summary.rows += rows
-    summary.failed += failed
-    summary.examples.extend(examples[: MAX_ERROR_EXAMPLES - len(summary.examples)])
 
 
 def _add_unreadable(
@@ -262,7 +267,7 @@ def _add_unreadable(
         examples = list(
             zip(table.column(0).to_pylist(), table.column("error").to_pylist(), strict=True)
         )
-        _add(summary, len(unreadable), len(unreadable), examples)
+        summary.add(len(unreadable), len(unreadable), examples)
 
 
 def _unreadable_table(

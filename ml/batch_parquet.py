@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ml.batch import MAX_ERROR_EXAMPLES, ChunkScorer
-from ml.batch_io import Part, PartSummary
+from ml.batch import ChunkScorer
+from ml.batch_io import Part, PartSummary, part_writer
 from ml.errors import MLError
 
 READ_BUFFER_BYTES = 1 << 20  # pages are read through a buffer this size, not a whole column
@@ -86,11 +86,7 @@ def score_row_groups(
     called after each chunk is written (it may raise to stop).
     """
     summary = PartSummary()
-    writer = pacsv.CSVWriter(
-        sink,
-        scorer.schema,
-        write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
-    )
+    writer = part_writer(sink, scorer)
     try:
         parquet = _open(path)
         groups = list(range(part.start, part.end))
@@ -107,10 +103,7 @@ def score_row_groups(
             next_row += batch.num_rows
             outcome = scorer.score(as_text(batch), numbers)
             writer.write_table(outcome.table)
-            summary.rows += outcome.rows
-            summary.failed += outcome.failed
-            room = MAX_ERROR_EXAMPLES - len(summary.examples)
-            summary.examples.extend(outcome.examples[: max(0, room)])
+            summary.add(outcome.rows, outcome.failed, outcome.examples)
             if on_chunk is not None:
                 on_chunk(summary)
     finally:

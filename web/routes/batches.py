@@ -25,14 +25,14 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from core import batch_files as files
-from core.errors import InvalidRequest, JobConflict
-from core.jobs import Job, JobType
+from core.errors import InvalidRequest
+from core.jobs import JobType
 from core.queue import SCORE_BATCH_TASK
 from ml.batch_columns import reserved_columns
 from monitoring.metrics import BATCH_UPLOAD_BYTES, JOBS_SUBMITTED
 from web.bodies import idempotency_key
 from web.openapi import JOB_REF, problem_response
-from web.responses import json_response
+from web.responses import job_response, replayed_job_response
 from web.services import Services, services
 from web.uploads import (
     PARQUET,
@@ -87,7 +87,9 @@ def create_batch() -> Response:
     finally:  # a refused upload, or the copy of a retried one (gone already once renamed)
         discard(incoming)
     if not created:
-        return _replay(svc.store.get(job_id), fingerprint)
+        return replayed_job_response(
+            svc.store.get(job_id), fingerprint, "file or different parameters"
+        )
     try:
         svc.publish(SCORE_BATCH_TASK, job_id, key)
     except BaseException:
@@ -95,7 +97,7 @@ def create_batch() -> Response:
         raise
     JOBS_SUBMITTED.labels(JobType.BATCH.value).inc()
     BATCH_UPLOAD_BYTES.inc(upload.size)
-    return _answer(svc.store.get(job_id))
+    return job_response(svc.store.get(job_id))
 
 
 def _fingerprint(upload: Upload, id_column: str | None, model_version: str | None) -> str:
@@ -107,29 +109,6 @@ def _fingerprint(upload: Upload, id_column: str | None, model_version: str | Non
         "model_version": model_version,
     }
     return hashlib.sha256(json.dumps(request_, sort_keys=True).encode()).hexdigest()
-
-
-def _replay(job: Job, fingerprint: str | None) -> Response:
-    """The job an earlier upload with the same Idempotency-Key made; 409 if it differed."""
-    if job.fingerprint != fingerprint:
-        raise JobConflict(
-            "this Idempotency-Key was used with a different file or different parameters",
-            errors=[
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "msg": "already used with a different file or different parameters",
-                }
-            ],
-        )
-    return _answer(job, replayed=True)
-
-
-def _answer(job: Job, *, replayed: bool = False) -> Response:
-    resp = json_response(job.to_resource(raw=True), 200 if job.status.terminal else 202)
-    resp.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    if replayed:
-        resp.headers["Idempotent-Replayed"] = "true"
-    return resp
 
 
 def _check_columns(svc: Services, version: str, header: Header, id_column: str | None) -> None:

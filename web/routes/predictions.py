@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from core.errors import InvalidRequest, JobConflict
-from core.jobs import Job, JobType
+from core.errors import InvalidRequest
+from core.jobs import JobType
 from core.queue import PREDICT_TASK
 from ml.schema import validate_instances
 from monitoring.metrics import JOBS_SUBMITTED
 from web.bodies import idempotency_key, json_body, wait_seconds
-from web.responses import json_response
+from web.responses import job_response, replayed_job_response
 from web.services import services
 
 bp = Blueprint("predictions", __name__, url_prefix="/api/v1")
@@ -38,21 +38,10 @@ def create_prediction() -> Response:
         fingerprint=fingerprint,
     )
     if not created:
-        job = svc.wait(job_id, wait)
-        if job.fingerprint != fingerprint:
-            raise JobConflict(
-                "this Idempotency-Key was used with a different body",
-                errors=[
-                    {
-                        "loc": ["header", "Idempotency-Key"],
-                        "msg": "already used with a different body",
-                    }
-                ],
-            )
-        return _answer(job, replayed=True)
+        return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
     JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
     svc.publish(PREDICT_TASK, job_id, key)
-    return _answer(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
+    return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
 
 
 def _validate(svc: Any, body: Any) -> tuple[list[dict[str, Any]], str]:
@@ -74,11 +63,3 @@ def _validate(svc: Any, body: Any) -> tuple[list[dict[str, Any]], str]:
         svc.catalog.schema(version), body["instances"], max_instances=svc.settings.max_instances
     )
     return instances, version
-
-
-def _answer(job: Job, *, replayed: bool = False) -> Response:
-    resp = json_response(job.to_resource(raw=True), 200 if job.status.terminal else 202)
-    resp.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    if replayed:
-        resp.headers["Idempotent-Replayed"] = "true"
-    return resp

@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from core.errors import InvalidRequest, PayloadTooLarge
-from core.jobs import Job, JobType
+from core.jobs import JobType
 from core.queue import BUILD_REPORT_TASK
 from monitoring.metrics import JOBS_SUBMITTED
 from web.bodies import json_body, wait_seconds
+from web.responses import job_response
 from web.services import Services, services
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
@@ -54,14 +55,7 @@ def create_report() -> Response:
             Path(params["upload"]).unlink(missing_ok=True)
         raise
     job = svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id)
-    return _answer(job)
-
-
-def _answer(job: Job) -> Response:
-    resp = jsonify(job.to_resource())
-    resp.status_code = 200 if job.status.terminal else 202
-    resp.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return resp
+    return job_response(job)
 
 
 # --- JSON: a window of the prediction log ---------------------------------------------------
