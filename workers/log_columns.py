@@ -11,8 +11,10 @@ no pickle) so that workers share it through Redis and only ever decode the log
 entries that are new since the last time (:mod:`workers.monitoring_window`).
 
 The layout (which features are numerical, which categorical, which classes) is
-the union over the installed model versions' schemas; a blob written with
-another layout is rebuilt from the log.
+the union over the installed model versions' schemas; a feature one version
+declares numerical and another categorical is kept both ways, and each version
+reads the kind it declares. A blob written with another layout is rebuilt from
+the log.
 """
 
 from __future__ import annotations
@@ -35,10 +37,6 @@ MAGIC = b"LBLC1"
 _HEADER_LENGTH = struct.Struct("<I")
 
 
-class LayoutConflict(ValueError):
-    """Two model versions declare the same feature with different kinds."""
-
-
 @dataclass(frozen=True)
 class Layout:
     """Which columns the store holds: numerical and categorical features, class labels."""
@@ -57,9 +55,6 @@ class Layout:
             numerical.update(dict.fromkeys(num))
             categorical.update(dict.fromkeys(cat))
             labels.update(dict.fromkeys(lab))
-        both = numerical.keys() & categorical.keys()
-        if both:
-            raise LayoutConflict(f"features both numerical and categorical: {sorted(both)}")
         return cls(tuple(numerical), tuple(categorical), tuple(labels))
 
     def to_dict(self) -> dict[str, list[str]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workers.log_columns import Layout, LayoutConflict, LogColumns
+from workers.log_columns import Layout, LogColumns
 from workers.monitoring_log import LogEntry, features_frame
 
 LAYOUT = Layout(("age", "fare"), ("sex", "embarked"), ("0", "1"))
@@ -67,9 +67,17 @@ def test_appending_keeps_the_newest_rows_and_merges_new_categories_and_versions(
     assert len(both.of_version("v3")) == 0
 
 
-def test_a_feature_numerical_in_one_version_and_categorical_in_another_is_refused() -> None:
-    with pytest.raises(LayoutConflict, match="pclass"):
-        Layout.union([(["pclass"], [], ["0", "1"]), ([], ["pclass"], ["0", "1"])])
+def test_a_feature_numerical_in_one_version_and_categorical_in_another_is_kept_both_ways() -> None:
+    layout = Layout.union([(["age"], ["sex"], ["0", "1"]), (["sex"], ["age"], ["0", "1"])])
+    assert (layout.numerical, layout.categorical) == (("age", "sex"), ("sex", "age"))
+    logged = [entry(1), entry(2, version="v2", age="young", sex=1), entry(3, age=None)]
+    columns = LogColumns.decode(LogColumns.from_entries(logged, layout).encode())
+    v1 = columns.of_version("v1").frame(["age"], ["sex"])
+    v2 = columns.of_version("v2").frame(["sex"], ["age"])
+    assert v1["age"].tolist()[0] == 21.0
+    assert math.isnan(v1["age"].tolist()[1])
+    assert v1["sex"].tolist() == ["male", "male"]
+    assert v2.to_dict("records") == [{"sex": 1.0, "age": "young"}]
 
 
 def test_bytes_that_are_not_a_window_are_refused() -> None:
