@@ -136,3 +136,18 @@ def test_unfinished_lists_only_open_jobs_of_the_type_with_their_start(store: Job
     got = {job_id: status for job_id, status, _ in store.unfinished(JobType.PREDICTION, window=100)}
     assert got == {queued: JobStatus.QUEUED, running: JobStatus.RUNNING}
     assert store.unfinished(JobType.BATCH, window=100) == []
+
+
+def test_the_prediction_log_is_trimmed_to_about_its_length(own_redis: RedisServer) -> None:
+    store = JobStore(own_redis.client(), prefix="trim", ttl=600, log_maxlen=1_000)
+    for _ in range(30):
+        job_id = new_job(store)
+        store.claim(job_id, "task-1", lease=30)
+        entries = [{"p": n} for n in range(100)]
+        store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={}, log_entries=entries))
+    # "~" trims whole stream nodes (stream-node-max-entries, 100 by default): 3,000
+    # entries were appended, at least the newest 1,000 and less than one node more are kept
+    length = store.redis.xlen(store.prediction_log)
+    assert 1_000 <= length < 1_100
+    newest = store.redis.xrevrange(store.prediction_log, count=1)[0][1][b"entry"]
+    assert newest == b'{"p":99}'
