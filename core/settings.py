@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     batch_sweep_seconds: float = Field(600.0, gt=0)
     """How often the files of expired batch jobs are looked for and deleted."""
 
+    batch_log_rows: int = Field(10_000, ge=0)
+    """Rows of each batch job written to the prediction log (an even sample by row number),
+    so that drift checks and drift reports see batch traffic too; 0 = none."""
+
     batch_fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long after each chunk of a batch part (fault-injection tests)."""
 

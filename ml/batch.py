@@ -18,6 +18,7 @@ the pipeline's). A model version without a lean scorer is scored through
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -226,10 +227,23 @@ def _predict_with_pipeline(model: Model, checked: _Checked, good: np.ndarray) ->
 
 
 class ChunkScorer:
-    """Turns chunks of an uploaded file (all columns text) into chunks of the scored file."""
+    """Turns chunks of an uploaded file (all columns text) into chunks of the scored file.
 
-    def __init__(self, model: Model, id_column: str | None, extra_columns: Sequence[str]) -> None:
+    With ``sample_every`` > 0, every good row whose number is a multiple of it is also
+    kept in :attr:`sampled` (row number, features, prediction, probabilities), for the
+    prediction log: the same rows whichever worker scores them, however often.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        id_column: str | None,
+        extra_columns: Sequence[str],
+        sample_every: int = 0,
+    ) -> None:
         self.model = model
+        self.sample_every = sample_every
+        self.sampled: list[dict[str, object]] = []
         self.id_column = id_column
         self.extra_columns = list(extra_columns)
         self.columns = output_columns(id_column, self.extra_columns, model.class_labels)
@@ -253,6 +267,8 @@ class ChunkScorer:
             good_proba = predict_proba_checked(self.model, checked)
             proba[~bad] = good_proba
             labels[~bad] = self._labels[np.argmax(good_proba, axis=1)]
+        if self.sample_every:
+            self._sample(checked, row_numbers, labels, proba)
         errors = np.where(bad, checked.errors, None)
         if n_failed:
             errors[bad] = [e[:-2] for e in checked.errors[bad]]  # drop the trailing "; "
@@ -270,6 +286,31 @@ class ChunkScorer:
         for i in np.flatnonzero(bad)[:MAX_ERROR_EXAMPLES]:
             examples.append((key[int(i)].as_py(), errors[i]))
         return ChunkOutcome(out, n, n_failed, examples)
+
+    def _sample(
+        self, checked: _Checked, row_numbers: np.ndarray, labels: np.ndarray, proba: np.ndarray
+    ) -> None:
+        picked = np.flatnonzero(~checked.bad & (row_numbers % self.sample_every == 0))
+        if not len(picked):
+            return
+        features: dict[str, list[object]] = {}
+        for feature in self.model.schema.features:
+            if feature.kind == "numeric":
+                values = checked.numeric[feature.name][picked]
+                features[feature.name] = [None if math.isnan(v) else v for v in values.tolist()]
+            else:
+                names = [*(feature.categories or []), None]  # code -1: missing
+                features[feature.name] = [names[c] for c in checked.codes[feature.name][picked]]
+        class_labels = list(self.model.class_labels)
+        for k, i in enumerate(picked.tolist()):
+            self.sampled.append(
+                {
+                    "row": int(row_numbers[i]),
+                    "features": {name: column[k] for name, column in features.items()},
+                    "prediction": labels[i],
+                    "probabilities": dict(zip(class_labels, proba[i].tolist(), strict=True)),
+                }
+            )
 
     def unreadable(self, rows: list[tuple[int, object, list[str | None], str]]) -> pa.Table:
         """Output rows for lines that could not be parsed: (line, id, extras, error)."""

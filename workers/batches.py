@@ -215,7 +215,7 @@ def _part_file(rt: Runtime, job_id: str, index: int) -> Path:
     return files.parts_dir(rt.settings, job_id) / f"part-{index:05d}.csv"
 
 
-def _scorer(rt: Runtime, job: Job) -> Any:
+def _scorer(rt: Runtime, job: Job, sample_every: int = 0) -> Any:
     from ml.batch import ChunkScorer
 
     model = rt.model(job.model_version or rt.registry.default_version())
@@ -223,7 +223,31 @@ def _scorer(rt: Runtime, job: Job) -> Any:
     id_column = job.params.get("id_column")
     features = set(model.schema.feature_names)
     extras = [c for c in columns if c not in features and c != id_column]
-    return ChunkScorer(model, id_column, extras)
+    return ChunkScorer(model, id_column, extras, sample_every=sample_every)
+
+
+def _sample_every(rt: Runtime, rows: int) -> int:
+    """Every how many rows one goes to the prediction log (0: none), for an even sample."""
+    most = rt.settings.batch_log_rows
+    return max(1, -(-rows // most)) if most and rows else 0
+
+
+def _log_entries(job: Job, version: str, sampled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Prediction-log entries of a part's sampled rows (``prediction_id``: job id, row)."""
+    now = time.time()
+    return [
+        {
+            "prediction_id": f"{job.id}-{row['row']}",
+            "job_id": job.id,
+            "ts": now,
+            "model_version": version,
+            "features": row["features"],
+            "prediction": row["prediction"],
+            "probabilities": row["probabilities"],
+            "source": "batch",
+        }
+        for row in sampled
+    ]
 
 
 def _score_part(
@@ -234,7 +258,7 @@ def _score_part(
 
     s = rt.settings
     start, end, lines_before = plan.parts[index]
-    scorer = _scorer(rt, job)
+    scorer = _scorer(rt, job, _sample_every(rt, plan.lines))
     version = scorer.model.version
     counted = {"rows": 0, "failed": 0}
 
@@ -256,7 +280,12 @@ def _score_part(
             summary = batch_formats.score(
                 scorer, s, job, Part(index, start, end, lines_before), sink=sink, on_chunk=on_chunk
             )
-        meta = {"rows": summary.rows, "failed": summary.failed, "examples": summary.examples}
+        meta = {
+            "rows": summary.rows,
+            "failed": summary.failed,
+            "examples": summary.examples,
+            "log": _log_entries(job, version, scorer.sampled),
+        }
         _write_json(final.with_suffix(".json"), meta)
         os.replace(tmp, final)
     except FileNotFoundError as exc:
@@ -319,6 +348,8 @@ def _merge(rt: Runtime, job_id: str, plan: Plan) -> None:
     outcome = Outcome(
         job_id,
         JobStatus.SUCCEEDED,
+        # the sampled rows reach the prediction log with the finish: once, whatever retried
+        log_entries=[entry for m in metas for entry in m.get("log", [])],
         result={
             "rows": rows,
             "failed_rows": failed,

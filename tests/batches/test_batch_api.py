@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -200,7 +201,7 @@ def test_cancelling_a_running_batch_stops_it_and_removes_its_files(fresh_stack: 
 
 
 def test_a_worker_killed_mid_batch_still_writes_every_row_exactly_once(fresh_stack: Stack) -> None:
-    fresh_stack.env.update(SMALL_PARTS)
+    fresh_stack.env.update(SMALL_PARTS, LIFEBOAT_BATCH_LOG_ROWS="10")
     worker = fresh_stack.start_worker(
         concurrency=2, extra_env={"LIFEBOAT_BATCH_FAULT_DELAY_SECONDS": "0.1"}
     )
@@ -221,3 +222,14 @@ def test_a_worker_killed_mid_batch_still_writes_every_row_exactly_once(fresh_sta
     assert [r["passenger"] for r in out] == [r["passenger"] for r in records]
     assert done["result"]["rows"] == 1500
     assert done["progress"] == {"done": 1500, "total": 1500}
+    # an even sample of the rows reached the prediction log, each row once
+    logged = [json.loads(e[b"entry"]) for _, e in fresh_stack.redis.xrange("lifeboat:predlog")]
+    assert [e["prediction_id"] for e in logged] == [f"{job_id}-{n}" for n in range(150, 1501, 150)]
+    by_id = {r["passenger"]: r for r in out}
+    for entry in logged:
+        row = int(entry["prediction_id"].rsplit("-", 1)[1])
+        assert entry["source"] == "batch"
+        assert entry["features"]["sex"] == records[row - 1]["sex"]
+        scored = by_id[records[row - 1]["passenger"]]
+        assert entry["prediction"] == scored["prediction"]
+        assert entry["probabilities"]["survived"] == float(scored["proba_survived"])

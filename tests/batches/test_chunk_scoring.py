@@ -52,6 +52,34 @@ def test_scored_probabilities_equal_the_pipelines_including_missing_values(model
     assert out["error"].null_count == 300
 
 
+def test_a_sampling_scorer_keeps_every_nth_good_row_with_its_features_and_scores(model) -> None:  # type: ignore[no-untyped-def]
+    records = rows(30)
+    records[9]["pclass"] = "9"  # row 10: bad, so not sampled
+    records[14]["embarked"] = ""  # row 15: a missing category
+    scorer = ChunkScorer(model, "passenger", ["note"], sample_every=5)
+    out = scorer.score(as_text_table(records), np.arange(1, 31)).table
+    assert [s["row"] for s in scorer.sampled] == [5, 15, 20, 25, 30]
+    for sampled in scorer.sampled:
+        i = sampled["row"] - 1
+        record = records[i]
+        assert sampled["features"] == {
+            name: (
+                None
+                if record[name] == ""
+                else record[name]
+                if name in ("sex", "embarked")
+                else float(record[name])
+            )
+            for name in FEATURES
+        }
+        assert sampled["prediction"] == out["prediction"][i].as_py()
+        assert sampled["probabilities"] == {
+            "died": out["proba_died"][i].as_py(),
+            "survived": out["proba_survived"][i].as_py(),
+        }
+    assert scorer.sampled[1]["features"]["embarked"] is None
+
+
 def test_every_broken_rule_of_a_row_is_named_in_its_error(model) -> None:  # type: ignore[no-untyped-def]
     records = rows(2)
     records[1].update(pclass="2.5", sex="", sibsp="inf", fare="-1")
