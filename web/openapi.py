@@ -220,6 +220,30 @@ def document(
                 },
             }
         },
+        "/api/v1/models/{version}/monitoring": {
+            "get": {
+                "summary": "What monitoring last measured of a model version",
+                "description": (
+                    "`drift_check`: the last scheduled drift check (rows, per-feature drift "
+                    "summary, label-free estimated accuracy, calibration, timings); "
+                    "`measured_accuracy`: the rolling accuracy (and ROC AUC) over the "
+                    "latest predictions with feedback. Each is null until measured."
+                ),
+                "parameters": [
+                    {
+                        "name": "version",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "the latest drift check and measured accuracy"},
+                    "404": problem_response("no such version"),
+                    "503": problem_response("Redis cannot be reached"),
+                },
+            }
+        },
         "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "up"}}}},
         "/ready": {
             "get": {

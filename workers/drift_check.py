@@ -26,6 +26,7 @@ import logging
 import time
 from typing import Any
 
+from core.monitoring_records import drift_check_key
 from workers import monitoring_data as data
 from workers import monitoring_window
 from workers.feedback_metrics import update_accuracy
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def last_check_key(rt: Runtime, version: str) -> str:
-    return f"{rt.settings.key_prefix}:drift:last:{version}"
+    return drift_check_key(rt.settings.key_prefix, version)
 
 
 def check(rt: Runtime) -> dict[str, Any]:

@@ -7,9 +7,12 @@ the same place (the worker's ``/metrics``) and the web stays free of numpy.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from typing import Any
 
+from core.monitoring_records import accuracy_key
 from workers import monitoring_data as data
 from workers.runtime import Runtime
 
@@ -17,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str, Any]:
-    """Recompute the gauges of ``versions`` (every version with feedback when None)."""
+    """Recompute the gauges of ``versions`` (every version with feedback when None), and
+    keep each version's figures in Redis for ``GET /models/{version}/monitoring``."""
     from ml.performance import rolling_metrics
     from monitoring.metrics import MODEL_ACCURACY, MODEL_LABELLED_PREDICTIONS, MODEL_ROC_AUC
 
@@ -40,6 +44,8 @@ def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str,
             positive_label=positive,
             min_labels_for_auc=s.accuracy_min_labels,
         )
+        record = {"measured_at": time.time(), "window": s.accuracy_window, **metrics}
+        rt.redis.set(accuracy_key(s.key_prefix, version), json.dumps(record), ex=s.job_ttl_seconds)
         MODEL_ACCURACY.labels(version).set(metrics["accuracy"])
         MODEL_LABELLED_PREDICTIONS.labels(version).set(metrics["labelled"])
         if metrics["roc_auc"] is not None:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core import monitoring_records
 from workers import monitoring_data as data
 from workers.log_columns import Layout, LogColumns
 from workers.monitoring_log import gc_paused
@@ -42,7 +43,7 @@ class Catchup:
 
 
 def window_key(rt: Runtime) -> str:
-    return f"{rt.settings.key_prefix}:monitoring:window"
+    return monitoring_records.window_key(rt.settings.key_prefix)
 
 
 def capacity(rt: Runtime) -> int:

@@ -40,6 +40,11 @@ def test_the_scheduled_check_puts_drift_on_exactly_the_shifted_features_into_the
         assert score == pytest.approx(feature.score, rel=1e-9, abs=1e-15), name
         detected = sample(got, "ml_data_drift_detected_total", feature_name=name)
         assert detected == (1.0 if name in ("age", "fare") else None), name
+    shown = requests.get(stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10).json()
+    assert shown["drift_check"]["rows"] == 1000
+    assert shown["drift_check"]["summary"]["share_of_drifted_features"] == pytest.approx(2 / 7)
+    drifted = shown["drift_check"]["summary"]["features"]
+    assert sorted(f for f, d in drifted.items() if d["drifted"]) == ["age", "fare"]
 
 
 def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_estimate_close(
@@ -88,6 +93,9 @@ def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_es
     )
     estimated = sample(got, "ml_model_estimated_accuracy", model_version=VERSION)
     assert abs(estimated - accuracy) <= 0.05
+    shown = requests.get(stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10).json()
+    assert shown["measured_accuracy"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert shown["measured_accuracy"]["labelled"] == len(items)
 
     perf = requests.post(
         stack.url("/api/v1/reports"),
@@ -153,3 +161,14 @@ def test_a_later_check_decodes_only_the_new_predictions_and_checks_the_whole_win
     expected_scores = {f: d.pop("score") for f, d in expected["features"].items()}
     assert record["summary"] == expected
     assert scores == pytest.approx(expected_scores, rel=1e-9, abs=1e-15)
+
+
+def test_monitoring_of_a_version_never_measured_is_null_and_of_an_unknown_one_404(
+    idle_stack,
+) -> None:
+    shown = requests.get(idle_stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10)
+    assert shown.status_code == 200
+    assert shown.json() == {"version": VERSION, "drift_check": None, "measured_accuracy": None}
+    unknown = requests.get(idle_stack.url("/api/v1/models/nope-v9/monitoring"), timeout=10)
+    assert unknown.status_code == 404
+    assert unknown.headers["Content-Type"] == "application/problem+json"

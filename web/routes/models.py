@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
 from core.errors import ModelVersionNotFound
+from core.monitoring_records import latest
 from ml.errors import ModelNotFound
 from web.services import services
 
@@ -35,10 +38,29 @@ def list_models() -> Response:
 @bp.get("/models/<version>")
 def get_model(version: str) -> Response:
     catalog = services().catalog
+    card = _card(version)
+    return jsonify(
+        {
+            "version": version,
+            "default": version == catalog.default_version(),
+            "card": card,
+            "links": {"monitoring": f"/api/v1/models/{version}/monitoring"},
+        }
+    )
+
+
+@bp.get("/models/<version>/monitoring")
+def get_monitoring(version: str) -> Response:
+    """What the workers last measured of a version: drift check and accuracy (null if never)."""
+    svc = services()
+    _card(version)
+    return jsonify(
+        {"version": version, **latest(svc.store.redis, svc.settings.key_prefix, version)}
+    )
+
+
+def _card(version: str) -> dict[str, Any]:
     try:
-        card = catalog.registry.card(version)
+        return services().catalog.registry.card(version)
     except ModelNotFound as exc:
         raise ModelVersionNotFound(f"no installed model version {version!r}") from exc
-    return jsonify(
-        {"version": version, "default": version == catalog.default_version(), "card": card}
-    )
