@@ -7,8 +7,9 @@ from typing import Any
 
 from bench.cpu import CpuMeter
 from bench.noop_app import NOOP_QUEUE
-from bench.stack import PY, WORKER_CONCURRENCY, Stack, free_port
+from bench.stack import WORKER_CONCURRENCY, Stack, free_port
 from bench.subproc import run_json
+from tests.procs import celery_command
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,7 @@ def celery_noop(stack: Stack) -> dict[str, Any]:
     """Raw Celery round trips of a no-op task on the same Redis, by a worker of its own."""
     stack.start(
         "noop-worker",
-        [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "bench.noop_app:app",
+        celery_command(
             "worker",
             "-Q",
             NOOP_QUEUE,
@@ -44,7 +40,8 @@ def celery_noop(stack: Stack) -> dict[str, Any]:
             "--without-mingle",
             "--without-heartbeat",
             f"--hostname=bench-noop-{free_port()}@%h",
-        ],
+            app="bench.noop_app:app",
+        ),
     )
     try:
         args = ["--threads", str(NOOP_THREADS), "--duration", str(NOOP_SECONDS)]

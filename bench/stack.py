@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests import procs
-from tests.procs import PY, ROOT, Proc, free_port, wait_until
+from tests.procs import PY, ROOT, Proc, celery_command, free_port, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -140,19 +140,14 @@ def _models_dir(workdir: Path, *, train: bool) -> Path:
 def _start_worker(stack: Stack) -> None:
     proc = stack.start(
         "worker",
-        [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app:app",
+        celery_command(
             "worker",
             "-Q",
             "predictions,batches",  # the scoring worker, as deployed
             f"--concurrency={WORKER_CONCURRENCY}",
             f"--loglevel={WORKER_LOGLEVEL}",
             f"--hostname=bench-{stack.env['LIFEBOAT_WEB_PORT']}@%h",
-        ],
+        ),
     )
     wait_until(lambda: http_ok(stack.metrics_url), START_TIMEOUT, "worker metrics", proc)
     wait_until(

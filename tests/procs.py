@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
 
+def celery_command(*args: str, app: str = "workers.celery_app:app") -> list[str]:
+    """``python -m celery -A <app> <args…>`` with this interpreter."""
+    return [PY, "-m", "celery", "-A", app, *args]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -164,19 +169,14 @@ class Stack:
         env = {**self.env, **(extra_env or {})}
         proc = start(
             "worker",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app:app",
+            celery_command(
                 "worker",
                 "-Q",
                 queues,
                 "--loglevel=INFO",
                 f"--concurrency={concurrency}",
                 f"--hostname=test-{free_port()}@%h",
-            ],
+            ),
             env,
             self.logdir,
         )
@@ -200,16 +200,9 @@ class Stack:
         """Celery beat with its schedule file in the stack's log folder."""
         proc = start(
             "beat",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app:app",
-                "beat",
-                "--loglevel=INFO",
-                f"--schedule={self.logdir / 'celerybeat-schedule'}",
-            ],
+            celery_command(
+                "beat", "--loglevel=INFO", f"--schedule={self.logdir / 'celerybeat-schedule'}"
+            ),
             self.env,
             self.logdir,
         )

@@ -8,6 +8,7 @@ from ml.schema import FeatureSchema
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 JOB_REF = {"$ref": "#/components/schemas/Job"}
+VERSION_PARAM = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def problem_response(description: str) -> dict[str, Any]:
@@ -206,14 +207,7 @@ def document(
         "/api/v1/models/{version}": {
             "get": {
                 "summary": "A model version's card",
-                "parameters": [
-                    {
-                        "name": "version",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                "parameters": [VERSION_PARAM],
                 "responses": {
                     "200": {"description": "the model card"},
                     "404": problem_response("no such version"),
@@ -229,14 +223,7 @@ def document(
                     "`measured_accuracy`: the rolling accuracy (and ROC AUC) over the "
                     "latest predictions with feedback. Each is null until measured."
                 ),
-                "parameters": [
-                    {
-                        "name": "version",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                "parameters": [VERSION_PARAM],
                 "responses": {
                     "200": {"description": "the latest drift check and measured accuracy"},
                     "404": problem_response("no such version"),

@@ -12,7 +12,16 @@ import pytest
 import requests
 import yaml
 
-from tests.procs import PY, ROOT, RedisServer, Stack, free_port, make_stack, start, wait_until
+from tests.procs import (
+    ROOT,
+    RedisServer,
+    Stack,
+    celery_command,
+    free_port,
+    make_stack,
+    start,
+    wait_until,
+)
 
 EXPORTER_PYTHON = ROOT / ".venv-exporter" / "bin" / "python"
 SCRAPE_INTERVAL = "1s"
@@ -88,16 +97,7 @@ def observed(
         stack.start_beat()
         stack.procs["flower"] = start(
             "flower",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app:app",
-                "flower",
-                f"--port={flower_port}",
-                "--address=127.0.0.1",
-            ],
+            celery_command("flower", f"--port={flower_port}", "--address=127.0.0.1"),
             stack.env,
             stack.logdir,
         )
