@@ -44,7 +44,7 @@ def write_input(path: Path, n_rows: int, seed: int = 0) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from ml.dataset import load_dataset
+    from ml.data.loading import load_dataset
 
     ref = load_dataset()
     rng = np.random.default_rng(seed)

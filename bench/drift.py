@@ -103,7 +103,7 @@ def models_dir(workdir: Path) -> Path:
     installed = ROOT / "models"
     if Registry(installed).versions():
         return installed
-    from ml.datasets import TITANIC
+    from ml.data.spec import TITANIC
     from ml.train import train
 
     root = workdir / "models"
@@ -191,7 +191,7 @@ def raw_evidently(current: Any, reference: Any, types: Any, out: Path) -> dict[s
     from evidently import Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from ml.drift import data_definition
+    from ml.monitoring.drift import data_definition
 
     definition = data_definition(types)
     peak = PeakRss(psutil.Process().pid)
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from ml.drift import ColumnTypes
+    from ml.monitoring.drift import ColumnTypes
     from ml.registry import Registry
     from tests.procs import make_stack, start_redis
 
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         version = registry.default_version()
         schema = registry.schema(version)
         types = ColumnTypes.from_schema(schema)
-        from ml.dataset import coerce_features
+        from ml.data.loading import coerce_features
 
         reference = coerce_features(
             pd.read_csv(registry.reference_path(version), keep_default_na=False, na_values=[""]),

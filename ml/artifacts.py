@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import skops.io
 
-from ml.dataset import file_sha256
+from ml.data.loading import file_sha256
 from ml.errors import MLError
 from ml.registry import (
     CARD_FILE,
@@ -48,7 +48,7 @@ def write_version(
     compiler cannot handle gets no lean artifact (scoring then loads it with
     scikit-learn). Refuses an existing version.
     """
-    from ml.lean_compile import lean_artifact_bytes
+    from ml.lean.compile import lean_artifact_bytes
 
     lean = lean_artifact_bytes(pipeline, FeatureSchema.from_dict(card["feature_schema"]), reference)
     check_version(version)
@@ -99,7 +99,7 @@ def add_lean_artifact(models_dir: Path, version: str) -> bool:
     card = registry.card(resolved)
     if LEAN_FILE in card.get("artifacts", {}):
         return True
-    from ml.lean_compile import lean_artifact_bytes
+    from ml.lean.compile import lean_artifact_bytes
 
     reference = pd.read_csv(registry.reference_path(resolved))
     schema = FeatureSchema.from_dict(card["feature_schema"])

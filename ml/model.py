@@ -1,7 +1,7 @@
 """A loaded model version: scores validated instances and data frames.
 
 Importing this module needs numpy only. A model version loaded from its lean
-artifact (:mod:`ml.lean_artifact`) scores without scikit-learn, scipy or pandas;
+artifact (:mod:`ml.lean.artifact`) scores without scikit-learn, scipy or pandas;
 its scikit-learn pipeline is loaded on first use of :attr:`Model.pipeline`.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ml.errors import MLError
-from ml.lean import LeanScorer
+from ml.lean.scorer import LeanScorer
 from ml.schema import FeatureSchema
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 class Model:
     """One installed model version.
 
-    Scoring goes through the lean scorer (see :mod:`ml.lean`): either given
+    Scoring goes through the lean scorer (see :mod:`ml.lean.scorer`): either given
     (loaded from the version's lean artifact), or compiled from ``pipeline`` and
     checked against it on probe rows. Without one, through the scikit-learn
     pipeline itself, with a warning. ``pipeline_loader`` loads the pipeline when
@@ -70,7 +70,7 @@ class Model:
                 raise MLError(f"model {version} scores columns its schema lacks: {unknown}")
 
     def _compile_lean(self, pipeline: Any) -> LeanScorer | None:
-        from ml.lean_compile import check_agreement, compile_pipeline
+        from ml.lean.compile import check_agreement, compile_pipeline
 
         try:
             lean = compile_pipeline(pipeline)
@@ -100,7 +100,7 @@ class Model:
         """A typed DataFrame of the feature columns from cleaned instances."""
         import pandas as pd
 
-        from ml.dataset import coerce_features
+        from ml.data.loading import coerce_features
 
         names = self.schema.feature_names
         frame = pd.DataFrame([[row[n] for n in names] for row in rows], columns=names)
@@ -114,7 +114,7 @@ class Model:
 
     def predict_proba_frame(self, df: pd.DataFrame) -> np.ndarray:
         """Class probabilities for a DataFrame holding (at least) the feature columns."""
-        from ml.dataset import coerce_features
+        from ml.data.loading import coerce_features
 
         frame = coerce_features(df[self.schema.feature_names], self._numeric, self._categorical)
         if self.lean is not None:

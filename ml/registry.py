@@ -155,7 +155,7 @@ class Registry:
         resolved = self.resolve(version)
         card = self.card(resolved)
         if LEAN_FILE in card.get("artifacts", {}):
-            from ml.lean_artifact import loads
+            from ml.lean.artifact import loads
 
             self.read_verified(resolved, MODEL_FILE)
             lean = loads(self.read_verified(resolved, LEAN_FILE))

@@ -28,8 +28,8 @@ from sklearn.model_selection import (
 from threadpoolctl import threadpool_limits
 
 from ml.artifacts import write_default, write_version
-from ml.dataset import file_sha256, load_dataset
-from ml.datasets import TITANIC, DatasetSpec
+from ml.data.loading import file_sha256, load_dataset
+from ml.data.spec import TITANIC, DatasetSpec
 from ml.errors import DatasetError, MLError
 from ml.evaluation import calibration_report, holdout_metrics
 from ml.pipelines import CANDIDATES

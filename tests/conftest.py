@@ -34,7 +34,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model version trained once for the session."""
-    from ml.datasets import TITANIC
+    from ml.data.spec import TITANIC
     from ml.train import train
 
     root = tmp_path_factory.mktemp("models")

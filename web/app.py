@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _instrument(app: Flask) -> None:
     """Count and time every request by route template (never by raw path)."""
-    from monitoring.metrics import HTTP_DURATION, HTTP_REQUESTS
+    from telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS
 
     @app.before_request
     def start_timer() -> None:

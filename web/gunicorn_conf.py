@@ -8,7 +8,7 @@ when the arbiter starts and a dead worker's live gauges are dropped.
 from __future__ import annotations
 
 from core.settings import get_settings
-from monitoring.multiprocess import mark_dead, prepare
+from telemetry.multiprocess import mark_dead, prepare
 
 _settings = get_settings()
 

@@ -36,7 +36,7 @@ def worker_metrics_dir() -> str:
 if _is_worker_main():
     for name in THREAD_ENV:
         os.environ[name] = str(settings.worker_threads)
-    from monitoring.multiprocess import prepare
+    from telemetry.multiprocess import prepare
 
     prepare(Path(worker_metrics_dir()), wipe=True)
 
@@ -44,9 +44,9 @@ from core.queue import make_celery  # noqa: E402
 
 app = make_celery(settings)
 app.conf.imports = (
-    "workers.tasks",
-    "workers.batch_tasks",
-    "workers.report_tasks",
+    "workers.predictions.tasks",
+    "workers.batches.tasks",
+    "workers.monitoring.tasks",
     "workers.signals",
 )
 app.conf.beat_schedule = {

@@ -26,7 +26,7 @@ def start_metrics_server(**_: object) -> None:
         return
     from prometheus_client import start_http_server
 
-    from monitoring.multiprocess import registry
+    from telemetry.multiprocess import registry
 
     start_http_server(port, addr=settings.worker_metrics_host, registry=registry())
     log.info("worker metrics on %s:%d/metrics", settings.worker_metrics_host, port)
@@ -43,7 +43,7 @@ def pin_threads(**_: object) -> None:
     import numpy  # noqa: F401 — loads the BLAS library the limit applies to
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from monitoring.metrics import WORKER_THREAD_LIMIT
+    from telemetry.metrics import WORKER_THREAD_LIMIT
     from workers.celery_app import settings
 
     threadpool_limits(limits=settings.worker_threads)
@@ -59,7 +59,7 @@ def pin_threads(**_: object) -> None:
 @signals.worker_process_init.connect
 def warm_up(**_: object) -> None:
     """Load the default model version now, so the first job does not pay for it."""
-    from ml.lean_process import heavy_modules
+    from ml.lean.process import heavy_modules
     from workers.runtime import runtime
 
     rt = runtime()
@@ -94,7 +94,8 @@ def _warm_up_reports(rt: object, version: str) -> None:
     report nor the first drift check waits (nor reads the whole log window)."""
     import time
 
-    from workers import monitoring_data, monitoring_window
+    from workers.monitoring import data as monitoring_data
+    from workers.monitoring import window as monitoring_window
 
     started = time.perf_counter()
     import evidently.presets  # noqa: F401
@@ -118,6 +119,6 @@ def _warm_up_reports(rt: object, version: str) -> None:
 
 @signals.worker_process_shutdown.connect
 def forget_live_gauges(pid: int | None = None, **_: object) -> None:
-    from monitoring.multiprocess import mark_dead
+    from telemetry.multiprocess import mark_dead
 
     mark_dead(pid or os.getpid())

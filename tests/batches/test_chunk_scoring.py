@@ -1,4 +1,4 @@
-"""Chunk scoring and file splitting without Redis or Celery (``ml.batch``, ``ml.batch_io``)."""
+"""Chunk scoring and file splitting without Redis or Celery (``ml.batch``)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 
 from core import batch_files
 from core.settings import Settings
-from ml.batch import ChunkScorer
-from ml.batch_io import plan_parts, score_part
-from ml.batch_parquet import csv_to_parquet, plan_row_groups, score_row_groups
+from ml.batch.chunks import ChunkScorer
+from ml.batch.parquet import csv_to_parquet, plan_row_groups, score_row_groups
+from ml.batch.parts import plan_parts, score_part
 from tests.batches.helpers import FEATURES, rows, to_csv, to_parquet
 
 

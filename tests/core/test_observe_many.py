@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
-from monitoring.metrics import CONFIDENCE_BUCKETS, observe_many
+from telemetry.metrics import CONFIDENCE_BUCKETS, observe_many
 
 VALUES = [0.5, 0.55, 0.6, 0.6, 0.61, 0.99, 1.0, 0.0, 7.0, 0.75, 0.75, 0.9999]
 

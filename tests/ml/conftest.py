@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ml.dataset import load_dataset
-from ml.datasets import TITANIC
+from ml.data.loading import load_dataset
+from ml.data.spec import TITANIC
 from ml.model import Model
 from ml.registry import Registry
 from ml.train import train

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml.dataset import file_sha256, load_dataset
-from ml.datasets import TITANIC
+from ml.data.loading import file_sha256, load_dataset
+from ml.data.spec import TITANIC
 from ml.errors import DatasetError
 
 

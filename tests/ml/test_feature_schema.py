@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ml.datasets import TITANIC
+from ml.data.spec import TITANIC
 from ml.schema import Feature, FeatureSchema, derive_schema, plausible_range
 
 

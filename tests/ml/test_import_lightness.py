@@ -31,8 +31,8 @@ def test_scoring_with_a_lean_artifact_imports_no_sklearn_scipy_or_pandas(
     )
     code = f"""
 import io, sys
-from ml.batch import ChunkScorer
-from ml.batch_io import plan_parts, score_part
+from ml.batch.chunks import ChunkScorer
+from ml.batch.parts import plan_parts, score_part
 from ml.registry import Registry
 
 model = Registry({str(trained_root)!r}).load(None)

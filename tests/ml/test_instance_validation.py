@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ml.datasets import TITANIC
+from ml.data.spec import TITANIC
 from ml.errors import InvalidInstances
 from ml.schema import FeatureSchema, derive_schema, validate_instances
 from tests.payloads import PASSENGER

@@ -12,13 +12,13 @@ import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from ml.dataset import coerce_features
-from ml.datasets import TITANIC
+from ml.data.loading import coerce_features
+from ml.data.spec import TITANIC
 from ml.errors import UnsupportedPipeline
-from ml.lean import LeanScorer
-from ml.lean_artifact import dumps, loads
-from ml.lean_compile import compile_pipeline
-from ml.lean_math import expit
+from ml.lean.artifact import dumps, loads
+from ml.lean.compile import compile_pipeline
+from ml.lean.maths import expit
+from ml.lean.scorer import LeanScorer
 from ml.pipelines import CANDIDATES
 
 NUMERIC = list(TITANIC.numeric_features)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import MinMaxScaler
 
-from ml.datasets import TITANIC
+from ml.data.spec import TITANIC
 from ml.model import Model
 from ml.pipelines import CANDIDATES
 from ml.schema import validate_instances

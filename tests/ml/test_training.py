@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ml.datasets import TITANIC
+from ml.data.spec import TITANIC
 from ml.errors import DatasetError, MLError
 from ml.model import Model
 from ml.registry import VERSION_PATTERN

@@ -12,8 +12,8 @@ from core.jobs import JobStatus, JobType
 from core.queue import make_celery
 from core.settings import Settings
 from tests.procs import RedisServer
+from workers.predictions.stale import QUEUED_GRACE_SECONDS, requeue_stale_jobs
 from workers.runtime import Runtime
-from workers.stale import QUEUED_GRACE_SECONDS, requeue_stale_jobs
 
 pytestmark = pytest.mark.integration
 

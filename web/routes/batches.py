@@ -28,8 +28,8 @@ from core import batch_files as files
 from core.errors import InvalidRequest
 from core.jobs import JobType
 from core.queue import SCORE_BATCH_TASK
-from ml.batch_columns import reserved_columns
-from monitoring.metrics import BATCH_UPLOAD_BYTES, JOBS_SUBMITTED
+from ml.batch.columns import reserved_columns
+from telemetry.metrics import BATCH_UPLOAD_BYTES, JOBS_SUBMITTED
 from web.bodies import idempotency_key
 from web.openapi import JOB_REF, problem_response
 from web.responses import job_response, replayed_job_response

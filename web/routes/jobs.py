@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request, send_file
 from core import batch_files
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
 from core.jobs import JobStatus, JobType
-from monitoring.metrics import JOBS_FINISHED
+from telemetry.metrics import JOBS_FINISHED
 from web.bodies import choice_param, int_param, wait_seconds
 from web.responses import json_response
 from web.services import services

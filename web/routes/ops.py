@@ -8,7 +8,7 @@ import time
 import redis
 from flask import Blueprint, Response, jsonify
 
-from monitoring.multiprocess import exposition
+from telemetry.multiprocess import exposition
 from web.services import Services, services
 
 bp = Blueprint("ops", __name__)

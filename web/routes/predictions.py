@@ -11,7 +11,7 @@ from core.errors import InvalidRequest
 from core.jobs import JobType
 from core.queue import PREDICT_TASK
 from ml.schema import validate_instances
-from monitoring.metrics import JOBS_SUBMITTED
+from telemetry.metrics import JOBS_SUBMITTED
 from web.bodies import idempotency_key, json_body, wait_seconds
 from web.responses import job_response, replayed_job_response
 from web.services import services

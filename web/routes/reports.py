@@ -22,7 +22,7 @@ from flask import Blueprint, Response, request
 from core.errors import InvalidRequest, PayloadTooLarge
 from core.jobs import JobType
 from core.queue import BUILD_REPORT_TASK
-from monitoring.metrics import JOBS_SUBMITTED
+from telemetry.metrics import JOBS_SUBMITTED
 from web.bodies import json_body, wait_seconds
 from web.responses import job_response
 from web.services import Services, services

@@ -1,0 +1,3 @@
+"""The dataset spec (``ml.data.spec``, the only dataset-specific module) and loading it."""
+
+__all__ = ["loading", "spec"]

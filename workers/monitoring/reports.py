@@ -1,0 +1,295 @@
+"""Report jobs: drift (``DataDriftPreset``) and performance (``ClassificationPreset``).
+
+A report task claims its job, reads the current data (a window of the
+prediction log, the labelled predictions, or the uploaded CSV), runs Evidently
+against the model version's reference data, writes the HTML under
+``{storage_root}/reports/{job id}.html`` (temporary file + rename) and finishes
+the job with a JSON summary. The job store lets a job finish once: a
+redelivered task finds it finished and returns; a cancelled job's HTML is removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome, iso
+from workers.monitoring import data
+from workers.monitoring import window as monitoring_window
+from workers.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class ReportError(Exception):
+    """The report cannot be built from this data (the job fails with this message)."""
+
+
+def report_path(rt: Runtime, job_id: str) -> Path:
+    return rt.settings.reports_dir / f"{job_id}.html"
+
+
+def run(rt: Runtime, job_id: str, owner: str) -> str:
+    """Build the report of ``job_id``; returns what happened, for the task's log."""
+    from telemetry.metrics import JOB_TURNAROUND, JOBS_FINISHED, JOBS_IN_PROGRESS
+
+    store = rt.store
+    claim = store.claim(job_id, owner, rt.settings.claim_lease_seconds)
+    if claim is not ClaimOutcome.CLAIMED:
+        return claim.value
+    job = store.get(job_id)
+    path = report_path(rt, job.id)
+    started = time.perf_counter()
+    JOBS_IN_PROGRESS.labels(job.type.value).inc()
+    try:
+        result = build(rt, job, path)
+        outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=result)
+    except Exception as exc:  # the job fails with the reason; the worker goes on
+        expected = isinstance(exc, (ReportError, ValueError))
+        log.warning("report job %s failed: %s", job.id, exc, exc_info=not expected)
+        path.unlink(missing_ok=True)
+        outcome = Outcome(
+            job.id,
+            JobStatus.FAILED,
+            error={"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__},
+        )
+    finally:
+        JOBS_IN_PROGRESS.labels(job.type.value).dec()
+        _discard_upload(job)
+    if not store.finish(outcome):  # cancelled meanwhile (or finished by another delivery)
+        if store.get(job.id).status is not JobStatus.SUCCEEDED:
+            path.unlink(missing_ok=True)
+        return "already finished"
+    JOBS_FINISHED.labels(job.type.value, outcome.status.value).inc()
+    JOB_TURNAROUND.labels(job.type.value).observe(time.time() - job.created_at)
+    log.info(
+        "report job %s %s in %.2f s", job.id, outcome.status.value, time.perf_counter() - started
+    )
+    return outcome.status.value
+
+
+def build(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
+    if job.type is JobType.DRIFT_REPORT:
+        return _drift(rt, job, path)
+    if job.type is JobType.PERFORMANCE_REPORT:
+        return _performance(rt, job, path)
+    raise ReportError(f"job {job.id} is a {job.type.value} job, not a report")
+
+
+def _discard_upload(job: Job) -> None:
+    upload = job.params.get("upload")
+    if upload:
+        Path(upload).unlink(missing_ok=True)
+
+
+# --- drift -----------------------------------------------------------------------------------
+def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
+    from ml.monitoring.drift import drift_report, save_html_atomically, summary_from_snapshot
+
+    version = job.model_version or rt.registry.default_version()
+    types = data.column_types(rt, version)
+    reference = data.reference_frame(rt, version)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if job.params.get("source") == "upload":
+        current, window = _uploaded_features(rt, job, types)
+    else:
+        current, window = _logged_features(rt, job, version, types)
+    _check_rows(rt, len(current), "predictions")
+    rt.store.set_progress(job.id, len(current), len(current))
+    t1 = time.perf_counter()
+    snapshot = drift_report(current, reference, types)
+    t2 = time.perf_counter()
+    summary = summary_from_snapshot(
+        snapshot.dict(),
+        order=types.all,
+        current_rows=len(current),
+        reference_rows=len(reference),
+    )
+    size = save_html_atomically(snapshot, path)
+    t3 = time.perf_counter()
+    timings = {"read_seconds": t1 - t0, "evidently_seconds": t2 - t1, "html_seconds": t3 - t2}
+    return {
+        "type": "drift",
+        "model_version": version,
+        "window": window,
+        "summary": summary.to_dict(),
+        "report": {"url": f"/api/v1/jobs/{job.id}/report", "bytes": size},
+        "timings": {k: round(v, 4) for k, v in timings.items()},
+    }
+
+
+def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[Any, dict]:
+    """The features of the requested window: from the monitoring window when it holds them."""
+    from workers.monitoring.log import features_frame, gc_paused
+
+    w = job.params.get("window", {})
+    last = w.get("last")
+    if last is not None and w.get("since") is None and w.get("until") is None:
+        caught_up = monitoring_window.current(rt)
+        rows = caught_up.columns.of_version(version)
+        complete = len(caught_up.columns) < monitoring_window.capacity(rt)  # the whole log
+        if len(rows) >= last or complete:
+            rows = rows.select(slice(-last, None))
+            frame = rows.frame(types.numerical, types.categorical)
+            return frame, _window_info(w, rows.ts.tolist(), source="prediction log")
+    with gc_paused():
+        window = data.prediction_log(rt).window(
+            version=version,
+            last=last,
+            since=w.get("since"),
+            until=w.get("until"),
+            max_rows=w.get("max_rows"),
+        )
+        frame = features_frame(window.entries, types.numerical, types.categorical)
+        info = _window_info(w, [e.ts for e in window.entries], source="prediction log")
+        window.entries.clear()
+    return frame, info
+
+
+def _window_info(requested: dict, stamps: list[float], *, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "requested": {
+            k: (iso(v) if k in ("since", "until") else v)
+            for k, v in requested.items()
+            if k != "max_rows"
+        },
+        "rows": len(stamps),
+        "first": iso(min(stamps)) if stamps else None,
+        "last": iso(max(stamps)) if stamps else None,
+    }
+
+
+def _read_upload(rt: Runtime, job: Job, columns: list[str]) -> Any:
+    import pandas as pd
+
+    upload = job.params.get("upload")
+    if not upload or not Path(upload).is_file():
+        raise ReportError("the uploaded file is gone (its job was probably redelivered)")
+    try:
+        return pd.read_csv(
+            upload,
+            usecols=columns,
+            nrows=rt.settings.report_max_rows,
+            keep_default_na=False,
+            na_values=[""],
+            low_memory=False,
+        )
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise ReportError(f"the uploaded CSV cannot be read: {exc}") from exc
+
+
+def _uploaded_features(rt: Runtime, job: Job, types: Any) -> tuple[Any, dict]:
+    from ml.data.loading import coerce_features
+
+    raw = _read_upload(rt, job, types.all)
+    frame = coerce_features(raw, types.numerical, types.categorical)
+    return frame, {"source": "upload", "rows": len(frame)}
+
+
+def _check_rows(rt: Runtime, n: int, what: str) -> None:
+    low = rt.settings.report_min_rows
+    if n < low:
+        raise ReportError(
+            f"only {n} {what} in the window; a report needs at least {low} "
+            "(LIFEBOAT_REPORT_MIN_ROWS)"
+        )
+
+
+# --- performance -------------------------------------------------------------------------------
+def _performance(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
+    import numpy as np
+
+    from ml.monitoring.drift import save_html_atomically
+    from ml.monitoring.estimation import estimate
+    from ml.monitoring.performance import (
+        classification_frame,
+        performance_report,
+        rolling_metrics,
+        summary_from_snapshot,
+    )
+
+    version = job.model_version or rt.registry.default_version()
+    card = rt.registry.card(version)
+    labels = list(card["class_labels"])
+    target = card.get("target", "target")
+    if job.params.get("source") == "upload":
+        actual, predicted, proba, window = _uploaded_labelled(rt, job, version, target)
+    else:
+        actual, predicted, proba, window = _labelled(rt, job, version, labels)
+    _check_rows(rt, len(actual), "predictions with feedback")
+    rt.store.set_progress(job.id, len(actual), len(actual))
+    current = classification_frame(actual, predicted, proba, labels)
+    ref_raw = data.reference_frame(rt, version)
+    ref_proba = np.column_stack([ref_raw[f"proba_{c}"].to_numpy(dtype=float) for c in labels])
+    reference = classification_frame(
+        ref_raw[target].astype(str).tolist(),
+        ref_raw["prediction"].astype(str).tolist(),
+        ref_proba,
+        labels,
+    )
+    snapshot = performance_report(current, reference, labels)
+    size = save_html_atomically(snapshot, path)
+    positive = labels[1] if len(labels) == 2 else None
+    live = rolling_metrics(
+        actual,
+        predicted,
+        proba[:, 1] if positive else None,
+        positive_label=positive,
+        min_labels_for_auc=rt.settings.accuracy_min_labels,
+    )
+    return {
+        "type": "performance",
+        "model_version": version,
+        "window": window,
+        "summary": {
+            "labelled": len(actual),
+            "metrics": summary_from_snapshot(snapshot.dict()),
+            "accuracy": live["accuracy"],
+            "roc_auc": live["roc_auc"],
+            "estimate": estimate(data.accuracy_estimator(rt, version), proba, card),
+            "holdout_metrics": card.get("holdout_metrics"),
+        },
+        "report": {"url": f"/api/v1/jobs/{job.id}/report", "bytes": size},
+    }
+
+
+def _labelled(rt: Runtime, job: Job, version: str, labels: list[str]) -> tuple:
+    import numpy as np
+
+    w = job.params.get("window", {})
+    limit = w.get("last") or w.get("max_rows") or rt.settings.feedback_max_labelled
+    outcomes = data.feedback_store(rt).labelled(version, rt.settings.feedback_max_labelled)
+    if "last" not in w:
+        since = w.get("since") or 0.0
+        until = w.get("until") or float("inf")
+        outcomes = [o for o in outcomes if since <= o.ts <= until]
+    outcomes = outcomes[:limit]
+    outcomes.reverse()  # oldest first
+    proba = np.array(
+        [[o.probabilities.get(c, np.nan) for c in labels] for o in outcomes], dtype=float
+    ).reshape(len(outcomes), len(labels))
+    window = _window_info(w, [o.ts for o in outcomes], source="predictions with feedback")
+    return [o.actual for o in outcomes], [o.prediction for o in outcomes], proba, window
+
+
+def _uploaded_labelled(rt: Runtime, job: Job, version: str, target: str) -> tuple:
+    from ml.data.loading import coerce_features
+
+    types = data.column_types(rt, version)
+    raw = _read_upload(rt, job, [*types.all, target])
+    model = rt.model(version)
+    labels = list(model.class_labels)
+    actual = raw[target].astype(str).tolist()
+    unknown = sorted(set(actual) - set(labels))
+    if unknown:
+        raise ReportError(
+            f"column {target!r} holds values that are not class labels: {unknown[:5]}"
+        )
+    features = coerce_features(raw[types.all], types.numerical, types.categorical)
+    proba = model.predict_proba_frame(features)
+    predicted = [labels[i] for i in proba.argmax(axis=1)]
+    return actual, predicted, proba, {"source": "upload", "rows": len(actual)}

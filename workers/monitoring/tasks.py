@@ -1,0 +1,37 @@
+"""Celery tasks of model monitoring: report jobs, the scheduled drift check, accuracy gauges."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from core.queue import BUILD_REPORT_TASK, CHECK_DRIFT_TASK, UPDATE_ACCURACY_TASK
+from workers.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name=BUILD_REPORT_TASK, bind=True)
+def build_report(self, job_id: str) -> str:
+    """Build a drift or performance report job's Evidently HTML and summary."""
+    from workers.monitoring import reports as monitoring_reports
+
+    return monitoring_reports.run(runtime(), job_id, owner=self.request.id)
+
+
+@shared_task(name=CHECK_DRIFT_TASK)
+def check_drift() -> dict[str, Any]:
+    """Scheduled by beat: drift and estimated accuracy per model version, numbers only."""
+    from workers.monitoring.drift_check import check
+
+    return check(runtime())
+
+
+@shared_task(name=UPDATE_ACCURACY_TASK)
+def update_accuracy(versions: list[str] | None = None) -> dict[str, Any]:
+    """Queued by ``POST /feedback``: the measured-accuracy gauges of these versions."""
+    from workers.monitoring.accuracy import update_accuracy as update
+
+    return update(runtime(), versions)
