@@ -8,6 +8,7 @@ The ``ml_*`` names are kept from the seed project so its dashboards keep working
 from __future__ import annotations
 
 import math
+import threading
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
@@ -36,130 +37,183 @@ TURNAROUND_BUCKETS = (
 CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 MICROBATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 
-# --- model -------------------------------------------------------------------------------
-PREDICTIONS = Counter(
-    "ml_predictions_total",
-    "Predictions made (one per scored row).",
-    ["model_version", "prediction_class"],
-)
-PREDICTION_LATENCY = Histogram(
-    "ml_prediction_latency_seconds",
-    "Time of one model call (all rows scored together).",
-    ["model_version"],
-    buckets=LATENCY_BUCKETS,
-)
-PREDICTION_ERRORS = Counter(
-    "ml_prediction_errors_total",
-    "Jobs or rows that could not be scored, by error type.",
-    ["error_type"],
-)
-PREDICTION_CONFIDENCE = Histogram(
-    "ml_prediction_confidence",
-    "Probability of the predicted class.",
-    ["prediction_class"],
-    buckets=CONFIDENCE_BUCKETS,
-)
-MICROBATCH_JOBS = Histogram(
-    "lifeboat_microbatch_jobs",
-    "Prediction jobs scored together in one model call.",
-    ["model_version"],
-    buckets=MICROBATCH_BUCKETS,
-)
-DATA_DRIFT_SCORE = Gauge(
-    "ml_data_drift_score",
-    "Share of features whose drift test fired in the last drift check.",
-    ["model_version"],
-    multiprocess_mode="mostrecent",
-)
-FEATURE_DRIFT_SCORE = Gauge(
-    "ml_feature_drift_score",
-    "Drift score of one feature in the last drift check.",
-    ["model_version", "feature_name"],
-    multiprocess_mode="mostrecent",
-)
-DATA_DRIFT_DETECTED = Counter(
-    "ml_data_drift_detected_total", "Drift checks in which a feature drifted.", ["feature_name"]
-)
-MODEL_ACCURACY = Gauge(
-    "ml_model_accuracy",
-    "Rolling accuracy measured on predictions with feedback.",
-    ["model_version"],
-    multiprocess_mode="mostrecent",
-)
-MODEL_ESTIMATED_ACCURACY = Gauge(
-    "ml_model_estimated_accuracy",
-    "Accuracy estimated without labels from the probabilities.",
-    ["model_version"],
-    multiprocess_mode="mostrecent",
-)
+# Every metric is created on first use, not at import: in multiprocess mode a metric must be
+# created after ``telemetry.multiprocess.prepare`` chose the value store (gunicorn's arbiter and
+# a Celery worker's main process call it at start). Modules import this module at the top and
+# read ``metrics.NAME``; never ``from telemetry.metrics import NAME`` (that creates them all).
+PREDICTIONS: Counter
+PREDICTION_LATENCY: Histogram
+PREDICTION_ERRORS: Counter
+PREDICTION_CONFIDENCE: Histogram
+MICROBATCH_JOBS: Histogram
+DATA_DRIFT_SCORE: Gauge
+FEATURE_DRIFT_SCORE: Gauge
+DATA_DRIFT_DETECTED: Counter
+MODEL_ACCURACY: Gauge
+MODEL_ESTIMATED_ACCURACY: Gauge
+JOBS_SUBMITTED: Counter
+JOBS_FINISHED: Counter
+JOB_TURNAROUND: Histogram
+JOBS_IN_PROGRESS: Gauge
+BATCH_ROWS: Counter
+PREDICTION_LOG_LENGTH: Gauge
+WORKER_THREAD_LIMIT: Gauge
+HTTP_REQUESTS: Counter
+HTTP_DURATION: Histogram
+MODEL_ROC_AUC: Gauge
+MODEL_LABELLED_PREDICTIONS: Gauge
+BATCH_UPLOAD_BYTES: Counter
+BATCH_PARTS: Counter
 
-# --- jobs --------------------------------------------------------------------------------
-JOBS_SUBMITTED = Counter("lifeboat_jobs_submitted_total", "Jobs accepted by the API.", ["type"])
-JOBS_FINISHED = Counter(
-    "lifeboat_jobs_finished_total", "Jobs that reached a terminal status.", ["type", "status"]
-)
-JOB_TURNAROUND = Histogram(
-    "lifeboat_job_turnaround_seconds",
-    "Time from a job's creation to its end.",
-    ["type"],
-    buckets=TURNAROUND_BUCKETS,
-)
-JOBS_IN_PROGRESS = Gauge(
-    "lifeboat_jobs_in_progress",
-    "Jobs a worker process is running now.",
-    ["type"],
-    multiprocess_mode="livesum",
-)
-BATCH_ROWS = Counter(
-    "lifeboat_batch_rows_total",
-    "Rows of uploaded files processed, by outcome.",
-    ["model_version", "outcome"],
-)
-PREDICTION_LOG_LENGTH = Gauge(
-    "lifeboat_prediction_log_length",
-    "Entries in the prediction log stream.",
-    multiprocess_mode="mostrecent",
-)
-WORKER_THREAD_LIMIT = Gauge(
-    "lifeboat_worker_thread_limit",
-    "BLAS/OpenMP threads allowed per worker process.",
-    multiprocess_mode="max",
-)
+_lock = threading.Lock()
+_created: dict[str, Any] | None = None
 
-# --- HTTP --------------------------------------------------------------------------------
-HTTP_REQUESTS = Counter(
-    "lifeboat_http_requests_total", "HTTP requests answered.", ["route", "method", "status"]
-)
-HTTP_DURATION = Histogram(
-    "lifeboat_http_request_duration_seconds",
-    "Time to answer an HTTP request.",
-    ["route", "method"],
-    buckets=LATENCY_BUCKETS,
-)
 
-# --- model monitoring (issue 6) ------------------------------------------------------------
-MODEL_ROC_AUC = Gauge(
-    "ml_model_roc_auc",
-    "Rolling ROC AUC measured on predictions with feedback (when both classes are among them).",
-    ["model_version"],
-    multiprocess_mode="mostrecent",
-)
-MODEL_LABELLED_PREDICTIONS = Gauge(
-    "ml_model_labelled_predictions",
-    "Predictions with feedback the rolling accuracy is measured on.",
-    ["model_version"],
-    multiprocess_mode="mostrecent",
-)
+def _create() -> dict[str, Any]:
+    return {
+        # --- model ----------
+        "PREDICTIONS": Counter(
+            "ml_predictions_total",
+            "Predictions made (one per scored row).",
+            ["model_version", "prediction_class"],
+        ),
+        "PREDICTION_LATENCY": Histogram(
+            "ml_prediction_latency_seconds",
+            "Time of one model call (all rows scored together).",
+            ["model_version"],
+            buckets=LATENCY_BUCKETS,
+        ),
+        "PREDICTION_ERRORS": Counter(
+            "ml_prediction_errors_total",
+            "Jobs or rows that could not be scored, by error type.",
+            ["error_type"],
+        ),
+        "PREDICTION_CONFIDENCE": Histogram(
+            "ml_prediction_confidence",
+            "Probability of the predicted class.",
+            ["prediction_class"],
+            buckets=CONFIDENCE_BUCKETS,
+        ),
+        "MICROBATCH_JOBS": Histogram(
+            "lifeboat_microbatch_jobs",
+            "Prediction jobs scored together in one model call.",
+            ["model_version"],
+            buckets=MICROBATCH_BUCKETS,
+        ),
+        "DATA_DRIFT_SCORE": Gauge(
+            "ml_data_drift_score",
+            "Share of features whose drift test fired in the last drift check.",
+            ["model_version"],
+            multiprocess_mode="mostrecent",
+        ),
+        "FEATURE_DRIFT_SCORE": Gauge(
+            "ml_feature_drift_score",
+            "Drift score of one feature in the last drift check.",
+            ["model_version", "feature_name"],
+            multiprocess_mode="mostrecent",
+        ),
+        "DATA_DRIFT_DETECTED": Counter(
+            "ml_data_drift_detected_total",
+            "Drift checks in which a feature drifted.",
+            ["feature_name"],
+        ),
+        "MODEL_ACCURACY": Gauge(
+            "ml_model_accuracy",
+            "Rolling accuracy measured on predictions with feedback.",
+            ["model_version"],
+            multiprocess_mode="mostrecent",
+        ),
+        "MODEL_ESTIMATED_ACCURACY": Gauge(
+            "ml_model_estimated_accuracy",
+            "Accuracy estimated without labels from the probabilities.",
+            ["model_version"],
+            multiprocess_mode="mostrecent",
+        ),
+        # --- jobs ----------
+        "JOBS_SUBMITTED": Counter(
+            "lifeboat_jobs_submitted_total", "Jobs accepted by the API.", ["type"]
+        ),
+        "JOBS_FINISHED": Counter(
+            "lifeboat_jobs_finished_total",
+            "Jobs that reached a terminal status.",
+            ["type", "status"],
+        ),
+        "JOB_TURNAROUND": Histogram(
+            "lifeboat_job_turnaround_seconds",
+            "Time from a job's creation to its end.",
+            ["type"],
+            buckets=TURNAROUND_BUCKETS,
+        ),
+        "JOBS_IN_PROGRESS": Gauge(
+            "lifeboat_jobs_in_progress",
+            "Jobs a worker process is running now.",
+            ["type"],
+            multiprocess_mode="livesum",
+        ),
+        "BATCH_ROWS": Counter(
+            "lifeboat_batch_rows_total",
+            "Rows of uploaded files processed, by outcome.",
+            ["model_version", "outcome"],
+        ),
+        "PREDICTION_LOG_LENGTH": Gauge(
+            "lifeboat_prediction_log_length",
+            "Entries in the prediction log stream.",
+            multiprocess_mode="mostrecent",
+        ),
+        "WORKER_THREAD_LIMIT": Gauge(
+            "lifeboat_worker_thread_limit",
+            "BLAS/OpenMP threads allowed per worker process.",
+            multiprocess_mode="max",
+        ),
+        # --- HTTP ----------
+        "HTTP_REQUESTS": Counter(
+            "lifeboat_http_requests_total", "HTTP requests answered.", ["route", "method", "status"]
+        ),
+        "HTTP_DURATION": Histogram(
+            "lifeboat_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+        ),
+        # --- model monitoring ----------
+        "MODEL_ROC_AUC": Gauge(
+            "ml_model_roc_auc",
+            "Rolling ROC AUC measured on predictions with feedback"
+            " (when both classes are among them).",
+            ["model_version"],
+            multiprocess_mode="mostrecent",
+        ),
+        "MODEL_LABELLED_PREDICTIONS": Gauge(
+            "ml_model_labelled_predictions",
+            "Predictions with feedback the rolling accuracy is measured on.",
+            ["model_version"],
+            multiprocess_mode="mostrecent",
+        ),
+        # --- batches ----------
+        "BATCH_UPLOAD_BYTES": Counter(
+            "lifeboat_batch_upload_bytes_total", "Bytes of CSV files accepted for batch jobs."
+        ),
+        "BATCH_PARTS": Counter(
+            "lifeboat_batch_parts_total",
+            "Parts of batch jobs scored by a worker process, by outcome.",
+            ["outcome"],
+        ),
+    }
 
-# --- batches -----------------------------------------------------------------------------
-BATCH_UPLOAD_BYTES = Counter(
-    "lifeboat_batch_upload_bytes_total", "Bytes of CSV files accepted for batch jobs."
-)
-BATCH_PARTS = Counter(
-    "lifeboat_batch_parts_total",
-    "Parts of batch jobs scored by a worker process, by outcome.",
-    ["outcome"],
-)
+
+def __getattr__(name: str) -> Any:
+    """Create every metric on the first read of one (PEP 562 module attribute)."""
+    global _created  # noqa: PLW0603 — one set of metrics per process
+    if not name.isupper():
+        raise AttributeError(name)
+    if _created is None:
+        with _lock:
+            if _created is None:
+                _created = _create()
+    try:
+        return _created[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no metric {name!r}") from None
 
 
 def observe_many(child: Any, values: Sequence[float]) -> None:

@@ -12,6 +12,7 @@ from core.jobs import JobStore
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
+from telemetry import metrics
 from web import errors
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
@@ -61,7 +62,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _instrument(app: Flask) -> None:
     """Count and time every request by route template (never by raw path)."""
-    from telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS
 
     @app.before_request
     def start_timer() -> None:
@@ -70,8 +70,8 @@ def _instrument(app: Flask) -> None:
     @app.after_request
     def record(resp: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        HTTP_REQUESTS.labels(route, request.method, str(resp.status_code)).inc()
-        HTTP_DURATION.labels(route, request.method).observe(
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(resp.status_code)).inc()
+        metrics.HTTP_DURATION.labels(route, request.method).observe(
             time.perf_counter() - g.get("started", time.perf_counter())
         )
         return resp

@@ -13,6 +13,8 @@ import os
 
 from celery import signals
 
+from telemetry import metrics
+
 log = logging.getLogger("lifeboat.worker")
 
 
@@ -43,12 +45,11 @@ def pin_threads(**_: object) -> None:
     import numpy  # noqa: F401 — loads the BLAS library the limit applies to
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from telemetry.metrics import WORKER_THREAD_LIMIT
     from workers.celery_app import settings
 
     threadpool_limits(limits=settings.worker_threads)
     pools = {f"{p['user_api']}:{p['internal_api']}": p["num_threads"] for p in threadpool_info()}
-    WORKER_THREAD_LIMIT.set(settings.worker_threads)
+    metrics.WORKER_THREAD_LIMIT.set(settings.worker_threads)
     log.info(
         "worker process %d thread limits: %s",
         os.getpid(),

@@ -1,11 +1,11 @@
-"""observe_many counts exactly what one observe per value counts."""
+"""metrics.observe_many counts exactly what one observe per value counts."""
 
 from __future__ import annotations
 
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
-from telemetry.metrics import CONFIDENCE_BUCKETS, observe_many
+from telemetry import metrics
 
 VALUES = [0.5, 0.55, 0.6, 0.6, 0.61, 0.99, 1.0, 0.0, 7.0, 0.75, 0.75, 0.9999]
 
@@ -19,12 +19,12 @@ def samples(histogram: Histogram) -> dict[tuple[str, str], float]:
 
 def test_bucket_counts_count_and_sum_equal_one_observe_per_value() -> None:
     registry = CollectorRegistry()
-    one_by_one = Histogram("one", "", ["c"], buckets=CONFIDENCE_BUCKETS, registry=registry)
-    at_once = Histogram("many", "", ["c"], buckets=CONFIDENCE_BUCKETS, registry=registry)
+    one_by_one = Histogram("one", "", ["c"], buckets=metrics.CONFIDENCE_BUCKETS, registry=registry)
+    at_once = Histogram("many", "", ["c"], buckets=metrics.CONFIDENCE_BUCKETS, registry=registry)
     for value in VALUES:
         one_by_one.labels("x").observe(value)
-    observe_many(at_once.labels("x"), VALUES)
-    observe_many(at_once.labels("x"), [])
+    metrics.observe_many(at_once.labels("x"), VALUES)
+    metrics.observe_many(at_once.labels("x"), [])
 
     expected = {(n.replace("one", "many"), le): v for (n, le), v in samples(one_by_one).items()}
     got = samples(at_once)

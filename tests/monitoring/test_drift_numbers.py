@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml.monitoring.drift import ColumnTypes, compute_drift, drift_report, summary_from_snapshot
-from tests.monitoring_ml.frames import drawn, holdout, shifted
+from tests.monitoring.frames import drawn, holdout, shifted
 
 
 def _evidently(

@@ -10,14 +10,14 @@ import pytest
 import requests
 
 from ml.monitoring.drift import ColumnTypes, compute_drift
-from tests.monitoring_ml.conftest import (
+from tests.monitoring.conftest import (
     VERSION,
     instances,
     predict,
     sample,
     wait_for_sample,
 )
-from tests.monitoring_ml.frames import drawn, holdout, shifted
+from tests.monitoring.frames import drawn, holdout, shifted
 from tests.procs import wait_until
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from ml.monitoring.drift import ColumnTypes, drift_report, summary_from_snapshot
-from tests.monitoring_ml.conftest import instances, predict
-from tests.monitoring_ml.frames import drawn, shifted
+from tests.monitoring.conftest import instances, predict
+from tests.monitoring.frames import drawn, shifted
 from tests.procs import Stack
 
 pytestmark = pytest.mark.integration

@@ -29,7 +29,7 @@ from core.errors import InvalidRequest
 from core.jobs import JobType
 from core.queue import SCORE_BATCH_TASK
 from ml.batch.columns import reserved_columns
-from telemetry.metrics import BATCH_UPLOAD_BYTES, JOBS_SUBMITTED
+from telemetry import metrics
 from web.bodies import idempotency_key
 from web.openapi import JOB_REF, problem_response
 from web.responses import job_response, replayed_job_response
@@ -95,8 +95,8 @@ def create_batch() -> Response:
     except BaseException:
         files.remove_all(s, job_id)
         raise
-    JOBS_SUBMITTED.labels(JobType.BATCH.value).inc()
-    BATCH_UPLOAD_BYTES.inc(upload.size)
+    metrics.JOBS_SUBMITTED.labels(JobType.BATCH.value).inc()
+    metrics.BATCH_UPLOAD_BYTES.inc(upload.size)
     return job_response(svc.store.get(job_id))
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request, send_file
 from core import batch_files
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
 from core.jobs import JobStatus, JobType
-from telemetry.metrics import JOBS_FINISHED
+from telemetry import metrics
 from web.bodies import choice_param, int_param, wait_seconds
 from web.responses import json_response
 from web.services import services
@@ -88,7 +88,7 @@ def _result_format() -> str:
 def cancel_job(job_id: str) -> Response:
     svc = services()
     job = svc.store.cancel(job_id)
-    JOBS_FINISHED.labels(job.type.value, JobStatus.CANCELLED.value).inc()
+    metrics.JOBS_FINISHED.labels(job.type.value, JobStatus.CANCELLED.value).inc()
     if job.type is JobType.BATCH:  # a running part notices between chunks and stops
         batch_files.remove_all(svc.settings, job.id)
     return jsonify(job.to_resource())

@@ -11,7 +11,7 @@ from core.errors import InvalidRequest
 from core.jobs import JobType
 from core.queue import PREDICT_TASK
 from ml.schema import validate_instances
-from telemetry.metrics import JOBS_SUBMITTED
+from telemetry import metrics
 from web.bodies import idempotency_key, json_body, wait_seconds
 from web.responses import job_response, replayed_job_response
 from web.services import services
@@ -39,7 +39,7 @@ def create_prediction() -> Response:
     )
     if not created:
         return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
-    JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
+    metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
     svc.publish(PREDICT_TASK, job_id, key)
     return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
 

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, request
 from core.errors import InvalidRequest, PayloadTooLarge
 from core.jobs import JobType
 from core.queue import BUILD_REPORT_TASK
-from telemetry.metrics import JOBS_SUBMITTED
+from telemetry import metrics
 from web.bodies import json_body, wait_seconds
 from web.responses import job_response
 from web.services import Services, services
@@ -47,7 +47,7 @@ def create_report() -> Response:
         params, version, total = _from_json(svc, body)
     job_type = REPORT_TYPES[params["type"]]
     job_id, _ = svc.store.create(job_type, params=params, model_version=version, total=total)
-    JOBS_SUBMITTED.labels(job_type.value).inc()
+    metrics.JOBS_SUBMITTED.labels(job_type.value).inc()
     try:
         svc.publish(BUILD_REPORT_TASK, job_id)
     except Exception:

@@ -32,6 +32,7 @@ from typing import Any
 from core import batch_files as files
 from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
 from core.queue import BATCHES_QUEUE
+from telemetry import metrics
 from workers.batches import formats as batch_formats
 from workers.batches import memory as batches_memory
 from workers.runtime import Runtime
@@ -183,7 +184,6 @@ def _make_plan(rt: Runtime, job: Job) -> Plan:
 # --- a part task ---------------------------------------------------------------------------
 def run_part(rt: Runtime, job_id: str, index: int) -> str:
     """Score one part of a batch job (once), and merge the parts if it was the last one."""
-    from telemetry.metrics import BATCH_PARTS
 
     job = rt.store.get_many([job_id])[0]
     if job is None or job.status is not JobStatus.RUNNING:
@@ -198,14 +198,14 @@ def run_part(rt: Runtime, job_id: str, index: int) -> str:
         try:
             _score_part(rt, job, state=state, plan=plan, index=index, final=final)
         except Stop:
-            BATCH_PARTS.labels("stopped").inc()
+            metrics.BATCH_PARTS.labels("stopped").inc()
             _drop_files_unless_succeeded(rt, job_id)
             return "stopped"
         except BatchFailed as exc:
-            BATCH_PARTS.labels("failed").inc()
+            metrics.BATCH_PARTS.labels("failed").inc()
             _fail(rt, job, exc.error)
             return "failed"
-        BATCH_PARTS.labels("scored").inc()
+        metrics.BATCH_PARTS.labels("scored").inc()
     if state.part_done(index, len(plan.parts)):
         _merge(rt, job_id, plan)
         return f"part {index} scored; merged"
@@ -255,7 +255,6 @@ def _score_part(
     rt: Runtime, job: Job, *, state: BatchState, plan: Plan, index: int, final: Path
 ) -> None:
     from ml.batch.parts import Part, PartSummary
-    from telemetry.metrics import BATCH_ROWS
 
     s = rt.settings
     start, end, lines_before = plan.parts[index]
@@ -264,10 +263,10 @@ def _score_part(
     counted = {"rows": 0, "failed": 0}
 
     def on_chunk(summary: PartSummary) -> None:
-        BATCH_ROWS.labels(version, "scored").inc(
+        metrics.BATCH_ROWS.labels(version, "scored").inc(
             summary.rows - summary.failed - (counted["rows"] - counted["failed"])
         )
-        BATCH_ROWS.labels(version, "failed").inc(summary.failed - counted["failed"])
+        metrics.BATCH_ROWS.labels(version, "failed").inc(summary.failed - counted["failed"])
         counted.update(rows=summary.rows, failed=summary.failed)
         batches_memory.trim()
         if state.progress(index, summary.rows, plan.lines) != JobStatus.RUNNING.value:
@@ -402,13 +401,12 @@ def _fail(rt: Runtime, job: Job, error: dict[str, Any]) -> None:
 
 
 def _finish(rt: Runtime, job: Job, outcome: Outcome) -> bool:
-    from telemetry.metrics import JOB_TURNAROUND, JOBS_FINISHED
 
     finished = rt.store.finish(outcome)
     if finished:
         kind = JobType.BATCH.value
-        JOBS_FINISHED.labels(kind, outcome.status.value).inc()
-        JOB_TURNAROUND.labels(kind).observe(max(0.0, time.time() - job.created_at))
+        metrics.JOBS_FINISHED.labels(kind, outcome.status.value).inc()
+        metrics.JOB_TURNAROUND.labels(kind).observe(max(0.0, time.time() - job.created_at))
     return finished
 
 

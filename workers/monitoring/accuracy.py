@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from core.monitoring_records import accuracy_key
+from telemetry import metrics
 from workers.monitoring import data
 from workers.runtime import Runtime
 
@@ -23,7 +24,6 @@ def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str,
     """Recompute the gauges of ``versions`` (every version with feedback when None), and
     keep each version's figures in Redis for ``GET /models/{version}/monitoring``."""
     from ml.monitoring.performance import rolling_metrics
-    from telemetry.metrics import MODEL_ACCURACY, MODEL_LABELLED_PREDICTIONS, MODEL_ROC_AUC
 
     s = rt.settings
     store = data.feedback_store(rt)
@@ -37,18 +37,18 @@ def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str,
         except Exception:  # noqa: BLE001 — an uninstalled version: accuracy without AUC
             labels = []
         positive = labels[1] if len(labels) == 2 else None
-        metrics = rolling_metrics(
+        measured = rolling_metrics(
             [o.actual for o in outcomes],
             [o.prediction for o in outcomes],
             [o.probabilities.get(positive, 0.0) for o in outcomes] if positive else None,
             positive_label=positive,
             min_labels_for_auc=s.accuracy_min_labels,
         )
-        record = {"measured_at": time.time(), "window": s.accuracy_window, **metrics}
+        record = {"measured_at": time.time(), "window": s.accuracy_window, **measured}
         rt.redis.set(accuracy_key(s.key_prefix, version), json.dumps(record), ex=s.job_ttl_seconds)
-        MODEL_ACCURACY.labels(version).set(metrics["accuracy"])
-        MODEL_LABELLED_PREDICTIONS.labels(version).set(metrics["labelled"])
-        if metrics["roc_auc"] is not None:
-            MODEL_ROC_AUC.labels(version).set(metrics["roc_auc"])
-        out[version] = metrics
+        metrics.MODEL_ACCURACY.labels(version).set(measured["accuracy"])
+        metrics.MODEL_LABELLED_PREDICTIONS.labels(version).set(measured["labelled"])
+        if measured["roc_auc"] is not None:
+            metrics.MODEL_ROC_AUC.labels(version).set(measured["roc_auc"])
+        out[version] = measured
     return out

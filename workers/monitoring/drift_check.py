@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from core.monitoring_records import drift_check_key
+from telemetry import metrics
 from workers.monitoring import data
 from workers.monitoring import window as monitoring_window
 from workers.monitoring.accuracy import update_accuracy
@@ -73,12 +74,6 @@ def check_version(
     """Check one version's rows of the window unless they have not changed since last time."""
     from ml.monitoring.drift import compute_drift
     from ml.monitoring.estimation import calibration_of, expected_accuracy
-    from telemetry.metrics import (
-        DATA_DRIFT_DETECTED,
-        DATA_DRIFT_SCORE,
-        FEATURE_DRIFT_SCORE,
-        MODEL_ESTIMATED_ACCURACY,
-    )
 
     key = last_check_key(rt, version)
     marker = {"newest_ts": float(rows.ts[-1]), "rows": len(rows)}
@@ -96,12 +91,12 @@ def check_version(
     raw_confidence = expected_accuracy(proba)
     seconds = time.perf_counter() - started
 
-    DATA_DRIFT_SCORE.labels(version).set(summary.share_of_drifted_features)
+    metrics.DATA_DRIFT_SCORE.labels(version).set(summary.share_of_drifted_features)
     for name, feature in summary.features.items():
-        FEATURE_DRIFT_SCORE.labels(version, name).set(feature.score)
+        metrics.FEATURE_DRIFT_SCORE.labels(version, name).set(feature.score)
         if feature.drifted:
-            DATA_DRIFT_DETECTED.labels(name).inc()
-    MODEL_ESTIMATED_ACCURACY.labels(version).set(estimated)
+            metrics.DATA_DRIFT_DETECTED.labels(name).inc()
+    metrics.MODEL_ESTIMATED_ACCURACY.labels(version).set(estimated)
     record = {
         "checked_at": time.time(),
         "model_version": version,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome, iso
+from telemetry import metrics
 from workers.monitoring import data
 from workers.monitoring import window as monitoring_window
 from workers.runtime import Runtime
@@ -33,7 +34,6 @@ def report_path(rt: Runtime, job_id: str) -> Path:
 
 def run(rt: Runtime, job_id: str, owner: str) -> str:
     """Build the report of ``job_id``; returns what happened, for the task's log."""
-    from telemetry.metrics import JOB_TURNAROUND, JOBS_FINISHED, JOBS_IN_PROGRESS
 
     store = rt.store
     claim = store.claim(job_id, owner, rt.settings.claim_lease_seconds)
@@ -42,7 +42,7 @@ def run(rt: Runtime, job_id: str, owner: str) -> str:
     job = store.get(job_id)
     path = report_path(rt, job.id)
     started = time.perf_counter()
-    JOBS_IN_PROGRESS.labels(job.type.value).inc()
+    metrics.JOBS_IN_PROGRESS.labels(job.type.value).inc()
     try:
         result = build(rt, job, path)
         outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=result)
@@ -56,14 +56,14 @@ def run(rt: Runtime, job_id: str, owner: str) -> str:
             error={"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__},
         )
     finally:
-        JOBS_IN_PROGRESS.labels(job.type.value).dec()
+        metrics.JOBS_IN_PROGRESS.labels(job.type.value).dec()
         _discard_upload(job)
     if not store.finish(outcome):  # cancelled meanwhile (or finished by another delivery)
         if store.get(job.id).status is not JobStatus.SUCCEEDED:
             path.unlink(missing_ok=True)
         return "already finished"
-    JOBS_FINISHED.labels(job.type.value, outcome.status.value).inc()
-    JOB_TURNAROUND.labels(job.type.value).observe(time.time() - job.created_at)
+    metrics.JOBS_FINISHED.labels(job.type.value, outcome.status.value).inc()
+    metrics.JOB_TURNAROUND.labels(job.type.value).observe(time.time() - job.created_at)
     log.info(
         "report job %s %s in %.2f s", job.id, outcome.status.value, time.perf_counter() - started
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.jobs import Job, JobStatus, JobType, Outcome
+from telemetry import metrics
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ class Scored:
 
 def run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     """Score ``job_ids`` and queued neighbours; returns what happened, for the task's log."""
-    from telemetry.metrics import JOBS_IN_PROGRESS, PREDICTION_LOG_LENGTH
 
     store = rt.store
     s = rt.settings
@@ -51,7 +51,7 @@ def run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     jobs = [j for j in store.get_many(claimed) if _still_mine(j, owner)] if claimed else []
     if not jobs:
         return "nothing to do: finished, cancelled or claimed by another task"
-    in_progress = JOBS_IN_PROGRESS.labels(JobType.PREDICTION.value)
+    in_progress = metrics.JOBS_IN_PROGRESS.labels(JobType.PREDICTION.value)
     in_progress.inc(len(jobs))
     try:
         if s.fault_delay_seconds:  # fault injection: a window in which the whole batch runs
@@ -60,7 +60,7 @@ def run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     finally:
         in_progress.dec(len(jobs))
     finished, log_length = store.finish_batch([sc.outcome for sc in scored], owner)
-    PREDICTION_LOG_LENGTH.set(log_length)
+    metrics.PREDICTION_LOG_LENGTH.set(log_length)
     _count(jobs, scored, finished)
     return f"scored {len(jobs)} job(s)"
 
@@ -94,13 +94,12 @@ def score_jobs(rt: Runtime, jobs: list[Job]) -> list[Scored]:
 
 
 def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
-    from telemetry.metrics import MICROBATCH_JOBS, PREDICTION_LATENCY
 
     rows = [inst for job in jobs for inst in job.params["instances"]]
     started = time.perf_counter()
     proba = model.predict_proba_rows(rows)
-    PREDICTION_LATENCY.labels(model.version).observe(time.perf_counter() - started)
-    MICROBATCH_JOBS.labels(model.version).observe(len(jobs))
+    metrics.PREDICTION_LATENCY.labels(model.version).observe(time.perf_counter() - started)
+    metrics.MICROBATCH_JOBS.labels(model.version).observe(len(jobs))
     labels = list(model.class_labels)
     names = model.schema.feature_names
     version = model.version
@@ -156,14 +155,6 @@ def _failed(job: Job, exc: BaseException) -> Scored:
 
 def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
     """Metrics for the jobs this call finished (a refused second finish counts nothing)."""
-    from telemetry.metrics import (
-        JOB_TURNAROUND,
-        JOBS_FINISHED,
-        PREDICTION_CONFIDENCE,
-        PREDICTION_ERRORS,
-        PREDICTIONS,
-        observe_many,
-    )
 
     created = {j.id: j.created_at for j in jobs}
     now = time.time()
@@ -174,14 +165,14 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
         if not done:
             continue
         status = sc.outcome.status.value
-        JOBS_FINISHED.labels(kind, status).inc()
-        JOB_TURNAROUND.labels(kind).observe(max(0.0, now - created[sc.outcome.job_id]))
+        metrics.JOBS_FINISHED.labels(kind, status).inc()
+        metrics.JOB_TURNAROUND.labels(kind).observe(max(0.0, now - created[sc.outcome.job_id]))
         if sc.outcome.status is JobStatus.FAILED:
-            PREDICTION_ERRORS.labels(sc.outcome.error["type"]).inc()
+            metrics.PREDICTION_ERRORS.labels(sc.outcome.error["type"]).inc()
         predicted.update((sc.model_version, label) for label in sc.labels)
         for label, conf in zip(sc.labels, sc.confidences, strict=True):
             confidences[label].append(conf)
     for label, values in confidences.items():
-        observe_many(PREDICTION_CONFIDENCE.labels(label), values)
+        metrics.observe_many(metrics.PREDICTION_CONFIDENCE.labels(label), values)
     for (version, label), count in predicted.items():
-        PREDICTIONS.labels(version, label).inc(count)
+        metrics.PREDICTIONS.labels(version, label).inc(count)
