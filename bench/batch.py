@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ml.batch.columns import PROBA_PREFIX
+
 log = logging.getLogger("bench.batch")
 
 SAMPLE_SECONDS = 0.05  # psutil RSS sampling period
@@ -102,7 +104,7 @@ def baseline(path: Path, models_dir: Path, out: Path) -> dict[str, Any]:
         {"passenger_id": df["passenger_id"], "prediction": labels[proba.argmax(1)]}
     )
     for k, label in enumerate(model.class_labels):
-        scored[f"proba_{label}"] = proba[:, k]
+        scored[f"{PROBA_PREFIX}{label}"] = proba[:, k]
     scored.to_csv(out, index=False)
     t3 = time.perf_counter()
     return {

@@ -18,8 +18,6 @@ from pathlib import Path
 from bench.instances import SAMPLE_INSTANCE
 from bench.stats import percentiles_ms
 
-log = logging.getLogger("bench.model_baseline")
-
 
 def timed(fn: Callable[[], object], repeat: int, warmup: int) -> list[float]:
     for _ in range(warmup):

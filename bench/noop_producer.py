@@ -13,8 +13,6 @@ import sys
 import threading
 import time
 
-log = logging.getLogger("bench.noop_producer")
-
 RESULT_TIMEOUT = 10.0  # seconds one no-op may take before it counts as an error
 READY_TIMEOUT = 60.0  # seconds the first no-op may take while the worker starts
 

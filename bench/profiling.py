@@ -9,7 +9,6 @@ process spent on the CPU or in a non-idle syscall.
 from __future__ import annotations
 
 import contextlib
-import logging
 import shutil
 import subprocess
 from collections import Counter
@@ -21,8 +20,6 @@ from typing import Any
 import psutil
 
 from bench.stack import PY, Stack
-
-log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 100  # samples per second per process
 TOP_N = 15

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +13,6 @@ from bench.cpu import CpuMeter
 from bench.metrics import histogram_totals
 from bench.stack import Stack
 from bench.subproc import run_json
-
-log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 10  # ?wait= of every POST and long-poll
 

@@ -13,6 +13,8 @@ from core.settings import Settings
 
 PREDICT_TASK = "lifeboat.predict"
 SCORE_BATCH_TASK = "lifeboat.score_batch"
+SCORE_BATCH_PART_TASK = "lifeboat.score_batch_part"
+SWEEP_BATCH_FILES_TASK = "lifeboat.sweep_batch_files"
 BUILD_REPORT_TASK = "lifeboat.build_report"
 REQUEUE_STALE_TASK = "lifeboat.requeue_stale"
 CHECK_DRIFT_TASK = "lifeboat.check_drift"  # scheduled: drift, estimated and measured accuracy
@@ -26,6 +28,8 @@ QUEUES = (PREDICTIONS_QUEUE, BATCHES_QUEUE, REPORTS_QUEUE)
 ROUTES = {
     PREDICT_TASK: PREDICTIONS_QUEUE,
     SCORE_BATCH_TASK: BATCHES_QUEUE,
+    SCORE_BATCH_PART_TASK: BATCHES_QUEUE,
+    SWEEP_BATCH_FILES_TASK: BATCHES_QUEUE,
     BUILD_REPORT_TASK: REPORTS_QUEUE,
     REQUEUE_STALE_TASK: PREDICTIONS_QUEUE,
     CHECK_DRIFT_TASK: REPORTS_QUEUE,

@@ -21,7 +21,7 @@ from ml.schema import FeatureSchema
 if TYPE_CHECKING:
     import pandas as pd
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class Model:
@@ -76,7 +76,7 @@ class Model:
             lean = compile_pipeline(pipeline)
             check_agreement(lean, pipeline, self.schema)
         except (MLError, ValueError, TypeError, KeyError) as exc:
-            logger.warning(
+            log.warning(
                 "model %s: lean scorer unavailable, using the sklearn pipeline: %s",
                 self.version,
                 exc,
@@ -93,7 +93,7 @@ class Model:
                     if self._pipeline_loader is None:
                         raise MLError(f"model {self.version}: no pipeline to load")
                     self._pipeline = self._pipeline_loader()
-                    logger.info("model %s: scikit-learn pipeline loaded", self.version)
+                    log.info("model %s: scikit-learn pipeline loaded", self.version)
         return self._pipeline
 
     def rows_to_frame(self, rows: list[dict]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from ml.schema import FeatureSchema
 if TYPE_CHECKING:
     from ml.model import Model
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CARD_FILE = "model_card.json"
@@ -88,7 +88,7 @@ class Registry:
             named = default_file.read_text(encoding="utf-8").strip()
             if named in installed:
                 return named
-            logger.warning("DEFAULT names %r, which is not installed; using the newest", named)
+            log.warning("DEFAULT names %r, which is not installed; using the newest", named)
         return max(installed, key=lambda v: (str(self.card(v).get("created_at", "")), v))
 
     def resolve(self, version: str | None) -> str:
@@ -166,7 +166,7 @@ class Registry:
         else:
             model = Model(resolved, card, self.load_pipeline(resolved))
             how = "scikit-learn pipeline"
-        logger.info("loaded model %s (%s) from its %s", resolved, card.get("estimator"), how)
+        log.info("loaded model %s (%s) from its %s", resolved, card.get("estimator"), how)
         return model
 
     def load_pipeline(self, version: str | None) -> Any:

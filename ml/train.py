@@ -28,6 +28,7 @@ from sklearn.model_selection import (
 from threadpoolctl import threadpool_limits
 
 from ml.artifacts import write_default, write_version
+from ml.batch.columns import PROBA_PREFIX
 from ml.data.loading import file_sha256, load_dataset
 from ml.data.spec import TITANIC, DatasetSpec
 from ml.errors import DatasetError, MLError
@@ -36,7 +37,7 @@ from ml.pipelines import CANDIDATES
 from ml.registry import check_version
 from ml.schema import derive_schema
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 42  # seeds the split, the folds and the estimators
 DEFAULT_MODELS_DIR = Path("models")  # relative to the working directory
@@ -76,7 +77,7 @@ def _compare_candidates(
             "roc_auc_std": float(folds.std()),
             "roc_auc_folds": [float(s) for s in folds],
         }
-        logger.info("candidate %s: CV ROC AUC %.4f ± %.4f", name, folds.mean(), folds.std())
+        log.info("candidate %s: CV ROC AUC %.4f ± %.4f", name, folds.mean(), folds.std())
     return scores
 
 
@@ -94,7 +95,7 @@ def _reference_frame(
     reference[spec.target] = y_train.map(spec.class_labels)
     reference["prediction"] = [labels[i] for i in np.argmax(oof_proba, axis=1)]
     for position, label in enumerate(labels):
-        reference[f"proba_{label}"] = oof_proba[:, position]
+        reference[f"{PROBA_PREFIX}{label}"] = oof_proba[:, position]
     if len(reference) > REFERENCE_MAX_ROWS:
         reference = reference.sample(n=REFERENCE_MAX_ROWS, random_state=seed).sort_index()
     return reference.reset_index(drop=True)
@@ -204,7 +205,7 @@ def _train(  # noqa: PLR0917
     card = write_version(Path(models_dir), version, pipeline, card, reference)
     if set_default:
         write_default(Path(models_dir), version)
-    logger.info(
+    log.info(
         "installed %s (%s) in %s%s: %s; ECE %.4f",
         version,
         best,
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             allow_any_data=args.allow_any_data,
         )
     except MLError as exc:
-        logger.error("training failed: %s", exc)
+        log.error("training failed: %s", exc)
         return 1
     return 0
 

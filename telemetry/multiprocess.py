@@ -8,14 +8,12 @@ gauges of a child are removed when it exits.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
-log = logging.getLogger(__name__)
 
 
 def prepare(directory: Path, *, wipe: bool) -> Path:

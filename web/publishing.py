@@ -11,14 +11,12 @@ failed.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from dataclasses import dataclass, field
 
 from celery import Celery
 
-log = logging.getLogger(__name__)
 MAX_JOBS_PER_MESSAGE = 256  # a message never carries more job ids than this
 
 

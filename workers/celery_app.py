@@ -40,7 +40,14 @@ if _is_worker_main():
 
     prepare(Path(worker_metrics_dir()), wipe=True)
 
-from core.queue import make_celery  # noqa: E402
+from core.queue import (  # noqa: E402
+    CHECK_DRIFT_TASK,
+    REQUEUE_STALE_TASK,
+    SWEEP_BATCH_FILES_TASK,
+    make_celery,
+)
+
+STALE_SWEEP_SECONDS = 15.0  # how often beat re-publishes prediction jobs nobody works on
 
 app = make_celery(settings)
 app.conf.imports = (
@@ -50,14 +57,13 @@ app.conf.imports = (
     "workers.signals",
 )
 app.conf.beat_schedule = {
-    "requeue-stale-jobs": {"task": "lifeboat.requeue_stale", "schedule": 15.0},
+    "requeue-stale-jobs": {"task": REQUEUE_STALE_TASK, "schedule": STALE_SWEEP_SECONDS},
     "sweep-batch-files": {
-        "task": "lifeboat.sweep_batch_files",
+        "task": SWEEP_BATCH_FILES_TASK,
         "schedule": settings.batch_sweep_seconds,
-        "options": {"queue": "batches"},
     },
     "check-drift": {
-        "task": "lifeboat.check_drift",
+        "task": CHECK_DRIFT_TASK,
         "schedule": settings.drift_check_interval_seconds,
     },
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Hashable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ import redis
 
 from core.jobs import JobStore
 from core.settings import Settings, get_settings
+from ml.registry import Registry
 
 if TYPE_CHECKING:
     from ml.model import Model
@@ -25,6 +27,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._models: dict[str, Model] = {}
+        self._memo: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
 
     @cached_property
@@ -45,8 +48,6 @@ class Runtime:
 
     @cached_property
     def registry(self) -> Registry:
-        from ml.registry import Registry
-
         return Registry(self.settings.models_dir)
 
     def model(self, version: str) -> Model:
@@ -63,6 +64,15 @@ class Runtime:
                     self._models[version] = model
                     log.info("loaded model version %s", version)
         return model
+
+    def memo(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """This process's value for ``key``, built on first use (reference data, estimators)."""
+        value = self._memo.get(key)
+        if value is None:
+            value = build()
+            with self._lock:
+                value = self._memo.setdefault(key, value)
+        return value
 
     def pipeline(self, version: str) -> Any:
         """The version's scikit-learn pipeline (loads scikit-learn into this process)."""

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from celery import signals
+from prometheus_client import start_http_server
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from core.queue import REPORTS_QUEUE
+from ml.lean.process import heavy_modules
 from telemetry import metrics
+from telemetry.multiprocess import mark_dead, registry
+from workers.celery_app import app, settings
+from workers.runtime import Runtime, runtime
 
 log = logging.getLogger("lifeboat.worker")
 
@@ -21,15 +29,9 @@ log = logging.getLogger("lifeboat.worker")
 @signals.worker_init.connect
 def start_metrics_server(**_: object) -> None:
     """Serve every pool child's metrics, aggregated, from the worker's main process."""
-    from workers.celery_app import settings
-
     port = settings.worker_metrics_port
     if not port:
         return
-    from prometheus_client import start_http_server
-
-    from telemetry.multiprocess import registry
-
     start_http_server(port, addr=settings.worker_metrics_host, registry=registry())
     log.info("worker metrics on %s:%d/metrics", settings.worker_metrics_host, port)
 
@@ -43,9 +45,6 @@ def pin_threads(**_: object) -> None:
     ``OMP_NUM_THREADS``, which :mod:`workers.celery_app` sets for the whole worker.
     """
     import numpy  # noqa: F401 — loads the BLAS library the limit applies to
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    from workers.celery_app import settings
 
     threadpool_limits(limits=settings.worker_threads)
     pools = {f"{p['user_api']}:{p['internal_api']}": p["num_threads"] for p in threadpool_info()}
@@ -60,9 +59,6 @@ def pin_threads(**_: object) -> None:
 @signals.worker_process_init.connect
 def warm_up(**_: object) -> None:
     """Load the default model version now, so the first job does not pay for it."""
-    from ml.lean.process import heavy_modules
-    from workers.runtime import runtime
-
     rt = runtime()
     try:
         version = rt.registry.default_version()
@@ -83,18 +79,14 @@ def warm_up(**_: object) -> None:
 
 def _reports_only() -> bool:
     """Whether this worker consumes the reports queue alone (``-Q reports``)."""
-    from core.queue import REPORTS_QUEUE
-    from workers.celery_app import app
-
     return set(app.amqp.queues.consume_from or ()) == {REPORTS_QUEUE}
 
 
-def _warm_up_reports(rt: object, version: str) -> None:
+def _warm_up_reports(rt: Runtime, version: str) -> None:
     """A reports worker's child imports Evidently and scipy.stats (~4 s), reads the
     reference data and catches the monitoring window up now, so that neither the first
     report nor the first drift check waits (nor reads the whole log window)."""
-    import time
-
+    # the monitoring package brings pandas: imported in a reports-only worker alone
     from workers.monitoring import data as monitoring_data
     from workers.monitoring import window as monitoring_window
 
@@ -102,9 +94,9 @@ def _warm_up_reports(rt: object, version: str) -> None:
     import evidently.presets  # noqa: F401
     import scipy.stats  # noqa: F401
 
-    monitoring_data.reference_frame(rt, version)  # type: ignore[arg-type]
+    monitoring_data.reference_frame(rt, version)
     try:  # catch the monitoring window up (rebuilt from the log if it is missing)
-        rows = len(monitoring_window.current(rt).columns)  # type: ignore[arg-type]
+        rows = len(monitoring_window.current(rt).columns)
     except Exception as exc:  # noqa: BLE001 — the first check will try again
         log.warning("could not catch the monitoring window up: %s", exc)
         rows = 0
@@ -120,6 +112,4 @@ def _warm_up_reports(rt: object, version: str) -> None:
 
 @signals.worker_process_shutdown.connect
 def forget_live_gauges(pid: int | None = None, **_: object) -> None:
-    from telemetry.multiprocess import mark_dead
-
     mark_dead(pid or os.getpid())

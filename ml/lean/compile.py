@@ -33,7 +33,7 @@ from ml.lean.scorer import Block, CategoricalBlock, Head, LeanScorer, LogisticHe
 from ml.lean.trees import CompiledTrees
 from ml.schema import FeatureSchema
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 LEAN_TOLERANCE = 1e-9  # max absolute difference accepted between lean and sklearn probabilities
 
@@ -213,7 +213,7 @@ def _head(estimator: object) -> Head:
         try:
             return compile_trees(estimator)
         except UnsupportedPipeline as exc:
-            logger.info("trees not compiled (%s); using predict_proba", exc)
+            log.info("trees not compiled (%s); using predict_proba", exc)
     return estimator  # any fitted classifier: its own predict_proba on the dense matrix
 
 
@@ -326,7 +326,7 @@ def lean_artifact_bytes(
         data = dumps(compile_pipeline(pipeline))
         worst = check_agreement(loads(data), pipeline, schema, frame)
     except UnsupportedPipeline as exc:
-        logger.warning("no lean artifact (scoring will load scikit-learn): %s", exc)
+        log.warning("no lean artifact (scoring will load scikit-learn): %s", exc)
         return None
-    logger.info("lean artifact: %d bytes, max difference from the pipeline %.3g", len(data), worst)
+    log.info("lean artifact: %d bytes, max difference from the pipeline %.3g", len(data), worst)
     return data

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.batch.columns import PROBA_PREFIX
+
 TARGET = "target"  # column names of the frames given to Evidently
 PREDICTION = "prediction"
 SUMMARY_METRICS = {  # Evidently metric → summary key
@@ -29,7 +31,7 @@ SUMMARY_METRICS = {  # Evidently metric → summary key
 
 
 def proba_column(label: str) -> str:
-    return f"proba_{label}"
+    return f"{PROBA_PREFIX}{label}"
 
 
 def rolling_metrics(

@@ -8,22 +8,19 @@ the same place (the worker's ``/metrics``) and the web stays free of numpy.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from typing import Any
 
 from core.monitoring_records import accuracy_key
+from ml.monitoring.performance import rolling_metrics
 from telemetry import metrics
 from workers.monitoring import data
 from workers.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 
 def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str, Any]:
     """Recompute the gauges of ``versions`` (every version with feedback when None), and
     keep each version's figures in Redis for ``GET /models/{version}/monitoring``."""
-    from ml.monitoring.performance import rolling_metrics
 
     s = rt.settings
     store = data.feedback_store(rt)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from core.feedback import FeedbackStore
+from ml.batch.columns import PROBA_PREFIX
+from ml.data.loading import coerce_features
 from ml.monitoring.drift import ColumnTypes
+from ml.monitoring.estimation import AccuracyEstimator
 from workers.monitoring.log import PredictionLog
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from workers.runtime import Runtime
-
-_lock = threading.Lock()
-_references: dict[tuple[str, str], Any] = {}
-_estimators: dict[tuple[str, int], Any] = {}
 
 
 def column_types(rt: Runtime, version: str) -> ColumnTypes:
@@ -25,44 +24,32 @@ def column_types(rt: Runtime, version: str) -> ColumnTypes:
 
 def reference_frame(rt: Runtime, version: str) -> pd.DataFrame:
     """The version's reference data (sha256-checked), features typed; read once per process."""
-    import pandas as pd
-
-    from ml.data.loading import coerce_features
-
     path = rt.registry.reference_path(version)  # verifies the file against the card
-    key = (str(path), rt.registry.card(version)["artifacts"]["reference.csv"])
-    frame = _references.get(key)
-    if frame is None:
+    key = ("reference", str(path), rt.registry.card(version)["artifacts"]["reference.csv"])
+
+    def read() -> pd.DataFrame:
         types = column_types(rt, version)
         raw = pd.read_csv(path, keep_default_na=False, na_values=[""])
-        frame = coerce_features(raw, types.numerical, types.categorical)
-        with _lock:
-            _references[key] = frame
-    return frame
+        return coerce_features(raw, types.numerical, types.categorical)
+
+    return rt.memo(key, read)
 
 
 def accuracy_estimator(rt: Runtime, version: str) -> Any:
     """The label-free accuracy estimator of a version, calibrated on its reference data."""
-    import numpy as np
-
-    from ml.monitoring.estimation import AccuracyEstimator
-
     reference = reference_frame(rt, version)
-    key = (version, id(reference))
-    estimator = _estimators.get(key)
-    if estimator is None:
+
+    def fit() -> AccuracyEstimator:
         card = rt.registry.card(version)
         labels = list(card["class_labels"])
         target = card.get("target", "target")
-        columns = [f"proba_{c}" for c in labels]
+        columns = [f"{PROBA_PREFIX}{c}" for c in labels]
         if target in reference and all(c in reference for c in columns):
             proba = np.column_stack([reference[c].to_numpy(dtype=float) for c in columns])
-            estimator = AccuracyEstimator.fit(labels, proba, reference[target].astype(str).tolist())
-        else:
-            estimator = AccuracyEstimator(labels)
-        with _lock:
-            _estimators[key] = estimator
-    return estimator
+            return AccuracyEstimator.fit(labels, proba, reference[target].astype(str).tolist())
+        return AccuracyEstimator(labels)
+
+    return rt.memo(("estimator", version, id(reference)), fit)
 
 
 def prediction_log(rt: Runtime) -> PredictionLog:

@@ -27,6 +27,8 @@ import time
 from typing import Any
 
 from core.monitoring_records import drift_check_key
+from ml.monitoring.drift import compute_drift
+from ml.monitoring.estimation import calibration_of, expected_accuracy
 from telemetry import metrics
 from workers.monitoring import data
 from workers.monitoring import window as monitoring_window
@@ -72,8 +74,6 @@ def check_version(
     rt: Runtime, version: str, rows: LogColumns, catchup: monitoring_window.Catchup
 ) -> dict[str, Any] | str:
     """Check one version's rows of the window unless they have not changed since last time."""
-    from ml.monitoring.drift import compute_drift
-    from ml.monitoring.estimation import calibration_of, expected_accuracy
 
     key = last_check_key(rt, version)
     marker = {"newest_ts": float(rows.ts[-1]), "rows": len(rows)}

@@ -15,10 +15,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome, iso
-from telemetry import metrics
+import numpy as np
+import pandas as pd
+
+from core.jobs import Job, JobStatus, JobType, Outcome, iso
+from ml.data.loading import coerce_features
+from ml.monitoring import drift, performance
+from ml.monitoring.drift import save_html_atomically
+from ml.monitoring.estimation import estimate
+from ml.monitoring.performance import classification_frame, proba_column, rolling_metrics
+from workers import lifecycle
 from workers.monitoring import data
 from workers.monitoring import window as monitoring_window
+from workers.monitoring.log import features_frame, gc_paused
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,36 +43,25 @@ def report_path(rt: Runtime, job_id: str) -> Path:
 
 def run(rt: Runtime, job_id: str, owner: str) -> str:
     """Build the report of ``job_id``; returns what happened, for the task's log."""
-
-    store = rt.store
-    claim = store.claim(job_id, owner, rt.settings.claim_lease_seconds)
-    if claim is not ClaimOutcome.CLAIMED:
-        return claim.value
-    job = store.get(job_id)
+    job = lifecycle.claim(rt, job_id, owner)
+    if not isinstance(job, Job):
+        return job.value
     path = report_path(rt, job.id)
     started = time.perf_counter()
-    metrics.JOBS_IN_PROGRESS.labels(job.type.value).inc()
-    try:
-        result = build(rt, job, path)
-        outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=result)
-    except Exception as exc:  # the job fails with the reason; the worker goes on
-        expected = isinstance(exc, (ReportError, ValueError))
-        log.warning("report job %s failed: %s", job.id, exc, exc_info=not expected)
-        path.unlink(missing_ok=True)
-        outcome = Outcome(
-            job.id,
-            JobStatus.FAILED,
-            error={"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__},
-        )
-    finally:
-        metrics.JOBS_IN_PROGRESS.labels(job.type.value).dec()
-        _discard_upload(job)
-    if not store.finish(outcome):  # cancelled meanwhile (or finished by another delivery)
-        if store.get(job.id).status is not JobStatus.SUCCEEDED:
+    with lifecycle.in_progress(job.type):
+        try:
+            outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=build(rt, job, path))
+        except Exception as exc:  # the job fails with the reason; the worker goes on
+            expected = isinstance(exc, (ReportError, ValueError))
+            log.warning("report job %s failed: %s", job.id, exc, exc_info=not expected)
+            path.unlink(missing_ok=True)
+            outcome = Outcome(job.id, JobStatus.FAILED, error=lifecycle.error_of(exc))
+        finally:
+            _discard_upload(job)
+    if not lifecycle.finish(rt, job, outcome):  # cancelled meanwhile, or finished elsewhere
+        if rt.store.get(job.id).status is not JobStatus.SUCCEEDED:
             path.unlink(missing_ok=True)
         return "already finished"
-    metrics.JOBS_FINISHED.labels(job.type.value, outcome.status.value).inc()
-    metrics.JOB_TURNAROUND.labels(job.type.value).observe(time.time() - job.created_at)
     log.info(
         "report job %s %s in %.2f s", job.id, outcome.status.value, time.perf_counter() - started
     )
@@ -86,9 +84,7 @@ def _discard_upload(job: Job) -> None:
 
 # --- drift -----------------------------------------------------------------------------------
 def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
-    from ml.monitoring.drift import drift_report, save_html_atomically, summary_from_snapshot
-
-    version = job.model_version or rt.registry.default_version()
+    version = lifecycle.version_of(job)
     types = data.column_types(rt, version)
     reference = data.reference_frame(rt, version)
     timings: dict[str, float] = {}
@@ -100,9 +96,9 @@ def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
     _check_rows(rt, len(current), "predictions")
     rt.store.set_progress(job.id, len(current), len(current))
     t1 = time.perf_counter()
-    snapshot = drift_report(current, reference, types)
+    snapshot = drift.drift_report(current, reference, types)
     t2 = time.perf_counter()
-    summary = summary_from_snapshot(
+    summary = drift.summary_from_snapshot(
         snapshot.dict(),
         order=types.all,
         current_rows=len(current),
@@ -123,7 +119,6 @@ def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
 
 def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[Any, dict]:
     """The features of the requested window: from the monitoring window when it holds them."""
-    from workers.monitoring.log import features_frame, gc_paused
 
     w = job.params.get("window", {})
     last = w.get("last")
@@ -164,8 +159,6 @@ def _window_info(requested: dict, stamps: list[float], *, source: str) -> dict[s
 
 
 def _read_upload(rt: Runtime, job: Job, columns: list[str]) -> Any:
-    import pandas as pd
-
     upload = job.params.get("upload")
     if not upload or not Path(upload).is_file():
         raise ReportError("the uploaded file is gone (its job was probably redelivered)")
@@ -183,8 +176,6 @@ def _read_upload(rt: Runtime, job: Job, columns: list[str]) -> Any:
 
 
 def _uploaded_features(rt: Runtime, job: Job, types: Any) -> tuple[Any, dict]:
-    from ml.data.loading import coerce_features
-
     raw = _read_upload(rt, job, types.all)
     frame = coerce_features(raw, types.numerical, types.categorical)
     return frame, {"source": "upload", "rows": len(frame)}
@@ -201,18 +192,8 @@ def _check_rows(rt: Runtime, n: int, what: str) -> None:
 
 # --- performance -------------------------------------------------------------------------------
 def _performance(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
-    import numpy as np
 
-    from ml.monitoring.drift import save_html_atomically
-    from ml.monitoring.estimation import estimate
-    from ml.monitoring.performance import (
-        classification_frame,
-        performance_report,
-        rolling_metrics,
-        summary_from_snapshot,
-    )
-
-    version = job.model_version or rt.registry.default_version()
+    version = lifecycle.version_of(job)
     card = rt.registry.card(version)
     labels = list(card["class_labels"])
     target = card.get("target", "target")
@@ -224,14 +205,14 @@ def _performance(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
     rt.store.set_progress(job.id, len(actual), len(actual))
     current = classification_frame(actual, predicted, proba, labels)
     ref_raw = data.reference_frame(rt, version)
-    ref_proba = np.column_stack([ref_raw[f"proba_{c}"].to_numpy(dtype=float) for c in labels])
+    ref_proba = np.column_stack([ref_raw[proba_column(c)].to_numpy(dtype=float) for c in labels])
     reference = classification_frame(
         ref_raw[target].astype(str).tolist(),
         ref_raw["prediction"].astype(str).tolist(),
         ref_proba,
         labels,
     )
-    snapshot = performance_report(current, reference, labels)
+    snapshot = performance.performance_report(current, reference, labels)
     size = save_html_atomically(snapshot, path)
     positive = labels[1] if len(labels) == 2 else None
     live = rolling_metrics(
@@ -247,7 +228,7 @@ def _performance(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
         "window": window,
         "summary": {
             "labelled": len(actual),
-            "metrics": summary_from_snapshot(snapshot.dict()),
+            "metrics": performance.summary_from_snapshot(snapshot.dict()),
             "accuracy": live["accuracy"],
             "roc_auc": live["roc_auc"],
             "estimate": estimate(data.accuracy_estimator(rt, version), proba, card),
@@ -258,7 +239,6 @@ def _performance(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
 
 
 def _labelled(rt: Runtime, job: Job, version: str, labels: list[str]) -> tuple:
-    import numpy as np
 
     w = job.params.get("window", {})
     limit = w.get("last") or w.get("max_rows") or rt.settings.feedback_max_labelled
@@ -277,8 +257,6 @@ def _labelled(rt: Runtime, job: Job, version: str, labels: list[str]) -> tuple:
 
 
 def _uploaded_labelled(rt: Runtime, job: Job, version: str, target: str) -> tuple:
-    from ml.data.loading import coerce_features
-
     types = data.column_types(rt, version)
     raw = _read_upload(rt, job, [*types.all, target])
     model = rt.model(version)

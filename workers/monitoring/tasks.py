@@ -1,16 +1,18 @@
-"""Celery tasks of model monitoring: report jobs, the scheduled drift check, accuracy gauges."""
+"""Celery tasks of model monitoring: report jobs, the scheduled drift check, accuracy gauges.
+
+Every worker process imports the task modules at start; the monitoring code (pandas,
+Evidently) is imported on a process's first monitoring task, so scoring processes never
+load it.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import shared_task
 
 from core.queue import BUILD_REPORT_TASK, CHECK_DRIFT_TASK, UPDATE_ACCURACY_TASK
 from workers.runtime import runtime
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(name=BUILD_REPORT_TASK, bind=True)

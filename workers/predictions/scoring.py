@@ -21,6 +21,7 @@ from typing import Any
 
 from core.jobs import Job, JobStatus, JobType, Outcome
 from telemetry import metrics
+from workers import lifecycle
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,10 @@ def run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     jobs = [j for j in store.get_many(claimed) if _still_mine(j, owner)] if claimed else []
     if not jobs:
         return "nothing to do: finished, cancelled or claimed by another task"
-    in_progress = metrics.JOBS_IN_PROGRESS.labels(JobType.PREDICTION.value)
-    in_progress.inc(len(jobs))
-    try:
+    with lifecycle.in_progress(JobType.PREDICTION, len(jobs)):
         if s.fault_delay_seconds:  # fault injection: a window in which the whole batch runs
             time.sleep(s.fault_delay_seconds)
         scored = score_jobs(rt, jobs)
-    finally:
-        in_progress.dec(len(jobs))
     finished, log_length = store.finish_batch([sc.outcome for sc in scored], owner)
     metrics.PREDICTION_LOG_LENGTH.set(log_length)
     _count(jobs, scored, finished)
@@ -72,9 +69,12 @@ def _still_mine(job: Job | None, owner: str) -> bool:
 def score_jobs(rt: Runtime, jobs: list[Job]) -> list[Scored]:
     """Score every job; one model call per model version, and one bad job fails alone."""
     by_version: dict[str, list[Job]] = defaultdict(list)
-    for job in jobs:
-        by_version[job.model_version or ""].append(job)
     out: list[Scored] = []
+    for job in jobs:
+        try:
+            by_version[lifecycle.version_of(job)].append(job)
+        except lifecycle.MissingModelVersion as exc:
+            out.append(_failed(job, exc))
     for version, group in by_version.items():
         try:
             model = rt.model(version)
@@ -149,24 +149,21 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
 
 def _failed(job: Job, exc: BaseException) -> Scored:
     log.warning("prediction job %s failed: %s", job.id, exc, exc_info=exc)
-    error = {"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__}
-    return Scored(Outcome(job.id, JobStatus.FAILED, error=error), job.model_version, [], [])
+    outcome = Outcome(job.id, JobStatus.FAILED, error=lifecycle.error_of(exc))
+    return Scored(outcome, job.model_version, [], [])
 
 
 def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
     """Metrics for the jobs this call finished (a refused second finish counts nothing)."""
 
-    created = {j.id: j.created_at for j in jobs}
+    by_id = {j.id: j for j in jobs}
     now = time.time()
-    kind = JobType.PREDICTION.value
     predicted: Counter[tuple[str | None, str]] = Counter()
     confidences: defaultdict[str, list[float]] = defaultdict(list)
     for sc, done in zip(scored, finished, strict=True):
         if not done:
             continue
-        status = sc.outcome.status.value
-        metrics.JOBS_FINISHED.labels(kind, status).inc()
-        metrics.JOB_TURNAROUND.labels(kind).observe(max(0.0, now - created[sc.outcome.job_id]))
+        lifecycle.count_finished(by_id[sc.outcome.job_id], sc.outcome, now)
         if sc.outcome.status is JobStatus.FAILED:
             metrics.PREDICTION_ERRORS.labels(sc.outcome.error["type"]).inc()
         predicted.update((sc.model_version, label) for label in sc.labels)

@@ -1,0 +1,114 @@
+"""Merging a batch job's parts, in input order, into its result, and finishing it once.
+
+The part that completes the set merges (temp file + rename, then the Parquet
+copy) and finishes the job; the job store lets it finish only once, so a
+redelivered last part or a cancel meanwhile leaves one result or none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+from typing import Any
+
+from core import batch_files as files
+from core.jobs import JobStatus, Outcome
+from workers import lifecycle
+from workers.batches import formats as batch_formats
+from workers.batches.ending import drop_files_unless_succeeded, fail
+from workers.batches.scoring import part_file, scorer_for
+from workers.batches.state import BatchState, Plan
+from workers.runtime import Runtime
+
+COPY_BYTES = 8 << 20  # bytes copied at a time when merging parts
+
+
+def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
+    """Concatenate the parts in input order into the result and finish the job."""
+    s = rt.settings
+    job = rt.store.get_many([job_id])[0]
+    if job is None or job.status is not JobStatus.RUNNING:
+        return
+    try:
+        scorer = scorer_for(rt, job)
+        metas = [
+            json.loads(part_file(rt, job_id, i).with_suffix(".json").read_text())
+            for i in range(len(plan.parts))
+        ]
+    except FileNotFoundError:  # cancelled meanwhile: its files are gone
+        drop_files_unless_succeeded(rt, job_id)
+        return
+    rows = sum(m["rows"] for m in metas)
+    failed = sum(m["failed"] for m in metas)
+    examples = [e for m in metas for e in m["examples"]][:5]
+    if failed == rows:
+        fail(rt, job, _all_bad(rows, examples))
+        return
+    result = files.result_path(s, job_id)
+    tmp = files.temporary(result)
+    try:
+        with open(tmp, "wb") as out:
+            header = io.StringIO()
+            csv.writer(header, lineterminator="\n").writerow(scorer.columns)
+            out.write(header.getvalue().encode())
+            out.flush()  # the parts are copied by file descriptor, past Python's buffer
+            for i in range(len(plan.parts)):
+                with open(part_file(rt, job_id, i), "rb") as part:
+                    _copy(part, out)
+        os.replace(tmp, result)
+        parquet_bytes = batch_formats.write_parquet_result(s, job_id, scorer.schema)
+    except FileNotFoundError:
+        drop_files_unless_succeeded(rt, job_id)
+        return
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    BatchState(rt, job_id).progress(None, 0, rows)
+    outcome = Outcome(
+        job_id,
+        JobStatus.SUCCEEDED,
+        # the sampled rows reach the prediction log with the finish: once, whatever retried
+        log_entries=[entry for m in metas for entry in m.get("log", [])],
+        result={
+            "rows": rows,
+            "failed_rows": failed,
+            "columns": scorer.columns,
+            "bytes": result.stat().st_size,
+            "parquet_bytes": parquet_bytes,
+            "errors": [{"row": k, "msg": e} for k, e in examples],
+            "links": {
+                "result": f"/api/v1/jobs/{job_id}/result",
+                "result_parquet": f"/api/v1/jobs/{job_id}/result?format=parquet",
+            },
+        },
+    )
+    if lifecycle.finish(rt, job, outcome):
+        files.remove_partial(s, job_id)
+        BatchState(rt, job_id).forget()
+    else:  # cancelled while merging, or merged twice (a redelivered last part)
+        drop_files_unless_succeeded(rt, job_id)
+
+
+def _copy(src: Any, dst: Any) -> None:
+    try:
+        while os.copy_file_range(src.fileno(), dst.fileno(), COPY_BYTES):
+            pass
+    except OSError:  # not supported here: copy the rest through user space
+        while chunk := src.read(COPY_BYTES):
+            dst.write(chunk)
+        dst.flush()
+
+
+def _all_bad(rows: int, examples: list[Any]) -> dict[str, Any]:
+    detail = f"every row of the file failed validation ({rows} row(s))"
+    if examples:
+        key, msg = examples[0]
+        detail += f"; e.g. {key}: {msg}"
+    return {
+        "type": "NoValidRows",
+        "detail": detail,
+        "errors": [{"row": k, "msg": e} for k, e in examples],
+    }

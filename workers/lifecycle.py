@@ -1,0 +1,70 @@
+"""A job's life in a worker, the same for every job type: claim, run, finish, count.
+
+Prediction, batch and report jobs all go through these few functions, so they
+share one error shape, one in-progress gauge, one rule for counting a finished
+job (only the call that finished it counts it) and one rule for the model
+version (the web resolves an absent version to the default when it accepts the
+job, so a worker always finds it on the job).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from core.jobs import ClaimOutcome, Job, JobType, Outcome
+from telemetry import metrics
+from workers.runtime import Runtime
+
+
+class MissingModelVersion(Exception):
+    """A job without a model version: the web resolves one for every job it accepts."""
+
+
+def error_of(exc: BaseException) -> dict[str, Any]:
+    """What a failed job reports: the exception's type and message."""
+    return {"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__}
+
+
+def version_of(job: Job) -> str:
+    """The model version a job runs with (resolved by the web when it accepted the job)."""
+    if not job.model_version:
+        raise MissingModelVersion(f"job {job.id} names no model version")
+    return job.model_version
+
+
+def claim(rt: Runtime, job_id: str, owner: str) -> Job | ClaimOutcome:
+    """Claim one job for ``owner``: the job when this call may run it, else why not."""
+    outcome = rt.store.claim(job_id, owner, rt.settings.claim_lease_seconds)
+    if outcome is not ClaimOutcome.CLAIMED:
+        return outcome
+    return rt.store.get(job_id)
+
+
+@contextmanager
+def in_progress(kind: JobType, jobs: int = 1) -> Iterator[None]:
+    """Count ``jobs`` of ``kind`` as running in this process while the block runs."""
+    gauge = metrics.JOBS_IN_PROGRESS.labels(kind.value)
+    gauge.inc(jobs)
+    try:
+        yield
+    finally:
+        gauge.dec(jobs)
+
+
+def count_finished(job: Job, outcome: Outcome, now: float | None = None) -> None:
+    """The metrics of a job this process finished (call once, after the store said so)."""
+    kind = job.type.value
+    metrics.JOBS_FINISHED.labels(kind, outcome.status.value).inc()
+    turnaround = (time.time() if now is None else now) - job.created_at
+    metrics.JOB_TURNAROUND.labels(kind).observe(max(0.0, turnaround))
+
+
+def finish(rt: Runtime, job: Job, outcome: Outcome) -> bool:
+    """Finish the job once and count it; False when it had finished already."""
+    finished = rt.store.finish(outcome)
+    if finished:
+        count_finished(job, outcome)
+    return finished
