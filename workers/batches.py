@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from core import batch_files as files
+from core import prediction_log
 from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
 from core.queue import BATCHES_QUEUE
 from workers import batch_formats, batches_memory
@@ -99,10 +100,9 @@ class BatchState:
     def __init__(self, rt: Runtime, job_id: str) -> None:
         self.rt = rt
         self.job_id = job_id
-        base = f"{rt.settings.key_prefix}:batch:{job_id}"
-        self.plan_key = f"{base}:plan"
-        self.rows_key = f"{base}:rows"
-        self.done_key = f"{base}:done"
+        self.plan_key = rt.keys.batch_plan(job_id)
+        self.rows_key = rt.keys.batch_rows(job_id)
+        self.done_key = rt.keys.batch_done(job_id)
         self.ttl = rt.settings.job_ttl_seconds
 
     def plan(self) -> Plan | None:
@@ -232,24 +232,6 @@ def _sample_every(rt: Runtime, rows: int) -> int:
     return max(1, -(-rows // most)) if most and rows else 0
 
 
-def _log_entries(job: Job, version: str, sampled: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Prediction-log entries of a part's sampled rows (``prediction_id``: job id, row)."""
-    now = time.time()
-    return [
-        {
-            "prediction_id": f"{job.id}-{row['row']}",
-            "job_id": job.id,
-            "ts": now,
-            "model_version": version,
-            "features": row["features"],
-            "prediction": row["prediction"],
-            "probabilities": row["probabilities"],
-            "source": "batch",
-        }
-        for row in sampled
-    ]
-
-
 def _score_part(
     rt: Runtime, job: Job, *, state: BatchState, plan: Plan, index: int, final: Path
 ) -> None:
@@ -284,7 +266,7 @@ def _score_part(
             "rows": summary.rows,
             "failed": summary.failed,
             "examples": summary.examples,
-            "log": _log_entries(job, version, scorer.sampled),
+            "sample": scorer.sampled,  # rows for the prediction log (row, features, …)
         }
         _write_json(final.with_suffix(".json"), meta)
         os.replace(tmp, final)
@@ -348,8 +330,14 @@ def _merge(rt: Runtime, job_id: str, plan: Plan) -> None:
     outcome = Outcome(
         job_id,
         JobStatus.SUCCEEDED,
-        # the sampled rows reach the prediction log with the finish: once, whatever retried
-        log_entries=[entry for m in metas for entry in m.get("log", [])],
+        # the sampled rows reach the prediction log with the finish: once, whatever retried;
+        # their prediction ids are ``<job id>-<row>``
+        log_records=prediction_log.records_of_rows(
+            job_id,
+            scorer.model.version,
+            [row for m in metas for row in m.get("sample", [])],
+            source=prediction_log.SOURCE_BATCH,
+        ),
         result={
             "rows": rows,
             "failed_rows": failed,
@@ -439,6 +427,6 @@ def sweep_files(rt: Runtime) -> int:
 
 
 def _sweep_now_and_then(rt: Runtime) -> None:
-    key = f"{rt.settings.key_prefix}:batch:sweep"
+    key = rt.keys.batch_sweep
     if rt.redis.set(key, "1", nx=True, ex=max(1, int(rt.settings.batch_sweep_seconds))):
         sweep_files(rt)

@@ -12,7 +12,6 @@ import logging
 import time
 from typing import Any
 
-from core.monitoring_records import accuracy_key
 from workers import monitoring_data as data
 from workers.runtime import Runtime
 
@@ -45,7 +44,7 @@ def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str,
             min_labels_for_auc=s.accuracy_min_labels,
         )
         record = {"measured_at": time.time(), "window": s.accuracy_window, **metrics}
-        rt.redis.set(accuracy_key(s.key_prefix, version), json.dumps(record), ex=s.job_ttl_seconds)
+        rt.redis.set(rt.keys.accuracy(version), json.dumps(record), ex=s.job_ttl_seconds)
         MODEL_ACCURACY.labels(version).set(metrics["accuracy"])
         MODEL_LABELLED_PREDICTIONS.labels(version).set(metrics["labelled"])
         if metrics["roc_auc"] is not None:

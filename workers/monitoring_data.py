@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from core import stores
 from core.feedback import FeedbackStore
+from core.prediction_log import PredictionLog
 from ml.drift import ColumnTypes
-from workers.monitoring_log import PredictionLog
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,14 +67,8 @@ def accuracy_estimator(rt: Runtime, version: str) -> Any:
 
 
 def prediction_log(rt: Runtime) -> PredictionLog:
-    return PredictionLog(rt.redis, rt.settings.key_prefix)
+    return stores.prediction_log(rt.settings, rt.redis)
 
 
 def feedback_store(rt: Runtime) -> FeedbackStore:
-    s = rt.settings
-    return FeedbackStore(
-        rt.redis,
-        prefix=s.key_prefix,
-        retention=s.feedback_retention_seconds,
-        max_labelled=s.feedback_max_labelled,
-    )
+    return stores.feedback_store(rt.settings, rt.redis)

@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome, iso
+from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
+from core.timestamps import iso
 from workers import monitoring_data as data
 from workers import monitoring_window
+from workers.log_columns import Layout, LogColumns
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
 
 def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[Any, dict]:
     """The features of the requested window: from the monitoring window when it holds them."""
-    from workers.monitoring_log import features_frame, gc_paused
+    from workers.monitoring_log import gc_paused
 
     w = job.params.get("window", {})
     last = w.get("last")
@@ -143,9 +145,11 @@ def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[A
             until=w.get("until"),
             max_rows=w.get("max_rows"),
         )
-        frame = features_frame(window.entries, types.numerical, types.categorical)
-        info = _window_info(w, [e.ts for e in window.entries], source="prediction log")
-        window.entries.clear()
+        layout = Layout(tuple(types.numerical), tuple(types.categorical), ())
+        columns = LogColumns.from_records(window.records, layout)
+        window.records.clear()
+        frame = columns.frame(types.numerical, types.categorical)
+        info = _window_info(w, columns.ts.tolist(), source="prediction log")
     return frame, info
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.prediction_log import LogEntry
 from workers.log_columns import Layout, LogColumns
-from workers.monitoring_log import LogEntry, features_frame
+from workers.monitoring_log import features_frame
 
 LAYOUT = Layout(("age", "fare"), ("sex", "embarked"), ("0", "1"))
 
