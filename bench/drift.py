@@ -157,9 +157,9 @@ def wait_job(stack: Any, job_id: str) -> dict[str, Any]:
 
 
 def window_key(stack: Any) -> str:
-    from core.monitoring_records import window_key as key
+    from core.keys import DEFAULT_PREFIX, Keys
 
-    return key(stack.env.get("LIFEBOAT_KEY_PREFIX", "lifeboat"))
+    return Keys(stack.env.get("LIFEBOAT_KEY_PREFIX", DEFAULT_PREFIX)).monitoring_window
 
 
 def report_job(stack: Any, worker_pid: int, n: int, *, cold: bool = False) -> dict[str, Any]:
@@ -211,12 +211,12 @@ def scheduled_check(
 ) -> dict[str, Any]:
     """One scheduled check: cold (the window rebuilt from the log) or after ``new_rows``
     were logged since the previous one (what a check every few minutes decodes)."""
-    from core.monitoring_records import drift_check_key
+    from core.keys import Keys
     from core.queue import CHECK_DRIFT_TASK, make_celery
     from core.settings import Settings
 
     settings = Settings(redis_url=stack.env["LIFEBOAT_REDIS_URL"])
-    key = drift_check_key(settings.key_prefix, version)
+    key = Keys(settings.key_prefix).drift_check(version)
     if new_rows is not None:
         fill_log(stack, new_rows())
     if cold:

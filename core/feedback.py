@@ -4,9 +4,10 @@ Shared by the web (``POST /feedback`` joins and records) and the workers
 (accuracy gauges, performance reports). Redis only; standard library otherwise.
 
 **Prediction index.** Feedback names a ``prediction_id``; the prediction log (a
-stream) cannot be searched by it. A Lua script reads the log from a cursor
-(the last entry indexed) and writes ``prediction_id → [model_version,
-prediction, probabilities, ts]`` into one hash per UTC day of the entry,
+stream) cannot be searched by it. A Lua script (the log's own,
+:data:`core.prediction_log.INDEX`) reads the log from a cursor (the last entry
+indexed) and writes, for every prediction of each entry, ``prediction_id →
+[model_version, prediction, probabilities, ts]`` into one hash per UTC day of the entry,
 expiring ``retention`` after that day ends. It runs inside Redis (no entry
 crosses the network), in chunks, called by ``POST /feedback`` before it joins
 (so a prediction can receive feedback as soon as its job has succeeded) and by
@@ -28,87 +29,15 @@ from typing import Any
 
 import redis
 
+from core import prediction_log, scripts
 from core.errors import BrokerUnavailable
+from core.keys import Keys
 
 DAY_SECONDS = 86_400  # the index and the labels are bucketed by UTC day of the prediction
-INDEX_CHUNK = 1_000  # log entries indexed by one script call (bounds how long Redis is busy)
-MAX_INDEX_CHUNKS = 500  # chunks one catch-up call runs at most (the rest waits for the next)
+INDEX_ROWS = 10_000  # predictions one index call covers (bounds how long Redis is busy)
+MAX_INDEX_CALLS = 50  # calls one catch-up makes at most (the rest waits for the next)
 
-# KEYS[1] prediction log, KEYS[2] cursor; ARGV: count, key prefix, retention seconds
-_INDEX = """
-local cursor = redis.call('GET', KEYS[2])
-local start = '-'
-if cursor then start = '(' .. cursor end
-local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', tonumber(ARGV[1]))
-local last = nil
-for _, e in ipairs(entries) do
-  local raw = nil
-  local fields = e[2]
-  for j = 1, #fields, 2 do
-    if fields[j] == 'entry' then raw = fields[j + 1] end
-  end
-  if raw then
-    local ok, obj = pcall(cjson.decode, raw)
-    if ok and type(obj) == 'table' and type(obj.prediction_id) == 'string' then
-      local ms = tonumber(string.match(e[1], '^(%d+)'))
-      local day = math.floor(ms / 1000 / 86400)
-      local key = ARGV[2] .. 'fb:idx:' .. day
-      local value = cjson.encode({obj.model_version, obj.prediction, obj.probabilities, obj.ts})
-      redis.call('HSET', key, obj.prediction_id, value)
-      redis.call('EXPIREAT', key, (day + 1) * 86400 + tonumber(ARGV[3]))
-    end
-  end
-  last = e[1]
-end
-if last then redis.call('SET', KEYS[2], last) end
-return #entries
-"""
-
-# KEYS[1] versions set; ARGV: key prefix, retention, max labelled, received_at, number of
-# day buckets, the days (oldest first), then prediction_id / actual pairs.
-_RECORD = """
-local prefix = ARGV[1]
-local retention = tonumber(ARGV[2])
-local max_labelled = tonumber(ARGV[3])
-local received = tonumber(ARGV[4])
-local nb = tonumber(ARGV[5])
-local accepted, duplicate = 0, 0
-local unknown = {}
-local versions = {}
-for i = 6 + nb, #ARGV, 2 do
-  local pid, actual = ARGV[i], ARGV[i + 1]
-  local found, day = nil, nil
-  for b = 5 + nb, 6, -1 do
-    local v = redis.call('HGET', prefix .. 'fb:idx:' .. ARGV[b], pid)
-    if v then
-      found = v
-      day = ARGV[b]
-      break
-    end
-  end
-  if not found then
-    unknown[#unknown + 1] = pid
-  else
-    local label_key = prefix .. 'fb:label:' .. day
-    if redis.call('HSETNX', label_key, pid, actual) == 1 then
-      redis.call('EXPIREAT', label_key, (tonumber(day) + 1) * 86400 + retention)
-      local version = cjson.decode(found)[1]
-      local outcome = cjson.encode({pid, actual, received}) .. '\\n' .. found
-      local list = prefix .. 'fb:outcomes:' .. version
-      redis.call('LPUSH', list, outcome)
-      redis.call('LTRIM', list, 0, max_labelled - 1)
-      redis.call('SADD', KEYS[1], version)
-      versions[version] = true
-      accepted = accepted + 1
-    else
-      duplicate = duplicate + 1
-    end
-  end
-end
-local touched = {}
-for v, _ in pairs(versions) do touched[#touched + 1] = v end
-return {accepted, duplicate, unknown, touched}
-"""
+_RECORD = scripts.source("feedback_record")
 
 
 @dataclass(frozen=True)
@@ -145,36 +74,31 @@ class FeedbackStore:
         self,
         client: redis.Redis,
         *,
-        prefix: str = "lifeboat",
+        keys: Keys | None = None,
         retention: int = 7 * DAY_SECONDS,
         max_labelled: int = 100_000,
     ) -> None:
         self.redis = client
-        self.prefix = prefix
+        self.keys = keys or Keys()
         self.retention = retention
         self.max_labelled = max_labelled
-        self.prediction_log = f"{prefix}:predlog"
-        self.cursor_key = f"{prefix}:fb:cursor"
-        self.versions_key = f"{prefix}:fb:versions"
-        self._index = client.register_script(_INDEX)
+        self._index = client.register_script(prediction_log.INDEX)
         self._record = client.register_script(_RECORD)
 
     def outcomes_key(self, version: str) -> str:
-        return f"{self.prefix}:fb:outcomes:{version}"
+        return self.keys.feedback_outcomes(version)
 
-    def catch_up(self, *, chunk: int = INDEX_CHUNK, max_chunks: int = MAX_INDEX_CHUNKS) -> int:
+    def catch_up(self, *, rows: int = INDEX_ROWS, max_calls: int = MAX_INDEX_CALLS) -> int:
         """Index the log entries appended since the last call; returns how many were read."""
         total = 0
-        for _ in range(max_chunks):
-            n = int(
-                _guard(
-                    self._index,
-                    keys=[self.prediction_log, self.cursor_key],
-                    args=[chunk, f"{self.prefix}:", self.retention],
-                )
+        for _ in range(max_calls):
+            read, more = _guard(
+                self._index,
+                keys=[self.keys.prediction_log, self.keys.feedback_cursor],
+                args=[rows, self.keys.feedback_index_prefix, self.retention],
             )
-            total += n
-            if n < chunk:
+            total += int(read)
+            if not int(more):
                 break
         return total
 
@@ -184,7 +108,9 @@ class FeedbackStore:
         first = int((now - self.retention) // DAY_SECONDS) - 1
         days = list(range(first, int(now // DAY_SECONDS) + 1))
         args: list[Any] = [
-            f"{self.prefix}:",
+            self.keys.feedback_index_prefix,
+            self.keys.feedback_label_prefix,
+            self.keys.feedback_outcomes_prefix,
             self.retention,
             self.max_labelled,
             repr(now),
@@ -194,7 +120,7 @@ class FeedbackStore:
         for prediction_id, actual in items:
             args += [prediction_id, actual]
         accepted, duplicate, unknown, versions = _guard(
-            self._record, keys=[self.versions_key], args=args
+            self._record, keys=[self.keys.feedback_versions], args=args
         )
         return FeedbackResult(
             accepted=int(accepted),
@@ -205,7 +131,7 @@ class FeedbackStore:
 
     def versions(self) -> list[str]:
         """Model versions that have received feedback."""
-        return sorted(_text(v) for v in _guard(self.redis.smembers, self.versions_key))
+        return sorted(_text(v) for v in _guard(self.redis.smembers, self.keys.feedback_versions))
 
     def labelled(self, version: str, limit: int) -> list[Outcome]:
         """The version's most recent labelled outcomes (newest first), at most ``limit``."""

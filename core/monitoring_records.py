@@ -3,7 +3,8 @@
 The scheduled drift check writes each model version's last check (summary, estimated
 accuracy, calibration), the accuracy update its last measured accuracy; the
 monitoring window is the columnar copy of the newest logged predictions. Both
-sides build the key names here, so the web reads them without importing workers.
+sides take the key names from :class:`core.keys.Keys`, so the web reads them without
+importing workers.
 """
 
 from __future__ import annotations
@@ -14,26 +15,13 @@ from typing import Any
 import redis
 
 from core.errors import BrokerUnavailable
+from core.keys import Keys
 
 
-def drift_check_key(prefix: str, version: str) -> str:
-    return f"{prefix}:drift:last:{version}"
-
-
-def accuracy_key(prefix: str, version: str) -> str:
-    return f"{prefix}:accuracy:last:{version}"
-
-
-def window_key(prefix: str) -> str:
-    return f"{prefix}:monitoring:window"
-
-
-def latest(client: redis.Redis, prefix: str, version: str) -> dict[str, Any]:
+def latest(client: redis.Redis, keys: Keys, version: str) -> dict[str, Any]:
     """The version's last drift check and measured accuracy (each None until measured)."""
     try:
-        drift, accuracy = client.mget(
-            [drift_check_key(prefix, version), accuracy_key(prefix, version)]
-        )
+        drift, accuracy = client.mget([keys.drift_check(version), keys.accuracy(version)])
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise BrokerUnavailable("Redis cannot be reached; retry later") from exc
     return {

@@ -12,7 +12,7 @@ DEFAULT_JOB_TTL = 86_400  # seconds a job record (and its files) stays readable
 DEFAULT_MAX_INSTANCES = 1_000  # instances in one prediction request
 DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024  # a JSON body larger than this is refused with 413
 DEFAULT_MAX_UPLOAD_BYTES = 1024**3  # a CSV upload larger than this is refused with 413
-DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # entries kept in the prediction log stream
+DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # predictions kept in the prediction log
 # a lean scoring process holds ~100-200 MB; one that loaded scikit-learn (a model version
 # without lean artifact, a report) holds more and is replaced after its task
 DEFAULT_WORKER_MAX_MEMORY_MB = 400
@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     """Longest long-poll a client may ask for with ``?wait=``."""
 
     prediction_log_maxlen: int = Field(DEFAULT_PREDICTION_LOG_MAXLEN, ge=100)
-    """Approximate number of entries the prediction log stream keeps."""
+    """Predictions the prediction log keeps (at least; up to one job's entry more).
+
+    Counted in predictions, not stream entries: an entry holds a job's predictions."""
 
     microbatch_max_jobs: int = Field(64, ge=1)
     """Most prediction jobs a worker scores in one model call."""

@@ -157,7 +157,7 @@ def _create() -> dict[str, Any]:
         ),
         "PREDICTION_LOG_LENGTH": Gauge(
             "lifeboat_prediction_log_length",
-            "Entries in the prediction log stream.",
+            "Predictions in the prediction log (its stream entries hold a job's predictions each).",
             multiprocess_mode="mostrecent",
         ),
         "WORKER_THREAD_LIMIT": Gauge(

@@ -8,7 +8,7 @@ import time
 import redis
 from flask import Flask, Response, g, request
 
-from core.jobs import JobStore
+from core import stores
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
@@ -32,12 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
     )
     client = redis.Redis(connection_pool=pool)
-    store = JobStore(
-        client,
-        prefix=settings.key_prefix,
-        ttl=settings.job_ttl_seconds,
-        log_maxlen=settings.prediction_log_maxlen,
-    )
+    store = stores.job_store(settings, client)
 
     def subscriber() -> redis.Redis:  # no read timeout: the subscription idles between jobs
         return redis.Redis.from_url(

@@ -9,6 +9,7 @@ from flask import Response
 
 from core.errors import JobConflict
 from core.jobs import Job
+from web.job_resource import job_resource
 
 _encoder = msgspec.json.Encoder()
 
@@ -23,7 +24,7 @@ def job_response(job: Job, *, replayed: bool = False) -> Response:
     The result is spliced in as stored; ``replayed`` marks the answer to a retried
     request (the same ``Idempotency-Key``).
     """
-    resp = json_response(job.to_resource(raw=True), 200 if job.status.terminal else 202)
+    resp = json_response(job_resource(job, raw=True), 200 if job.status.terminal else 202)
     resp.headers["Location"] = f"/api/v1/jobs/{job.id}"
     if replayed:
         resp.headers["Idempotent-Replayed"] = "true"

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from core import stores
 from core.jobs import JobStore
+from core.keys import Keys
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 
@@ -37,14 +39,12 @@ class Runtime:
         )
 
     @cached_property
+    def keys(self) -> Keys:
+        return stores.keys(self.settings)
+
+    @cached_property
     def store(self) -> JobStore:
-        s = self.settings
-        return JobStore(
-            self.redis,
-            prefix=s.key_prefix,
-            ttl=s.job_ttl_seconds,
-            log_maxlen=s.prediction_log_maxlen,
-        )
+        return stores.job_store(self.settings, self.redis)
 
     @cached_property
     def registry(self) -> Registry:

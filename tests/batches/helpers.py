@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from core.keys import Keys
 from tests.payloads import passengers
 from tests.procs import Stack, wait_until
 
@@ -100,4 +101,4 @@ def uploads(stack: Stack) -> set[str]:
 
 def counts(stack: Stack) -> tuple[int, int]:
     """(jobs in the job index, messages on the batches queue)."""
-    return stack.redis.zcard("lifeboat:jobs:recent"), stack.redis.llen("batches")
+    return stack.redis.zcard(Keys().recent_jobs), stack.redis.llen("batches")

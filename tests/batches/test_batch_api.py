@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import requests
 
 from tests.batches.helpers import FEATURES, counts, finished, job, result, rows, to_csv, upload
+from tests.logged import logged_records
 from tests.procs import Stack, wait_until
 
 pytestmark = pytest.mark.integration
@@ -223,13 +223,14 @@ def test_a_worker_killed_mid_batch_still_writes_every_row_exactly_once(fresh_sta
     assert done["result"]["rows"] == 1500
     assert done["progress"] == {"done": 1500, "total": 1500}
     # an even sample of the rows reached the prediction log, each row once
-    logged = [json.loads(e[b"entry"]) for _, e in fresh_stack.redis.xrange("lifeboat:predlog")]
-    assert [e["prediction_id"] for e in logged] == [f"{job_id}-{n}" for n in range(150, 1501, 150)]
+    entries = logged_records(fresh_stack.redis)
+    logged = [e for r in entries for e in r.entries()]
+    assert [e.prediction_id for e in logged] == [f"{job_id}-{n}" for n in range(150, 1501, 150)]
+    assert [r.source for r in entries] == ["batch"]  # one log entry for the job's sample
     by_id = {r["passenger"]: r for r in out}
     for entry in logged:
-        row = int(entry["prediction_id"].rsplit("-", 1)[1])
-        assert entry["source"] == "batch"
-        assert entry["features"]["sex"] == records[row - 1]["sex"]
+        row = int(entry.prediction_id.rsplit("-", 1)[1])
+        assert entry.features["sex"] == records[row - 1]["sex"]
         scored = by_id[records[row - 1]["passenger"]]
-        assert entry["prediction"] == scored["prediction"]
-        assert entry["probabilities"]["survived"] == float(scored["proba_survived"])
+        assert entry.prediction == scored["prediction"]
+        assert entry.probabilities["survived"] == float(scored["proba_survived"])

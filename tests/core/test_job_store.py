@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from core import prediction_log
 from core.jobs import ClaimOutcome, JobStatus, JobStore, JobType, Outcome
+from core.keys import Keys
+from core.prediction_log import LogRecord
+from tests.logged import logged_records
 from tests.procs import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -12,7 +16,19 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def store(own_redis: RedisServer) -> JobStore:
-    return JobStore(own_redis.client(), prefix="t", ttl=600)
+    return JobStore(own_redis.client(), keys=Keys("t"), ttl=600)
+
+
+def logged(job_id: str, n: int = 1, first: float = 0.0) -> list[LogRecord]:
+    """The log records of ``n`` predictions of a job (survival ``first``, ``first + 1``, …)."""
+    return prediction_log.records(
+        job_id,
+        "v",
+        numbers=range(n),
+        features={"age": [float(k) for k in range(n)]},
+        prediction=["died"] * n,
+        probabilities={"survived": [first + k for k in range(n)]},
+    )
 
 
 def new_job(store: JobStore, **kw) -> str:
@@ -27,7 +43,7 @@ def test_a_new_job_is_queued_with_its_ttl(store: JobStore) -> None:
     job_id = new_job(store)
     job = store.get(job_id)
     assert job.status is JobStatus.QUEUED
-    assert 590 < store.redis.ttl(store.key(job_id)) <= 600
+    assert 590 < store.redis.ttl(store.keys.job(job_id)) <= 600
 
 
 def test_a_finished_job_never_goes_back_to_running(store: JobStore) -> None:
@@ -42,14 +58,14 @@ def test_a_job_finishes_once(store: JobStore) -> None:
     job_id = new_job(store)
     store.claim(job_id, "task-1", lease=30)
     assert store.finish(
-        Outcome(job_id, JobStatus.SUCCEEDED, result={"n": 1}, log_entries=[{"p": 1}])
+        Outcome(job_id, JobStatus.SUCCEEDED, result={"n": 1}, log_records=logged(job_id))
     )
     assert not store.finish(
-        Outcome(job_id, JobStatus.FAILED, error={"type": "X"}, log_entries=[{"p": 2}])
+        Outcome(job_id, JobStatus.FAILED, error={"type": "X"}, log_records=logged(job_id))
     )
     job = store.get(job_id)
     assert (job.status, job.result, job.error) == (JobStatus.SUCCEEDED, {"n": 1}, None)
-    assert store.redis.xlen(store.prediction_log) == 1
+    assert store.redis.xlen(store.keys.prediction_log) == 1
 
 
 def test_a_job_claimed_by_a_live_task_is_busy_for_others(store: JobStore) -> None:
@@ -96,10 +112,11 @@ def test_finishing_a_batch_forgets_its_claims(store: JobStore) -> None:
     ids = [new_job(store) for _ in range(2)]
     store.claim_batch("task-1", ids, lease=30, max_jobs=10, max_rows=100)
     done, log_length = store.finish_batch(
-        [Outcome(i, JobStatus.SUCCEEDED, result={}, log_entries=[{"p": i}]) for i in ids], "task-1"
+        [Outcome(i, JobStatus.SUCCEEDED, result={}, log_records=logged(i, 3)) for i in ids],
+        "task-1",
     )
-    assert (done, log_length) == ([True, True], 2)
-    assert store.redis.exists(store.claims_key("task-1")) == 0
+    assert (done, log_length) == ([True, True], 6)  # predictions, not entries
+    assert store.redis.exists(store.keys.claims("task-1")) == 0
 
 
 def test_idempotency_key_returns_the_first_job(store: JobStore) -> None:
@@ -119,7 +136,7 @@ def test_unknown_job_is_not_found(store: JobStore) -> None:
 
 def test_finishing_publishes_the_job_id(store: JobStore) -> None:
     pubsub = store.redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(store.done_channel)
+    pubsub.subscribe(store.keys.done_channel)
     pubsub.get_message(timeout=1)
     job_id = new_job(store)
     store.claim(job_id, "task-1", lease=30)
@@ -138,16 +155,33 @@ def test_unfinished_lists_only_open_jobs_of_the_type_with_their_start(store: Job
     assert store.unfinished(JobType.BATCH, window=100) == []
 
 
-def test_the_prediction_log_is_trimmed_to_about_its_length(own_redis: RedisServer) -> None:
-    store = JobStore(own_redis.client(), prefix="trim", ttl=600, log_maxlen=1_000)
-    for _ in range(30):
+def test_the_prediction_log_is_trimmed_to_about_its_length_in_predictions(
+    own_redis: RedisServer,
+) -> None:
+    keys = Keys("trim")
+    store = JobStore(own_redis.client(), keys=keys, ttl=600, log_maxlen=1_000)
+    for i in range(30):
         job_id = new_job(store)
         store.claim(job_id, "task-1", lease=30)
-        entries = [{"p": n} for n in range(100)]
-        store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={}, log_entries=entries))
-    # "~" trims whole stream nodes (stream-node-max-entries, 100 by default): 3,000
-    # entries were appended, at least the newest 1,000 and less than one node more are kept
-    length = store.redis.xlen(store.prediction_log)
-    assert 1_000 <= length < 1_100
-    newest = store.redis.xrevrange(store.prediction_log, count=1)[0][1][b"entry"]
-    assert newest == b'{"p":99}'
+        records = logged(job_id, 100, first=100.0 * i)
+        store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={}, log_records=records))
+    # 3,000 predictions were appended, 100 per entry: whole entries are dropped while
+    # at least the newest 1,000 remain, so exactly the newest 1,000 are kept
+    kept = logged_records(store.redis, keys)
+    assert sum(len(r) for r in kept) == 1_000 == int(store.redis.get(keys.prediction_log_rows))
+    survived = [p for r in kept for p in r.probabilities["survived"]]
+    assert survived == [float(k) for k in range(2_000, 3_000)]
+
+
+def test_the_log_keeps_at_least_its_length_and_less_than_one_entry_more(
+    own_redis: RedisServer,
+) -> None:
+    keys = Keys("uneven")
+    store = JobStore(own_redis.client(), keys=keys, ttl=600, log_maxlen=1_000)
+    for size in (700, 600, 1, 1, 450):
+        job_id = new_job(store)
+        store.claim(job_id, "task-1", lease=30)
+        store.finish(Outcome(job_id, JobStatus.SUCCEEDED, log_records=logged(job_id, size)))
+    # 1,752 predictions: dropping the 700 leaves 1,052; dropping the 600 too would leave 452
+    assert [len(r) for r in logged_records(store.redis, keys)] == [600, 1, 1, 450]
+    assert int(store.redis.get(keys.prediction_log_rows)) == 1_052

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.prediction_log import LogEntry
 from workers.monitoring.columns import Layout, LogColumns
-from workers.monitoring.log import LogEntry, features_frame
+from workers.monitoring.log import features_frame
 
 LAYOUT = Layout(("age", "fare"), ("sex", "embarked"), ("0", "1"))
 

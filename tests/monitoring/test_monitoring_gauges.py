@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import requests
 
+from core.keys import Keys
 from ml.monitoring.drift import ColumnTypes, compute_drift
 from tests.monitoring.conftest import (
     VERSION,
@@ -135,7 +136,7 @@ def test_a_later_check_decodes_only_the_new_predictions_and_checks_the_whole_win
         LIFEBOAT_MONITORING_WINDOW_ROWS="1000",
     )
     types = ColumnTypes.from_schema(feature_schema)
-    key = f"lifeboat:drift:last:{VERSION}"
+    key = Keys().drift_check(VERSION)
     records: list[dict] = []
 
     def checked(rows: int) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from core.keys import Keys
 from tests.payloads import PASSENGER
 from tests.procs import Stack
 
@@ -24,8 +25,8 @@ URL = "/api/v1/predictions"
 def queued_state(stack: Stack) -> tuple[int, int, int]:
     r = stack.redis
     return (
-        r.zcard("lifeboat:jobs:recent"),
-        r.llen("lifeboat:pending:prediction"),
+        r.zcard(Keys().recent_jobs),
+        r.llen(Keys().pending("prediction")),
         r.llen("predictions"),
     )
 

@@ -11,6 +11,8 @@ import psutil
 import pytest
 import requests
 
+from core.keys import Keys
+from tests.logged import logged_records
 from tests.payloads import PASSENGER, passengers
 from tests.procs import RedisServer, Stack, wait_until
 
@@ -29,10 +31,8 @@ def job(stack: Stack, job_id: str, wait: float = 0) -> dict:
 
 
 def log_entries_of(stack: Stack, job_id: str) -> int:
-    import json
-
-    entries = stack.redis.xrange("lifeboat:predlog")
-    return sum(json.loads(e[b"entry"])["job_id"] == job_id for _, e in entries)
+    """Predictions of the job in the prediction log."""
+    return sum(len(r) for r in logged_records(stack.redis) if r.job_id == job_id)
 
 
 def test_long_poll_answers_within_50_ms_of_the_job_finishing(fresh_stack: Stack) -> None:
@@ -84,7 +84,7 @@ def test_a_worker_killed_mid_task_still_ends_the_job_succeeded_once(fresh_stack:
     final = job(fresh_stack, job_id, wait=25)
     assert final["status"] == "succeeded"
     assert len(final["result"]["predictions"]) == 3
-    assert int(fresh_stack.redis.hget(f"lifeboat:job:{job_id}", "attempts")) == 2
+    assert int(fresh_stack.redis.hget(Keys().job(job_id), "attempts")) == 2
     assert log_entries_of(fresh_stack, job_id) == 3
 
 

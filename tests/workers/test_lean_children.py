@@ -9,6 +9,7 @@ import psutil
 import pytest
 import requests
 
+from core.keys import Keys
 from tests.batches.helpers import finished, rows, to_csv, upload
 from tests.payloads import PASSENGER
 from tests.procs import Stack, free_port, wait_until
@@ -64,7 +65,7 @@ def test_a_reports_worker_child_loads_evidently_at_start_and_a_scoring_child_doe
     (reports_child,) = psutil.Process(reports.popen.pid).children()
 
     wait_until(lambda: "ready for reports" in reports.output(), 60, "reports warm-up", reports)
-    assert fresh_stack.redis.exists("lifeboat:monitoring:window")  # caught up at start
+    assert fresh_stack.redis.exists(Keys().monitoring_window)  # caught up at start
     assert any(HEAVY_LIBRARY.search(f) for f in mapped_files(reports_child.pid))
     assert "ready for reports" not in scoring.output()
     assert sorted(f for f in mapped_files(scoring_child.pid) if HEAVY_LIBRARY.search(f)) == []

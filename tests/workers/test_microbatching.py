@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -15,8 +14,10 @@ import requests
 from celery import Celery
 
 from core.jobs import JobStore, JobType
+from core.keys import Keys
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings
+from tests.logged import logged_records
 from tests.payloads import passengers
 from tests.procs import Stack, wait_until
 
@@ -53,9 +54,8 @@ def clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def log_counts(stack: Stack) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for _, entry in stack.redis.xrange("lifeboat:predlog"):
-        job_id = json.loads(entry[b"entry"])["job_id"]
-        counts[job_id] = counts.get(job_id, 0) + 1
+    for record in logged_records(stack.redis):
+        counts[record.job_id] = counts.get(record.job_id, 0) + len(record)
     return counts
 
 
@@ -66,7 +66,7 @@ def test_a_bad_job_fails_alone_inside_a_micro_batch(fresh_stack: Stack) -> None:
     fresh_stack.start_worker(concurrency=1)
     fresh_stack.start_web()
     jobs = [job(fresh_stack, i, wait=20) for i in ids]
-    owners = {fresh_stack.redis.hget(f"lifeboat:job:{i}", "owner") for i in ids}
+    owners = {fresh_stack.redis.hget(Keys().job(i), "owner") for i in ids}
     assert len(owners) == 1  # one task claimed all six: they were one micro-batch
     assert [j["status"] for j in jobs] == ["succeeded"] * 2 + ["failed"] + ["succeeded"] * 3
     assert jobs[2]["error"]["type"]

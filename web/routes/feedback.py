@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from kombu.exceptions import OperationalError
 
+from core import stores
 from core.errors import InvalidRequest
-from core.feedback import FeedbackStore
 from core.queue import UPDATE_ACCURACY_TASK
 from web.bodies import json_body
 from web.services import Services, services
@@ -26,7 +26,7 @@ def post_feedback() -> Response:
     svc = services()
     body, _ = json_body(svc.settings.max_json_bytes)
     items = _validate(svc, body)
-    store = feedback_store(svc)
+    store = stores.feedback_store(svc.settings, svc.store.redis)
     store.catch_up()
     result = store.record(items)
     if result.model_versions:
@@ -40,16 +40,6 @@ def post_feedback() -> Response:
             "unknown_ids": result.unknown_ids[:MAX_UNKNOWN_LISTED],
             "model_versions": result.model_versions,
         }
-    )
-
-
-def feedback_store(svc: Services) -> FeedbackStore:
-    s = svc.settings
-    return FeedbackStore(
-        svc.store.redis,
-        prefix=s.key_prefix,
-        retention=s.feedback_retention_seconds,
-        max_labelled=s.feedback_max_labelled,
     )
 
 

@@ -9,6 +9,7 @@ from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotRe
 from core.jobs import JobStatus, JobType
 from telemetry import metrics
 from web.bodies import choice_param, int_param, wait_seconds
+from web.job_resource import job_resource
 from web.responses import json_response
 from web.services import services
 
@@ -21,7 +22,7 @@ def get_job(job_id: str) -> Response:
     svc = services()
     wait = wait_seconds(svc.settings.max_wait_seconds)
     job = svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id)
-    return json_response(job.to_resource(raw=True))
+    return json_response(job_resource(job, raw=True))
 
 
 @bp.get("/jobs/<job_id>/report")
@@ -91,7 +92,7 @@ def cancel_job(job_id: str) -> Response:
     metrics.JOBS_FINISHED.labels(job.type.value, JobStatus.CANCELLED.value).inc()
     if job.type is JobType.BATCH:  # a running part notices between chunks and stops
         batch_files.remove_all(svc.settings, job.id)
-    return jsonify(job.to_resource())
+    return jsonify(job_resource(job))
 
 
 @bp.get("/jobs")
@@ -104,4 +105,4 @@ def list_jobs() -> Response:
         job_type=JobType(job_type) if job_type else None,
         status=JobStatus(status) if status else None,
     )
-    return jsonify({"jobs": [j.to_resource() for j in jobs], "limit": limit})
+    return jsonify({"jobs": [job_resource(j) for j in jobs], "limit": limit})

@@ -54,9 +54,7 @@ def get_monitoring(version: str) -> Response:
     """What the workers last measured of a version: drift check and accuracy (null if never)."""
     svc = services()
     _card(version)
-    return jsonify(
-        {"version": version, **latest(svc.store.redis, svc.settings.key_prefix, version)}
-    )
+    return jsonify({"version": version, **latest(svc.store.redis, svc.store.keys, version)})
 
 
 def _card(version: str) -> dict[str, Any]:

@@ -112,6 +112,6 @@ def sweep_files(rt: Runtime) -> int:
 
 
 def _sweep_now_and_then(rt: Runtime) -> None:
-    key = f"{rt.settings.key_prefix}:batch:sweep"
+    key = rt.keys.batch_sweep
     if rt.redis.set(key, "1", nx=True, ex=max(1, int(rt.settings.batch_sweep_seconds))):
         sweep_files(rt)

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from core import batch_files as files
+from core import prediction_log
 from core.jobs import JobStatus, Outcome
 from workers import lifecycle
 from workers.batches import formats as batch_formats
@@ -70,8 +71,14 @@ def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
     outcome = Outcome(
         job_id,
         JobStatus.SUCCEEDED,
-        # the sampled rows reach the prediction log with the finish: once, whatever retried
-        log_entries=[entry for m in metas for entry in m.get("log", [])],
+        # the sampled rows reach the prediction log with the finish: once, whatever retried;
+        # their prediction ids are ``<job id>-<row>``
+        log_records=prediction_log.records_of_rows(
+            job_id,
+            scorer.model.version,
+            [row for m in metas for row in m.get("sample", [])],
+            source=prediction_log.SOURCE_BATCH,
+        ),
         result={
             "rows": rows,
             "failed_rows": failed,

@@ -47,24 +47,6 @@ def sample_every(rt: Runtime, rows: int) -> int:
     return max(1, -(-rows // most)) if most and rows else 0
 
 
-def _log_entries(job: Job, version: str, sampled: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Prediction-log entries of a part's sampled rows (``prediction_id``: job id, row)."""
-    now = time.time()
-    return [
-        {
-            "prediction_id": f"{job.id}-{row['row']}",
-            "job_id": job.id,
-            "ts": now,
-            "model_version": version,
-            "features": row["features"],
-            "prediction": row["prediction"],
-            "probabilities": row["probabilities"],
-            "source": "batch",
-        }
-        for row in sampled
-    ]
-
-
 def score_part(
     rt: Runtime, job: Job, *, state: BatchState, plan: Plan, index: int, final: Path
 ) -> None:
@@ -96,7 +78,7 @@ def score_part(
             "rows": summary.rows,
             "failed": summary.failed,
             "examples": summary.examples,
-            "log": _log_entries(job, version, scorer.sampled),
+            "sample": scorer.sampled,  # rows for the prediction log (row, features, …)
         }
         _write_json(final.with_suffix(".json"), meta)
         os.replace(tmp, final)

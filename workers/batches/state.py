@@ -71,10 +71,9 @@ class BatchState:
     def __init__(self, rt: Runtime, job_id: str) -> None:
         self.rt = rt
         self.job_id = job_id
-        base = f"{rt.settings.key_prefix}:batch:{job_id}"
-        self.plan_key = f"{base}:plan"
-        self.rows_key = f"{base}:rows"
-        self.done_key = f"{base}:done"
+        self.plan_key = rt.keys.batch_plan(job_id)
+        self.rows_key = rt.keys.batch_rows(job_id)
+        self.done_key = rt.keys.batch_done(job_id)
         self.ttl = rt.settings.job_ttl_seconds
 
     def plan(self) -> Plan | None:

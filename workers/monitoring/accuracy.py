@@ -11,7 +11,6 @@ import json
 import time
 from typing import Any
 
-from core.monitoring_records import accuracy_key
 from ml.monitoring.performance import rolling_metrics
 from telemetry import metrics
 from workers.monitoring import data
@@ -42,7 +41,7 @@ def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str,
             min_labels_for_auc=s.accuracy_min_labels,
         )
         record = {"measured_at": time.time(), "window": s.accuracy_window, **measured}
-        rt.redis.set(accuracy_key(s.key_prefix, version), json.dumps(record), ex=s.job_ttl_seconds)
+        rt.redis.set(rt.keys.accuracy(version), json.dumps(record), ex=s.job_ttl_seconds)
         metrics.MODEL_ACCURACY.labels(version).set(measured["accuracy"])
         metrics.MODEL_LABELLED_PREDICTIONS.labels(version).set(measured["labelled"])
         if measured["roc_auc"] is not None:

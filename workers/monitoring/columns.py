@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from workers.monitoring.log import LogEntry
+    from core.prediction_log import LogEntry, LogRecord
 
 MAGIC = b"LBLC1"
 _HEADER_LENGTH = struct.Struct("<I")
@@ -130,6 +131,50 @@ class LogColumns:
             proba=proba,
             newest_id=newest_id,
             appended=appended,
+        )
+
+    @classmethod
+    def from_records(
+        cls, records: Sequence[LogRecord], layout: Layout, newest_id: str | None = None
+    ) -> LogColumns:
+        """Columns of log records (oldest first), column by column: the same as
+        :meth:`from_entries` of their predictions one by one."""
+        sizes = [len(r) for r in records]
+        n = sum(sizes)
+        versions: dict[str, int] = {}
+        per_record = [versions.setdefault(r.model_version, len(versions)) for r in records]
+        version_codes = np.repeat(np.array(per_record, dtype=np.int32), sizes)
+
+        def column(get: str, name: str, missing: object) -> Iterator[object]:
+            return chain.from_iterable(
+                getattr(r, get).get(name) or [missing] * len(r) for r in records
+            )
+
+        numerical = {
+            name: np.fromiter(map(_number, column("features", name, None)), np.float64, n)
+            for name in layout.numerical
+        }
+        codes: dict[str, np.ndarray] = {}
+        categories: dict[str, list[str]] = {}
+        for name in layout.categorical:
+            seen: dict[str, int] = {}
+            values = column("features", name, None)
+            codes[name] = np.fromiter((_code(v, seen) for v in values), np.int32, n)
+            categories[name] = list(seen)
+        proba = np.empty((n, len(layout.labels)), dtype=np.float64)
+        for k, label in enumerate(layout.labels):
+            proba[:, k] = np.fromiter(column("probabilities", label, math.nan), np.float64, n)
+        return cls(
+            layout=layout,
+            ts=np.repeat(np.array([r.ts for r in records], dtype=np.float64), sizes),
+            version_codes=version_codes,
+            versions=list(versions),
+            numerical=numerical,
+            codes=codes,
+            categories=categories,
+            proba=proba,
+            newest_id=newest_id,
+            appended={v: int(np.count_nonzero(version_codes == c)) for v, c in versions.items()},
         )
 
     def append(self, newer: LogColumns, keep: int) -> LogColumns:

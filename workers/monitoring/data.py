@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from core import stores
 from core.feedback import FeedbackStore
+from core.prediction_log import PredictionLog
 from ml.batch.columns import PROBA_PREFIX
 from ml.data.loading import coerce_features
 from ml.monitoring.drift import ColumnTypes
 from ml.monitoring.estimation import AccuracyEstimator
-from workers.monitoring.log import PredictionLog
 
 if TYPE_CHECKING:
     from workers.runtime import Runtime
@@ -53,14 +54,8 @@ def accuracy_estimator(rt: Runtime, version: str) -> Any:
 
 
 def prediction_log(rt: Runtime) -> PredictionLog:
-    return PredictionLog(rt.redis, rt.settings.key_prefix)
+    return stores.prediction_log(rt.settings, rt.redis)
 
 
 def feedback_store(rt: Runtime) -> FeedbackStore:
-    s = rt.settings
-    return FeedbackStore(
-        rt.redis,
-        prefix=s.key_prefix,
-        retention=s.feedback_retention_seconds,
-        max_labelled=s.feedback_max_labelled,
-    )
+    return stores.feedback_store(rt.settings, rt.redis)

@@ -26,7 +26,6 @@ import logging
 import time
 from typing import Any
 
-from core.monitoring_records import drift_check_key
 from ml.monitoring.drift import compute_drift
 from ml.monitoring.estimation import calibration_of, expected_accuracy
 from telemetry import metrics
@@ -40,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 def last_check_key(rt: Runtime, version: str) -> str:
-    return drift_check_key(rt.settings.key_prefix, version)
+    return rt.keys.drift_check(version)
 
 
 def check(rt: Runtime) -> dict[str, Any]:

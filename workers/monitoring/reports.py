@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.jobs import Job, JobStatus, JobType, Outcome, iso
+from core.jobs import Job, JobStatus, JobType, Outcome
+from core.timestamps import iso
 from ml.data.loading import coerce_features
 from ml.monitoring import drift, performance
 from ml.monitoring.drift import save_html_atomically
@@ -27,7 +28,8 @@ from ml.monitoring.performance import classification_frame, proba_column, rollin
 from workers import lifecycle
 from workers.monitoring import data
 from workers.monitoring import window as monitoring_window
-from workers.monitoring.log import features_frame, gc_paused
+from workers.monitoring.columns import Layout, LogColumns
+from workers.monitoring.log import gc_paused
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -138,9 +140,11 @@ def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[A
             until=w.get("until"),
             max_rows=w.get("max_rows"),
         )
-        frame = features_frame(window.entries, types.numerical, types.categorical)
-        info = _window_info(w, [e.ts for e in window.entries], source="prediction log")
-        window.entries.clear()
+        layout = Layout(tuple(types.numerical), tuple(types.categorical), ())
+        columns = LogColumns.from_records(window.records, layout)
+        window.records.clear()
+        frame = columns.frame(types.numerical, types.categorical)
+        info = _window_info(w, columns.ts.tolist(), source="prediction log")
     return frame, info
 
 

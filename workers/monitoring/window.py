@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core import monitoring_records
 from workers.monitoring import data
 from workers.monitoring.columns import Layout, LogColumns
 from workers.monitoring.log import gc_paused
@@ -37,13 +36,13 @@ class Catchup:
     """The window after catching up, and what it took."""
 
     columns: LogColumns
-    read_entries: int  # log entries decoded to catch up
+    read_entries: int  # predictions decoded to catch up (from one log entry per job)
     rebuilt: bool  # read from the log from scratch
     seconds: float
 
 
 def window_key(rt: Runtime) -> str:
-    return monitoring_records.window_key(rt.settings.key_prefix)
+    return rt.keys.monitoring_window
 
 
 def capacity(rt: Runtime) -> int:
@@ -72,13 +71,13 @@ def current(rt: Runtime) -> Catchup:
     with gc_paused():
         if stored is None:
             window = prediction_log.window(version=None, last=keep)
-            columns = LogColumns.from_entries(window.entries, want, window.newest_id)
+            columns = LogColumns.from_records(window.records, want, window.newest_id)
         else:
             window = prediction_log.window(version=None, last=keep, after=stored.newest_id)
-            newer = LogColumns.from_entries(window.entries, want, window.newest_id)
+            newer = LogColumns.from_records(window.records, want, window.newest_id)
             columns = stored.append(newer, keep) if len(newer) else stored
-        read = len(window.entries)
-        window.entries.clear()
+        read = len(window)  # predictions
+        window.records.clear()
     if stored is None or read:
         rt.redis.set(window_key(rt), columns.encode(), ex=rt.settings.job_ttl_seconds)
     return Catchup(columns, read, stored is None, time.perf_counter() - started)

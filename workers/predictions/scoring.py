@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from core import prediction_log
 from core.jobs import Job, JobStatus, JobType, Outcome
 from telemetry import metrics
 from workers import lifecycle
@@ -107,43 +108,43 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
     best = proba.argmax(axis=1).tolist()
     now = time.time()
     out: list[Scored] = []
-    i = 0
+    start = 0
     for job in jobs:
-        predictions, log_entries, chosen, conf = [], [], [], []
-        for n, inst in enumerate(job.params["instances"]):
-            p = dict(zip(labels, probs[i], strict=True))
-            label = labels[best[i]]
-            prediction_id = f"{job.id}-{n}"
+        instances = job.params["instances"]
+        end = start + len(instances)
+        chosen = [labels[b] for b in best[start:end]]
+        predictions, conf = [], []
+        for n, (inst, row, label) in enumerate(
+            zip(instances, probs[start:end], chosen, strict=True)
+        ):
+            p = dict(zip(labels, row, strict=True))
             predictions.append(
                 {
                     "id": inst.get("id"),
-                    "prediction_id": prediction_id,
+                    "prediction_id": f"{job.id}-{n}",
                     "prediction": label,
                     "probabilities": p,
                     "model_version": version,
                 }
             )
-            log_entries.append(
-                {
-                    "prediction_id": prediction_id,
-                    "job_id": job.id,
-                    "ts": now,
-                    "model_version": version,
-                    "features": {k: inst[k] for k in names},
-                    "prediction": label,
-                    "probabilities": p,
-                }
-            )
-            chosen.append(label)
             conf.append(p[label])
-            i += 1
+        log_records = prediction_log.records(
+            job.id,
+            version,
+            numbers=range(len(instances)),
+            features={k: [inst[k] for inst in instances] for k in names},
+            prediction=chosen,
+            probabilities={c: proba[start:end, j].tolist() for j, c in enumerate(labels)},
+            ts=now,
+        )
         outcome = Outcome(
             job.id,
             JobStatus.SUCCEEDED,
             result={"predictions": predictions},
-            log_entries=log_entries,
+            log_records=log_records,
         )
         out.append(Scored(outcome, version, chosen, conf))
+        start = end
     return out
 
 

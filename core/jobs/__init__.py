@@ -1,0 +1,29 @@
+"""The job store: job records in Redis, their legal transitions, and completion events.
+
+- :mod:`core.jobs.model`: job types, states and the record;
+- :mod:`core.jobs.submissions`: what the web does (create, list, cancel);
+- :mod:`core.jobs.transitions`: what workers do (claim, progress, finish);
+- the Lua scripts are ``core/scripts/job_*.lua``; the key names are :class:`core.keys.Keys`.
+"""
+
+from __future__ import annotations
+
+from core.jobs.base import guard
+from core.jobs.model import TERMINAL, ClaimOutcome, Job, JobStatus, JobType, Outcome
+from core.jobs.submissions import Submissions
+from core.jobs.transitions import Transitions
+
+__all__ = [
+    "TERMINAL",
+    "ClaimOutcome",
+    "Job",
+    "JobStatus",
+    "JobStore",
+    "JobType",
+    "Outcome",
+    "guard",
+]
+
+
+class JobStore(Submissions, Transitions):
+    """Job records, transitions and completion events in Redis (both sides)."""

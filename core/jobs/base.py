@@ -1,0 +1,70 @@
+"""What both sides of the job store share: the connection, key names, scripts, reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from redis.commands.core import Script
+
+from core import prediction_log, scripts
+from core.errors import BrokerUnavailable, JobNotFound
+from core.jobs.model import Job, JobType
+from core.keys import Keys
+
+DEFAULT_TTL = 86_400  # seconds a job record lives (and a finished one stays readable)
+DEFAULT_LOG_MAXLEN = 100_000  # predictions the prediction log keeps
+
+
+class StoreBase:
+    """A job store's state: the Redis client, its keys, TTL and the log's length."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        keys: Keys | None = None,
+        ttl: int = DEFAULT_TTL,
+        log_maxlen: int = DEFAULT_LOG_MAXLEN,
+    ) -> None:
+        self.redis = client
+        self.keys = keys or Keys()
+        self.ttl = ttl
+        self.log_maxlen = log_maxlen
+        self.done_channel = self.keys.done_channel
+        self.pending_key = self.keys.pending(JobType.PREDICTION.value)
+        self._scripts: dict[str, Script] = {}
+
+    def key(self, job_id: str) -> str:
+        return self.keys.job(job_id)
+
+    def script(self, name: str) -> Script:
+        """The registered script ``name`` (``core/scripts/<name>.lua``), registered once."""
+        registered = self._scripts.get(name)
+        if registered is None:
+            text = scripts.source(name)
+            if "append_predictions(" in text:  # it logs predictions: the log's append first
+                text = prediction_log.APPEND + text
+            registered = self._scripts[name] = self.redis.register_script(text)
+        return registered
+
+    def get(self, job_id: str) -> Job:
+        raw = guard(self.redis.hgetall, self.key(job_id))
+        if not raw:
+            raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
+        return Job.from_hash(raw)
+
+    def get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hgetall(self.key(job_id))
+        return [Job.from_hash(raw) if raw else None for raw in pipe.execute()]
+
+
+def guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; a lost Redis becomes :class:`BrokerUnavailable` (503)."""
+    try:
+        return fn(*args, **kwargs)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise BrokerUnavailable("Redis cannot be reached; retry later") from exc

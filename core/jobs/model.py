@@ -1,0 +1,122 @@
+"""Jobs as records: their types, states, claim outcomes, and the record read from Redis.
+
+A job record is a Redis hash (``Keys.job``) written before its task is published,
+so an id the client holds is never an eternal "pending". Its fields are strings;
+the result and the inputs stay the stored JSON until someone asks for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+import msgspec
+
+from core.prediction_log import LogRecord
+
+_encoder = msgspec.json.Encoder()  # several times faster than json for the large results
+_decoder = msgspec.json.Decoder()
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def decode(raw: str | bytes) -> Any:
+    return _decoder.decode(raw)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class JobType(StrEnum):
+    PREDICTION = "prediction"
+    BATCH = "batch"
+    DRIFT_REPORT = "drift_report"
+    PERFORMANCE_REPORT = "performance_report"
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"  # the caller now runs the job
+    BUSY = "busy"  # another live worker runs it
+    TERMINAL = "terminal"  # it has finished (or was cancelled): nothing to do
+    MISSING = "missing"  # expired or never existed
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job record as read from Redis."""
+
+    id: str
+    type: JobType
+    status: JobStatus
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    model_version: str | None = None
+    progress_done: int = 0
+    progress_total: int = 0
+    result_json: bytes | None = None  # the result as stored: decoded only when asked for
+    error: dict[str, Any] | None = None
+    params_json: bytes | None = None  # the inputs as stored (1000 instances): decoded on demand
+    owner: str | None = None
+    fingerprint: str | None = None
+
+    @property
+    def result(self) -> Any:
+        return decode(self.result_json) if self.result_json else None
+
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        return decode(self.params_json) if self.params_json else {}
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> Job:
+        result_json = raw.pop(b"result", None)
+        params_json = raw.pop(b"params", None)
+        h = {k.decode(): v.decode() for k, v in raw.items()}
+
+        def num(name: str) -> float | None:
+            return float(h[name]) if h.get(name) else None
+
+        return cls(
+            id=h["id"],
+            type=JobType(h["type"]),
+            status=JobStatus(h["status"]),
+            created_at=float(h["created_at"]),
+            started_at=num("started_at"),
+            finished_at=num("finished_at"),
+            model_version=h.get("model_version") or None,
+            progress_done=int(h.get("progress_done") or 0),
+            progress_total=int(h.get("progress_total") or 0),
+            result_json=result_json or None,
+            error=decode(h["error"]) if h.get("error") else None,
+            params_json=params_json or None,
+            owner=h.get("owner") or None,
+            fingerprint=h.get("fingerprint") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended, as a worker reports it; its log records join the log with it."""
+
+    job_id: str
+    status: JobStatus
+    result: Any = None
+    error: dict[str, Any] | None = None
+    log_records: list[LogRecord] = field(default_factory=list)

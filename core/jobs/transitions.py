@@ -1,0 +1,120 @@
+"""The workers' side of the job store: claiming, progress, finishing, finding lost jobs.
+
+Every transition is one Lua script, so it is atomic and checked: a finished job
+never goes back to ``running``, whatever Celery redelivers, and a job finishes
+once. Finishing publishes the job id on the done channel (long-polls wait on it)
+and appends the job's predictions to the prediction log in the same script, so
+the log holds each prediction exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from core import prediction_log
+from core.jobs.base import StoreBase, guard
+from core.jobs.model import ClaimOutcome, JobStatus, JobType, Outcome, encode
+
+
+class Transitions(StoreBase):
+    """Job records as workers move them through their states."""
+
+    def claim(self, job_id: str, owner: str, lease: float) -> ClaimOutcome:
+        got = self.script("job_claim")(
+            keys=[self.key(job_id)], args=[owner, repr(time.time()), lease]
+        )
+        return ClaimOutcome(got.decode() if isinstance(got, bytes) else got)
+
+    def claim_batch(
+        self, owner: str, job_ids: Sequence[str], *, lease: float, max_jobs: int, max_rows: int
+    ) -> list[str]:
+        """Claim a task's own prediction jobs plus queued neighbours, in one round trip.
+
+        Returns every job id the owner now runs: its own (also on redelivery), those it
+        had claimed before its process died, and queued jobs from the pending list up to
+        ``max_jobs`` / ``max_rows`` (a job is never split).
+        """
+        got = self.script("job_claim_batch")(
+            keys=[self.pending_key, self.keys.claims(owner)],
+            args=[
+                owner,
+                repr(time.time()),
+                lease,
+                max_jobs,
+                max_rows,
+                self.keys.job_prefix,
+                self.ttl,
+                *job_ids,
+            ],
+        )
+        return [g.decode() for g in got]
+
+    def set_progress(self, job_id: str, done: int, total: int) -> bool:
+        return bool(self.script("job_progress")(keys=[self.key(job_id)], args=[done, total]))
+
+    def finish(self, outcome: Outcome) -> bool:
+        return self.finish_many([outcome])[0]
+
+    def finish_many(self, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Finish several jobs in one round trip; True where this call finished the job."""
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_finishes(pipe, outcomes)
+        return [bool(r) for r in pipe.execute()]
+
+    def finish_batch(self, outcomes: Sequence[Outcome], owner: str) -> tuple[list[bool], int]:
+        """Finish a claimed batch and forget the owner's claims in one round trip.
+
+        Returns which jobs this call finished and the predictions in the log.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_finishes(pipe, outcomes)
+        pipe.delete(self.keys.claims(owner))
+        pipe.get(self.keys.prediction_log_rows)
+        got = pipe.execute()
+        return [bool(r) for r in got[: len(outcomes)]], int(got[-1] or 0)
+
+    def _queue_finishes(self, pipe: Any, outcomes: Sequence[Outcome]) -> None:
+        now = repr(time.time())
+        finish = self.script("job_finish")
+        for o in outcomes:
+            finish(
+                keys=[
+                    self.key(o.job_id),
+                    self.done_channel,
+                    self.keys.prediction_log,
+                    self.keys.prediction_log_rows,
+                ],
+                args=[
+                    o.status.value,
+                    now,
+                    encode(o.result) if o.result is not None else "",
+                    encode(o.error) if o.error is not None else "",
+                    self.ttl,
+                    self.log_maxlen,
+                    o.job_id,
+                    *prediction_log.append_args(o.log_records),
+                ],
+                client=pipe,
+            )
+
+    def unfinished(self, job_type: JobType, *, window: int) -> list[tuple[str, JobStatus, float]]:
+        """(id, status, started or created time) of the unfinished jobs among the last ``window``.
+
+        Reads four fields per job, not the whole record (results can be large).
+        """
+        ids = guard(self.redis.zrevrange, self.keys.recent_jobs, 0, window - 1)
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hmget(self.key(job_id.decode()), "type", "status", "created_at", "started_at")
+        out = []
+        for job_id, (kind, status, created, started) in zip(ids, guard(pipe.execute), strict=True):
+            if kind is None or kind.decode() != job_type.value:
+                continue
+            state = JobStatus(status.decode())
+            if not state.terminal:
+                out.append((job_id.decode(), state, float(started or created)))
+        return out

@@ -1,0 +1,121 @@
+"""Every Redis key name Lifeboat uses, built from the one key prefix (``LIFEBOAT_KEY_PREFIX``).
+
+No other module spells a key out: the web, the workers, the Lua scripts (which
+receive keys, or the prefixes below, as arguments) and the tests all ask a
+:class:`Keys`. Celery's own keys (queues, results) are Celery's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "lifeboat"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The key names under one prefix."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    # --- jobs ----------------------------------------------------------------------------
+    @property
+    def job_prefix(self) -> str:
+        """What a job id is appended to for its record (a hash); scripts build keys with it."""
+        return f"{self.prefix}:job:"
+
+    def job(self, job_id: str) -> str:
+        return f"{self.job_prefix}{job_id}"
+
+    @property
+    def recent_jobs(self) -> str:
+        """Sorted set of job ids by creation time."""
+        return f"{self.prefix}:jobs:recent"
+
+    def pending(self, job_type: str) -> str:
+        """List of queued job ids of a type that workers may claim beside their own."""
+        return f"{self.prefix}:pending:{job_type}"
+
+    def claims(self, owner: str) -> str:
+        """Set of the job ids a task has claimed (found again when it is redelivered)."""
+        return f"{self.prefix}:claims:{owner}"
+
+    def idempotency(self, key: str) -> str:
+        """The job id an ``Idempotency-Key`` made."""
+        return f"{self.prefix}:idem:{key}"
+
+    @property
+    def done_channel(self) -> str:
+        """Pub/sub channel on which every finished job's id is published."""
+        return f"{self.prefix}:done"
+
+    # --- batch jobs ----------------------------------------------------------------------
+    def batch_plan(self, job_id: str) -> str:
+        return f"{self.prefix}:batch:{job_id}:plan"
+
+    def batch_rows(self, job_id: str) -> str:
+        """Hash: rows written so far per part."""
+        return f"{self.prefix}:batch:{job_id}:rows"
+
+    def batch_done(self, job_id: str) -> str:
+        """Set of the parts scored."""
+        return f"{self.prefix}:batch:{job_id}:done"
+
+    @property
+    def batch_sweep(self) -> str:
+        """Set while the expired-files sweep has run recently."""
+        return f"{self.prefix}:batch:sweep"
+
+    # --- the prediction log --------------------------------------------------------------
+    @property
+    def prediction_log(self) -> str:
+        """Stream of logged predictions (see :mod:`core.prediction_log`)."""
+        return f"{self.prefix}:predlog"
+
+    @property
+    def prediction_log_rows(self) -> str:
+        """Number of predictions in the prediction log (its entries hold several)."""
+        return f"{self.prefix}:predlog:rows"
+
+    # --- feedback ------------------------------------------------------------------------
+    @property
+    def feedback_cursor(self) -> str:
+        """Stream id of the last log entry the prediction index has read."""
+        return f"{self.prefix}:fb:cursor"
+
+    @property
+    def feedback_versions(self) -> str:
+        """Set of model versions that have received feedback."""
+        return f"{self.prefix}:fb:versions"
+
+    @property
+    def feedback_index_prefix(self) -> str:
+        """What a UTC day number is appended to for that day's prediction index (a hash)."""
+        return f"{self.prefix}:fb:idx:"
+
+    @property
+    def feedback_label_prefix(self) -> str:
+        """What a UTC day number is appended to for that day's recorded labels (a hash)."""
+        return f"{self.prefix}:fb:label:"
+
+    @property
+    def feedback_outcomes_prefix(self) -> str:
+        """What a model version is appended to for its labelled outcomes (a capped list)."""
+        return f"{self.prefix}:fb:outcomes:"
+
+    def feedback_outcomes(self, version: str) -> str:
+        return f"{self.feedback_outcomes_prefix}{version}"
+
+    # --- monitoring results --------------------------------------------------------------
+    def drift_check(self, version: str) -> str:
+        """The version's last scheduled drift check (JSON)."""
+        return f"{self.prefix}:drift:last:{version}"
+
+    def accuracy(self, version: str) -> str:
+        """The version's last measured accuracy (JSON)."""
+        return f"{self.prefix}:accuracy:last:{version}"
+
+    @property
+    def monitoring_window(self) -> str:
+        """The newest logged predictions as columns (a binary blob)."""
+        return f"{self.prefix}:monitoring:window"

@@ -1,0 +1,20 @@
+-- Finish a job once: only a job that has not finished can finish. Its prediction-log
+-- entries are appended by append_predictions (core.prediction_log, joined before this).
+-- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter
+-- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
+-- job id, then the log entries as (rows, entry JSON) pairs
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 0 end
+if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
+if ARGV[1] == 'succeeded' then
+  local total = redis.call('HGET', KEYS[1], 'progress_total')
+  redis.call('HSET', KEYS[1], 'progress_done', total or '0')
+end
+redis.call('HDEL', KEYS[1], 'params')
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+append_predictions(KEYS[3], KEYS[4], tonumber(ARGV[6]), 8)
+redis.call('PUBLISH', KEYS[2], ARGV[7])
+return 1

@@ -1,0 +1,37 @@
+"""The one place the stores are built from settings: the web and the workers both call these."""
+
+from __future__ import annotations
+
+import redis
+
+from core.feedback import FeedbackStore
+from core.jobs import JobStore
+from core.keys import Keys
+from core.prediction_log import PredictionLog
+from core.settings import Settings
+
+
+def keys(settings: Settings) -> Keys:
+    return Keys(settings.key_prefix)
+
+
+def job_store(settings: Settings, client: redis.Redis) -> JobStore:
+    return JobStore(
+        client,
+        keys=keys(settings),
+        ttl=settings.job_ttl_seconds,
+        log_maxlen=settings.prediction_log_maxlen,
+    )
+
+
+def feedback_store(settings: Settings, client: redis.Redis) -> FeedbackStore:
+    return FeedbackStore(
+        client,
+        keys=keys(settings),
+        retention=settings.feedback_retention_seconds,
+        max_labelled=settings.feedback_max_labelled,
+    )
+
+
+def prediction_log(settings: Settings, client: redis.Redis) -> PredictionLog:
+    return PredictionLog(client, keys(settings))
