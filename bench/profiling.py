@@ -20,7 +20,8 @@ from typing import Any
 
 import psutil
 
-from bench.stack import PY, Stack
+from bench.stack import Stack
+from devsupport import PY
 
 log = logging.getLogger(__name__)
 

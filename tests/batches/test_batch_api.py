@@ -13,8 +13,8 @@ import psutil
 import pytest
 import requests
 
+from devsupport import Stack, wait_until
 from tests.batches.helpers import FEATURES, counts, finished, job, result, rows, to_csv, upload
-from tests.procs import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from devsupport import ROOT, Stack
 from tests.batches.helpers import rows, to_csv, to_parquet
-from tests.procs import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.jobs import ClaimOutcome, JobStatus, JobStore, JobType, Outcome
-from tests.procs import RedisServer
+from devsupport import RedisServer
 
 pytestmark = pytest.mark.integration
 

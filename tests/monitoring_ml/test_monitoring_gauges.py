@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import requests
 
+from devsupport import wait_until
 from ml.drift import ColumnTypes, compute_drift
 from tests.monitoring_ml.conftest import (
     VERSION,
@@ -18,7 +19,6 @@ from tests.monitoring_ml.conftest import (
     wait_for_sample,
 )
 from tests.monitoring_ml.frames import drawn, holdout, shifted
-from tests.procs import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
+from devsupport import Stack
 from tests.payloads import PASSENGER
-from tests.procs import Stack
 
 pytestmark = pytest.mark.integration
 URL = "/api/v1/predictions"

@@ -11,8 +11,8 @@ import psutil
 import pytest
 import requests
 
+from devsupport import RedisServer, Stack, wait_until
 from tests.payloads import PASSENGER, passengers
-from tests.procs import RedisServer, Stack, wait_until
 
 pytestmark = pytest.mark.integration
 URL = "/api/v1/predictions"

@@ -9,9 +9,9 @@ import psutil
 import pytest
 import requests
 
+from devsupport import Stack, free_port, wait_until
 from tests.batches.helpers import finished, rows, to_csv, upload
 from tests.payloads import PASSENGER
-from tests.procs import Stack, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from celery import Celery
 from core.jobs import JobStore, JobType
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings
+from devsupport import Stack, wait_until
 from tests.payloads import passengers
-from tests.procs import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 
