@@ -44,9 +44,9 @@ def app_processes(settings: Settings, redis_url: str) -> list[tuple[str, str]]:
     celery = shlex.join(celery_command())
     procs = [
         (
+            # pool processes: LIFEBOAT_WORKER_CONCURRENCY, which the Celery app reads
             "worker",
-            f"{celery} worker -Q predictions,batches --loglevel=INFO "
-            f"--concurrency={os.cpu_count() or 2} --hostname=scoring@%h",
+            f"{celery} worker -Q predictions,batches --loglevel=INFO --hostname=scoring@%h",
         ),
         (
             # its processes load Evidently and scikit-learn: no memory cap (a report
