@@ -130,7 +130,7 @@ class Job:
         )
 
     def to_resource(self, base_path: str = "/api/v1", *, raw: bool = False) -> dict[str, Any]:
-        """The job as the API shows it (DESIGN.md §3).
+        """The job as ``GET /api/v1/jobs/{id}`` shows it.
 
         With ``raw``, the result stays the stored JSON (``msgspec.Raw``), spliced into the
         response as is: a 1000-prediction result is neither decoded nor encoded again.
