@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 EXPORTER_VENV := .venv-exporter
 STAMP := $(VENV)/.installed
+# where `make train` writes the model: the platform's own setting, as make run reads it
+MODELS_DIR := $(or $(LIFEBOAT_MODELS_DIR),models)
 
 .PHONY: install run train test lint format bench clean exporter
 
@@ -27,7 +29,7 @@ run: install
 	$(PY) -m scripts.run
 
 train: $(STAMP)
-	$(PY) -m ml.train
+	$(PY) -m ml.train --models-dir "$(MODELS_DIR)"
 
 test: install
 	$(PY) -m ruff check .

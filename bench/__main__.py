@@ -23,8 +23,9 @@ from typing import Any, TextIO
 
 from bench import baselines as baseline_module
 from bench.scenarios import SCENARIOS, Options
-from bench.stack import ROOT, WORKER_CONCURRENCY, WORKER_LOGLEVEL, Stack, running_stack
+from bench.stack import WORKER_CONCURRENCY, WORKER_LOGLEVEL, Stack, running_stack
 from bench.targets import check
+from devsupport import ROOT
 
 log = logging.getLogger("bench")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from bench.cpu import CpuMeter
 from bench.noop_app import NOOP_QUEUE
-from bench.stack import WORKER_CONCURRENCY, Stack, free_port
+from bench.stack import WORKER_CONCURRENCY, Stack
 from bench.subproc import run_json
-from tests.procs import celery_command
+from devsupport import celery_command, free_port
 
 log = logging.getLogger(__name__)
 

@@ -251,9 +251,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
+    from devsupport import make_stack, start_redis
     from ml.monitoring.drift import ColumnTypes
     from ml.registry import Registry
-    from tests.procs import make_stack, start_redis
 
     n_max = max(SIZES)
     with tempfile.TemporaryDirectory(prefix="lifeboat-bench-drift-") as tmp:

@@ -19,7 +19,8 @@ from typing import Any
 
 import psutil
 
-from bench.stack import PY, Stack
+from bench.stack import Stack
+from devsupport import PY
 
 SAMPLE_RATE = 100  # samples per second per process
 TOP_N = 15

@@ -2,7 +2,7 @@
 
 Everything binds to loopback on free ports and lives in a temporary directory,
 so ``make bench`` runs the same whether or not ``make run`` is up. Processes are
-started and stopped as the integration tests start them (:mod:`tests.procs`).
+started and stopped as the integration tests start them (:mod:`devsupport`).
 """
 
 from __future__ import annotations
@@ -13,31 +13,31 @@ import os
 import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests import procs
-from tests.procs import PY, ROOT, Proc, celery_command, free_port, wait_until
+from devsupport import (
+    LOOPBACK,
+    PY,
+    ROOT,
+    Proc,
+    free_port,
+    http_ok,
+    start,
+    start_redis,
+    wait_for_worker,
+    wait_until,
+    web_command,
+    worker_command,
+)
 
 log = logging.getLogger(__name__)
 
-LOOPBACK = "127.0.0.1"
 WORKER_CONCURRENCY = 2  # pool processes of the Lifeboat worker (one per core)
 WORKER_LOGLEVEL = "INFO"  # the pool children say "ready" at INFO
-READY_MARK = "ready: model version"  # logged by every worker pool child once its model is loaded
 START_TIMEOUT = 120.0  # seconds a process may take to come up
 TRAIN_TIMEOUT = 300.0  # seconds training a model may take on a fresh clone
-
-
-def http_ok(url: str, timeout: float = 1.0) -> bool:
-    """Whether ``url`` answers 200."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def installed_models(models_dir: Path) -> bool:
@@ -73,7 +73,7 @@ class Stack:
         return self.workdir / "logs"
 
     def start(self, name: str, cmd: list[str], extra_env: dict[str, str] | None = None) -> Proc:
-        proc = procs.start(name, cmd, {**self.env, **(extra_env or {})}, self.logdir)
+        proc = start(name, cmd, {**self.env, **(extra_env or {})}, self.logdir)
         self.procs[name] = proc
         return proc
 
@@ -116,7 +116,7 @@ def _base_env(workdir: Path, redis_port: int, models_dir: Path) -> dict[str, str
 
 def _start_redis(stack: Stack) -> int:
     """A private redis-server; its port."""
-    server = procs.start_redis(stack.workdir / "redis")
+    server = start_redis(stack.workdir / "redis")
     stack.procs["redis"] = server.proc
     return server.port
 
@@ -140,29 +140,18 @@ def _models_dir(workdir: Path, *, train: bool) -> Path:
 def _start_worker(stack: Stack) -> None:
     proc = stack.start(
         "worker",
-        celery_command(
-            "worker",
-            "-Q",
+        worker_command(
             "predictions,batches",  # the scoring worker, as deployed
-            f"--concurrency={WORKER_CONCURRENCY}",
-            f"--loglevel={WORKER_LOGLEVEL}",
-            f"--hostname=bench-{stack.env['LIFEBOAT_WEB_PORT']}@%h",
+            WORKER_CONCURRENCY,
+            f"bench-{stack.env['LIFEBOAT_WEB_PORT']}@%h",
+            WORKER_LOGLEVEL,
         ),
     )
-    wait_until(lambda: http_ok(stack.metrics_url), START_TIMEOUT, "worker metrics", proc)
-    wait_until(
-        lambda: proc.output().count(READY_MARK) >= WORKER_CONCURRENCY,
-        START_TIMEOUT,
-        f"{WORKER_CONCURRENCY} worker pool children to load the model",
-        proc,
-    )
+    wait_for_worker(proc, stack.metrics_url, WORKER_CONCURRENCY, START_TIMEOUT)
 
 
 def _start_web(stack: Stack) -> None:
-    proc = stack.start(
-        "web",
-        [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", "web.app:create_app()"],
-    )
+    proc = stack.start("web", web_command())
     wait_until(lambda: http_ok(stack.base_url + "/health"), START_TIMEOUT, "web /health", proc)
 
 

@@ -7,7 +7,7 @@ import logging
 import subprocess
 from typing import Any
 
-from bench.stack import PY, ROOT
+from devsupport import PY, ROOT
 
 log = logging.getLogger(__name__)
 

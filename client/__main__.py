@@ -1,5 +1,13 @@
 import sys
 
-from client.cli import main
+try:
+    from client.cli import EXIT_INTERRUPTED, main
+except KeyboardInterrupt:  # Ctrl-C while Python loads the client (requests takes a moment)
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
 
-sys.exit(main())
+try:
+    sys.exit(main())
+except KeyboardInterrupt:  # Ctrl-C while argparse reads the command line
+    print("interrupted", file=sys.stderr)
+    sys.exit(EXIT_INTERRUPTED)

@@ -5,8 +5,10 @@ as Parquet when its name ends in ``.parquet``, as CSV otherwise.
 
 Progress goes to stderr (a bar on a terminal, a line now and then otherwise);
 the exit status is 0 when the scored file was written, 1 when the server
-refused the file or the job failed (its message is printed), 130 on Ctrl-C
-(the job is cancelled first).
+refused the file or the job failed (its message is printed), 2 when INPUT
+cannot be read or OUTPUT's folder does not exist (nothing is sent), 130 on
+Ctrl-C, whatever the phase: a job still running is cancelled first, and a
+partly downloaded file is deleted.
 """
 
 from __future__ import annotations
@@ -25,12 +27,26 @@ PARQUET_SUFFIX = ".parquet"
 PARQUET_TYPE = "application/vnd.apache.parquet"
 POLL_WAIT_SECONDS = 2.0  # long-poll of each job read; progress refreshes at least this often
 DOWNLOAD_BYTES = 1 << 20
+CANCEL_TIMEOUT_SECONDS = 5.0  # how long Ctrl-C waits for the server to cancel the job
 BAR_WIDTH = 30
 TTY_REFRESH_SECONDS = 0.1  # a terminal's bar is redrawn at most this often
 
 
+EXIT_FAILED = 1  # the server refused the file, the job failed, or the server was unreachable
+EXIT_USAGE = 2  # the command line names a file that cannot be read or written (as argparse)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as a shell reports it)
+
+
 class ClientError(Exception):
     """Something the user must be told; the message is the server's when it gave one."""
+
+
+class UsageError(ClientError):
+    """The command line names a file that cannot be used; nothing was sent."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C, with what became of the job."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,14 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress(sys.stderr)
     try:
         return batch(args, progress)
+    except UsageError as exc:
+        return _fail(progress, f"error: {exc}", EXIT_USAGE)
     except ClientError as exc:
-        progress.done()
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(progress, f"error: {exc}", EXIT_FAILED)
     except requests.RequestException as exc:
-        progress.done()
-        print(f"error: cannot talk to {args.url}: {exc}", file=sys.stderr)
-        return 1
+        return _fail(progress, f"error: cannot talk to {args.url}: {exc}", EXIT_FAILED)
+    except Interrupted as exc:
+        return _fail(progress, f"interrupted: {exc}", EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        return _fail(progress, "interrupted during the upload", EXIT_INTERRUPTED)
+
+
+def _fail(progress: Progress, message: str, status: int) -> int:
+    progress.done()
+    print(message, file=sys.stderr)
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,32 +92,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def batch(args: argparse.Namespace, progress: Progress) -> int:
     base = args.url.rstrip("/")
-    size = args.input.stat().st_size
-    params = {
-        k: v for k, v in (("id_column", args.id_column), ("model_version", args.model_version)) if v
-    }
-    with requests.Session() as http, args.input.open("rb") as f:
-        body = _Reading(f, lambda n: progress.show("uploading", n, size, "bytes"))
-        resp = http.post(
-            f"{base}/api/v1/batches",
-            data=body,
-            params=params,
-            headers={"Content-Type": _content_type(args.input), "Content-Length": str(size)},
-            timeout=(10, None),
-        )
-        job = _json(resp)
+    _check_output(args.output)
+    with _open_input(args.input) as f, requests.Session() as http:
+        job = _upload(http, base, args, f, progress)
         try:
             job = _follow(http, base, job, progress)
         except KeyboardInterrupt:
             progress.done()
-            http.delete(f"{base}/api/v1/jobs/{job['id']}", timeout=10)
-            print(f"cancelled job {job['id']}", file=sys.stderr)
-            return 130
+            raise Interrupted(_cancel(http, base, job["id"])) from None
         if job["status"] != "succeeded":
             error = job.get("error") or {}
             raise ClientError(f"job {job['id']} {job['status']}: {error.get('detail', '')}")
         result_url = f"{base}/api/v1/jobs/{job['id']}/result?format={_format(args.output)}"
-        _download(http, result_url, args.output, progress)
+        try:
+            _download(http, result_url, args.output, progress)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"job {job['id']} succeeded but {args.output} was not written; "
+                f"its result stays downloadable at {result_url}"
+            ) from None
     result = job.get("result") or {}
     print(
         f"scored {result.get('rows', '?')} row(s), {result.get('failed_rows', 0)} with errors "
@@ -101,6 +118,57 @@ def batch(args: argparse.Namespace, progress: Progress) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _open_input(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_output(path: Path) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: {folder} is not a folder")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder")
+
+
+def _upload(
+    http: requests.Session,
+    base: str,
+    args: argparse.Namespace,
+    f: IO[bytes],
+    progress: Progress,
+) -> dict[str, Any]:
+    size = os.fstat(f.fileno()).st_size
+    params = {
+        k: v for k, v in (("id_column", args.id_column), ("model_version", args.model_version)) if v
+    }
+    progress.show("uploading", 0, size, "bytes")
+    body = _Reading(f, lambda n: progress.show("uploading", n, size, "bytes"))
+    resp = http.post(
+        f"{base}/api/v1/batches",
+        data=body,
+        params=params,
+        headers={"Content-Type": _content_type(args.input), "Content-Length": str(size)},
+        timeout=(10, None),
+    )
+    return _json(resp)
+
+
+def _cancel(http: requests.Session, base: str, job_id: str) -> str:
+    """Cancel the job; what became of it, in words."""
+    try:
+        resp = http.delete(f"{base}/api/v1/jobs/{job_id}", timeout=CANCEL_TIMEOUT_SECONDS)
+    except requests.RequestException as exc:
+        return f"job {job_id} may still run: cancelling it failed ({exc})"
+    except KeyboardInterrupt:
+        return f"job {job_id} may still run: cancelling it was interrupted"
+    if resp.status_code >= 400:
+        return f"job {job_id} may still run: cancelling it answered HTTP {resp.status_code}"
+    return f"job {job_id} cancelled"
 
 
 def _is_parquet(path: Path) -> bool:
@@ -126,19 +194,25 @@ def _follow(http: requests.Session, base: str, job: dict[str, Any], progress: Pr
 
 
 def _download(http: requests.Session, url: str, output: Path, progress: Progress) -> None:
+    """Stream ``url`` into ``output`` through a ``.part`` file, deleted if anything stops it."""
     tmp = output.with_name(output.name + ".part")
-    with http.get(url, stream=True, timeout=(10, 300)) as resp:
-        if resp.status_code != 200:
-            _json(resp)
-        total = int(resp.headers.get("Content-Length") or 0)
-        got = 0
-        with tmp.open("wb") as out:
-            for chunk in resp.iter_content(DOWNLOAD_BYTES):
-                out.write(chunk)
-                got += len(chunk)
-                progress.show("downloading", got, total, "bytes")
-    progress.done()
-    tmp.replace(output)
+    try:
+        with http.get(url, stream=True, timeout=(10, 300)) as resp:
+            if resp.status_code != 200:
+                _json(resp)
+            total = int(resp.headers.get("Content-Length") or 0)
+            got = 0
+            with tmp.open("wb") as out:
+                for chunk in resp.iter_content(DOWNLOAD_BYTES):
+                    out.write(chunk)
+                    got += len(chunk)
+                    progress.show("downloading", got, total, "bytes")
+        progress.done()
+        tmp.replace(output)
+    except BaseException:
+        progress.done()
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _json(resp: requests.Response) -> dict[str, Any]:

@@ -85,6 +85,8 @@ def make_celery(settings: Settings) -> Celery:
         # safety net: a pool child that grew past this (e.g. it loaded scikit-learn) is
         # replaced after its task; Celery counts KiB, None is off
         worker_max_memory_per_child=settings.worker_max_memory_mb * 1024 or None,
+        # pool processes; None is Celery's own default, one per CPU core
+        worker_concurrency=settings.worker_concurrency or None,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         timezone="UTC",

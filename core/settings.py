@@ -113,8 +113,9 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = None
     """prometheus_client multiprocess directory; wiped when a web or worker main process starts."""
 
-    worker_concurrency: int = Field(2, ge=1)
-    """Pool processes of a worker started by ``make run`` (one per core is right for scoring)."""
+    worker_concurrency: int = Field(0, ge=0)
+    """Pool processes of a Celery worker (0: one per CPU core, right for scoring); a
+    ``--concurrency`` on the command line wins (the reports worker runs one)."""
 
     flower_port: int = 5555
     """Port of Flower started by ``make run``."""

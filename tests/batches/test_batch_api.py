@@ -12,9 +12,9 @@ import psutil
 import pytest
 import requests
 
+from devsupport import Stack, wait_until
 from tests.batches.helpers import FEATURES, counts, finished, job, result, rows, to_csv, upload
 from tests.logged import logged_records
-from tests.procs import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 

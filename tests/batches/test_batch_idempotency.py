@@ -8,8 +8,8 @@ import uuid
 import pytest
 import requests
 
+from devsupport import Stack
 from tests.batches.helpers import counts, finished, rows, to_csv, upload, uploads
-from tests.procs import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from devsupport import Stack
 from tests.batches.helpers import (
     PARQUET_TYPE,
     counts,
@@ -21,7 +22,6 @@ from tests.batches.helpers import (
     upload,
     uploads,
 )
-from tests.procs import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from devsupport import ROOT, Stack, free_port
 from tests.batches.helpers import rows, to_csv, to_parquet
-from tests.procs import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli_at(stack.base_url, *args)
+
+
+def cli_at(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "client", "batch", *args, "--url", stack.base_url],
+        [sys.executable, "-m", "client", "batch", *args, "--url", url],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -82,3 +86,32 @@ def test_the_cli_scores_a_parquet_file_into_a_parquet_file(stack: Stack, tmp_pat
     assert set(out.column("prediction").to_pylist()) <= {"died", "survived"}
     assert out.column("error").null_count == 25
     assert "scored 25 row(s), 0 with errors" in done.stderr
+
+
+def usage_error(source: Path, target: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI against a port nothing listens on: a usage error must come before any request."""
+    return cli_at(f"http://127.0.0.1:{free_port()}", str(source), "-o", str(target))
+
+
+def test_a_missing_input_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    source = tmp_path / "missing.csv"
+    done = usage_error(source, tmp_path / "scored.csv")
+    assert done.returncode == 2
+    assert done.stderr == f"error: cannot read {source}: No such file or directory\n"
+
+
+def test_a_folder_as_input_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    done = usage_error(tmp_path, tmp_path / "scored.csv")
+    assert done.returncode == 2
+    assert done.stderr == f"error: cannot read {tmp_path}: Is a directory\n"
+
+
+def test_an_output_in_a_missing_folder_is_a_usage_error_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv(rows(3)))
+    target = tmp_path / "nowhere" / "scored.csv"
+    done = usage_error(source, target)
+    assert done.returncode == 2
+    assert done.stderr == f"error: cannot write {target}: {target.parent} is not a folder\n"

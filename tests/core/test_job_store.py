@@ -8,8 +8,8 @@ from core import prediction_log
 from core.jobs import ClaimOutcome, JobStatus, JobStore, JobType, Outcome
 from core.keys import Keys
 from core.prediction_log import LogRecord
+from devsupport import RedisServer
 from tests.logged import logged_records
-from tests.procs import RedisServer
 
 pytestmark = pytest.mark.integration
 

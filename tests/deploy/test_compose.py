@@ -310,6 +310,14 @@ def test_scoring_workers_are_capped_in_memory_and_reports_workers_are_not():
     assert environment(SERVICES["reports-worker"])["LIFEBOAT_WORKER_MAX_MEMORY_MB"] == "0"
 
 
+def test_scoring_workers_take_their_pool_size_from_the_env_file():
+    assert environment(SERVICES["worker"])["LIFEBOAT_WORKER_CONCURRENCY"].startswith(
+        "${LIFEBOAT_WORKER_CONCURRENCY:-"
+    )
+    assert "--concurrency" not in " ".join(SERVICES["worker"]["command"])
+    assert "--concurrency=1" in SERVICES["reports-worker"]["command"]
+
+
 def test_each_app_container_keeps_its_metrics_directory_private():
     for name in APP_SERVICES:
         metrics_dir = environment(SERVICES[name])["LIFEBOAT_METRICS_DIR"]

@@ -32,7 +32,7 @@ VARIABLE_QUERIES = {
     # celery-exporter labels its queue metrics with queue_name
     "queue": "label_values(celery_queue_length, queue_name)",
 }
-# Metric names agreed with telemetry/metrics.py (DESIGN.md section 5, issue 5).
+# The metrics telemetry/metrics.py defines: dashboards and alerts query these (or exporters').
 LIFEBOAT_METRICS = {
     "ml_predictions_total",
     "ml_prediction_errors_total",

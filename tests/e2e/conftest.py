@@ -12,18 +12,20 @@ import pytest
 import requests
 import yaml
 
-from tests.procs import (
+from devsupport import (
+    EXPORTER_PYTHON,
     ROOT,
     RedisServer,
     Stack,
     celery_command,
+    exporter_command,
     free_port,
     make_stack,
     start,
+    start_redis,
     wait_until,
 )
 
-EXPORTER_PYTHON = ROOT / ".venv-exporter" / "bin" / "python"
 SCRAPE_INTERVAL = "1s"
 # celery-exporter takes about two seconds to answer a scrape (it asks the workers)
 SLOW = {"celery-exporter": {"scrape_interval": "5s", "scrape_timeout": "5s"}}
@@ -77,7 +79,7 @@ def observed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Observed]:
     prometheus = _need(shutil.which("prometheus"), "prometheus (Debian package)")
-    exporter = _need(EXPORTER_PYTHON, "celery-exporter's venv (make install)")
+    _need(EXPORTER_PYTHON, "celery-exporter's venv (make install)")
     tmp = tmp_path_factory.mktemp("e2e")
     stack = make_stack(own_redis_module, 0, models_dir_with_broken, tmp)
     auth = ("ops", "flower-secret")
@@ -103,15 +105,11 @@ def observed(
         )
         stack.procs["exporter"] = start(
             "exporter",
-            [
-                exporter,
-                "-c",
-                'from src.cli import cli; cli(auto_envvar_prefix="CE")',
-                f"--broker-url={stack.env['LIFEBOAT_REDIS_URL']}",
-                f"--port={exporter_port}",
-                "--host=127.0.0.1",
+            exporter_command(
+                stack.env["LIFEBOAT_REDIS_URL"],
+                exporter_port,
                 "--queues=predictions,batches,reports",
-            ],
+            ),
             stack.env,
             stack.logdir,
         )
@@ -167,8 +165,6 @@ def observed(
 
 @pytest.fixture(scope="module")
 def own_redis_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    from tests.procs import start_redis
-
     server = start_redis(tmp_path_factory.mktemp("e2e-redis"))
     yield server
     server.proc.stop()

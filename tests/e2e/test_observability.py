@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from devsupport import ROOT, wait_until
 from tests.batches.helpers import finished, rows, to_csv
 from tests.deploy.promql import alert_exprs, dashboard_queries
 from tests.e2e.conftest import Observed
 from tests.payloads import passengers
-from tests.procs import ROOT, wait_until
 
 pytestmark = pytest.mark.e2e
 DASHBOARDS = ROOT / "grafana" / "dashboards"

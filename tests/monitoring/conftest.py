@@ -17,7 +17,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.procs import Stack, make_stack, start_redis, wait_until
+from devsupport import Stack, make_stack, start_redis, wait_until
 
 VERSION = "test-v1"  # the model version the session's models_dir holds
 

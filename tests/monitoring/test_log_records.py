@@ -23,8 +23,8 @@ from core.feedback import FeedbackStore
 from core.jobs import JobStatus, JobStore, JobType, Outcome
 from core.keys import Keys
 from core.prediction_log import LogEntry, LogRecord, PredictionLog
+from devsupport import RedisServer
 from ml.monitoring.drift import ColumnTypes, compute_drift
-from tests.procs import RedisServer
 from workers.monitoring.columns import Layout, LogColumns
 from workers.monitoring.log import features_frame
 

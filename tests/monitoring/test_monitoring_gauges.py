@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from core.keys import Keys
+from devsupport import wait_until
 from ml.monitoring.drift import ColumnTypes, compute_drift
 from tests.monitoring.conftest import (
     VERSION,
@@ -19,7 +20,6 @@ from tests.monitoring.conftest import (
     wait_for_sample,
 )
 from tests.monitoring.frames import drawn, holdout, shifted
-from tests.procs import wait_until
 
 pytestmark = pytest.mark.integration
 

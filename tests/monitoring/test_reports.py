@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import requests
 
+from devsupport import Stack
 from ml.monitoring.drift import ColumnTypes, drift_report, summary_from_snapshot
 from tests.monitoring.conftest import instances, predict
 from tests.monitoring.frames import drawn, shifted
-from tests.procs import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.procs import ROOT
+from devsupport import ROOT
 
 HEAVY = ("sklearn", "pandas", "numpy", "evidently", "scipy", "pyarrow")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import requests
 
+from devsupport import Stack
 from tests.payloads import PASSENGER, passengers
-from tests.procs import Stack
 
 pytestmark = pytest.mark.integration
 

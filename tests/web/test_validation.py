@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from core.keys import Keys
+from devsupport import Stack
 from tests.payloads import PASSENGER
-from tests.procs import Stack
 
 pytestmark = pytest.mark.integration
 URL = "/api/v1/predictions"

@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from core.keys import Keys
+from devsupport import RedisServer, Stack, wait_until
 from tests.logged import logged_records
 from tests.payloads import PASSENGER, passengers
-from tests.procs import RedisServer, Stack, wait_until
 
 pytestmark = pytest.mark.integration
 URL = "/api/v1/predictions"

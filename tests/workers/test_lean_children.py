@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from core.keys import Keys
+from devsupport import Stack, free_port, wait_until
 from tests.batches.helpers import finished, rows, to_csv, upload
 from tests.payloads import PASSENGER
-from tests.procs import Stack, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 

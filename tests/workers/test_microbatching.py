@@ -17,9 +17,9 @@ from core.jobs import JobStore, JobType
 from core.keys import Keys
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings
+from devsupport import Stack, wait_until
 from tests.logged import logged_records
 from tests.payloads import passengers
-from tests.procs import Stack, wait_until
 
 pytestmark = pytest.mark.integration
 

