@@ -13,7 +13,7 @@ from web.services import Services
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # Swagger UI's own files (CSS, JavaScript) are served beside the document, not part of the API
-UNDOCUMENTED_ENDPOINTS = frozenset({"static", "docs.static"})
+UNDOCUMENTED_ENDPOINTS = frozenset({"docs.static"})
 _CONVERTER = re.compile(r"<(?:[a-z_]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 
 
