@@ -86,7 +86,7 @@ def batch(args: argparse.Namespace, progress: Progress) -> int:
             job = _follow(http, base, job, progress)
         except KeyboardInterrupt:
             progress.done()
-            http.delete(f"{base}/api/v1/jobs/{job['id']}", timeout=10)
+            http.post(f"{base}/api/v1/jobs/{job['id']}/cancel", timeout=10)
             print(f"cancelled job {job['id']}", file=sys.stderr)
             return 130
         if job["status"] != "succeeded":

@@ -17,8 +17,16 @@ from web.services import Services
 from web.uploads import CSV_TYPES, FILE_FIELD, MAX_FIELD_BYTES, PARQUET_TYPES
 
 BINARY = {"type": "string", "format": "binary"}
-# a form field is at most MAX_FIELD_BYTES of UTF-8: this many characters always fit
-ID_COLUMN = {"type": "string", "minLength": 1, "maxLength": MAX_FIELD_BYTES // 4}
+# A column name as a CSV header line reads it: no line breaks or control characters, no
+# surrounding whitespace (names are stripped). A form field is at most MAX_FIELD_BYTES of
+# UTF-8: this many characters always fit.
+_NAME_END = r"[^\s\x00-\x1f\x7f\x85]"
+ID_COLUMN = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_FIELD_BYTES // 4,
+    "pattern": rf"^{_NAME_END}([^\x00-\x1f\x7f\x85]*{_NAME_END})?$",
+}
 RESULT_FORMATS = ("csv", "parquet")
 
 

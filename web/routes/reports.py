@@ -61,12 +61,15 @@ def _from_json(svc: Services) -> Params:
     version = svc.catalog.resolve(body.get("model_version"))
     window = body["window"]
     if "last" in window:
+        last = int(window["last"])  # JSON Schema's integers include 500.0
         low, high = window_limits(svc, body["type"])
-        if not low <= window["last"] <= high:  # a performance window may be shorter
+        if not low <= last <= high:  # a performance window may be shorter
             raise _invalid(["window", "last"], f"must be an integer from {low} to {high}")
-        return {"type": body["type"], "source": "log", "window": window}, version
-    since = _timestamp(window["since"])
-    until = _timestamp(window["until"]) if "until" in window else datetime.now(UTC).timestamp()
+        return {"type": body["type"], "source": "log", "window": {"last": last}}, version
+    since = _timestamp(window["since"], "since")
+    until = (
+        _timestamp(window["until"], "until") if "until" in window else datetime.now(UTC).timestamp()
+    )
     if since >= until:
         raise _invalid(["window", "until"], "must be later than since")
     _, high = window_limits(svc, body["type"])
@@ -74,12 +77,15 @@ def _from_json(svc: Services) -> Params:
     return {"type": body["type"], "source": "log", "window": range_}, version
 
 
-def _timestamp(value: str) -> float:
-    """An RFC 3339 date-time (already checked by the schema) as a Unix timestamp."""
-    parsed = datetime.fromisoformat(value.replace("z", "Z"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+def _timestamp(value: str, name: str) -> float:
+    """An RFC 3339 date-time (its syntax checked by the schema) as a Unix timestamp."""
+    try:
+        parsed = datetime.fromisoformat(value.upper())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    except (ValueError, OverflowError) as exc:  # a leap second, year 0, beyond year 9999
+        raise _invalid(["window", name], f"not a representable date-time: {exc}") from exc
 
 
 def _invalid(loc: list[Any], msg: str) -> InvalidRequest:
