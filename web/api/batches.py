@@ -18,13 +18,14 @@ from web.uploads import CSV_TYPES, FILE_FIELD, MAX_FIELD_BYTES, PARQUET_TYPES
 
 BINARY = {"type": "string", "format": "binary"}
 # A column name as a CSV header line reads it: no line breaks or control characters, no
-# surrounding whitespace (names are stripped). A form field is at most MAX_FIELD_BYTES of
-# UTF-8: this many characters always fit.
+# surrounding whitespace (names are stripped); short enough to fit a form field
+# (MAX_FIELD_BYTES) and, percent-encoded, a request line.
+MAX_ID_COLUMN = 200  # characters: 2,400 bytes at most once percent-encoded
 _NAME_END = r"[^\s\x00-\x1f\x7f\x85]"
 ID_COLUMN = {
     "type": "string",
     "minLength": 1,
-    "maxLength": MAX_FIELD_BYTES // 4,
+    "maxLength": MAX_ID_COLUMN,
     "pattern": rf"^{_NAME_END}([^\x00-\x1f\x7f\x85]*{_NAME_END})?$",
 }
 RESULT_FORMATS = ("csv", "parquet")

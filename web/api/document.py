@@ -9,9 +9,14 @@ from flask import Flask
 
 from web.api.components import components
 from web.api.contract import Operation
+from web.limits import MAX_REQUEST_LINE_BYTES
 from web.services import Services
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+URI_TOO_LONG = {  # answered by gunicorn itself, as an HTML page
+    "description": f"the request line is longer than {MAX_REQUEST_LINE_BYTES} bytes",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 # Swagger UI's own files (CSS, JavaScript) are served beside the document, not part of the API
 UNDOCUMENTED_ENDPOINTS = frozenset({"docs.static"})
 _CONVERTER = re.compile(r"<(?:[a-z_]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
@@ -40,7 +45,9 @@ def document(app: Flask, svc: Services) -> dict[str, Any]:
         if operation is None:
             continue  # a route without a contract: the coverage test names it
         path_params = _CONVERTER.findall(next(r.rule for r in _rules(app, path)))
-        paths.setdefault(path, {})[method] = operation.openapi(svc, path_params)
+        doc = operation.openapi(svc, path_params)
+        doc["responses"].setdefault("414", URI_TOO_LONG)
+        paths.setdefault(path, {})[method] = doc
     return {
         "openapi": "3.1.0",
         "info": {
