@@ -14,12 +14,12 @@ from web.api.components import (
 )
 from web.api.contract import Operation, Param
 from web.services import Services
-from web.uploads import CSV_TYPES, FILE_FIELD, MAX_FIELD_BYTES, PARQUET_TYPES
+from web.uploads import CSV_TYPES, FILE_FIELD, PARQUET_TYPES
 
 BINARY = {"type": "string", "format": "binary"}
 # A column name as a CSV header line reads it: no line breaks or control characters, no
 # surrounding whitespace (names are stripped); short enough to fit a form field
-# (MAX_FIELD_BYTES) and, percent-encoded, a request line.
+# (4,096 bytes) and, percent-encoded, a request line.
 MAX_ID_COLUMN = 200  # characters: 2,400 bytes at most once percent-encoded
 _NAME_END = r"[^\s\x00-\x1f\x7f\x85]"
 ID_COLUMN = {

@@ -40,13 +40,15 @@ def _body(svc: Services) -> dict[str, Any]:
 CREATE_PREDICTION = Operation(
     summary="Queue a prediction job",
     description=(
-        "Each instance is checked against the model version's feature schema (the "
-        "`Instance` schema here is the default version's). With `wait`, the answer is 200 "
+        "Each instance is checked against the requested model version's feature schema "
+        "(the `Instance` schema here is the default version's); every bad field is named. "
+        "With `wait`, the answer is 200 "
         "with the finished job when it finishes in time."
     ),
     tags=("predictions",),
     params=(WAIT, IDEMPOTENCY_KEY),
     bodies={JSON: _body},
+    checked_by_route=("Instance",),
     responses={
         "200": job_response("the job finished within `wait` (or a retry's job, finished)"),
         "202": job_response("the job is queued or running; poll `Location`"),

@@ -39,8 +39,11 @@ def problems(schema: Schema, value: Any, root: list[Any] | None = None) -> list[
     ``root`` is the ``loc`` of ``value`` itself (``["body"]`` by default, used only when
     the value as a whole is wrong).
     """
+    check = validator(schema)
+    if check.is_valid(value):
+        return []
     found: list[Problem] = []
-    for error in validator(schema).iter_errors(value):
+    for error in check.iter_errors(value):
         for loc, msg in _describe(schema, error):
             entry = {"loc": loc or list(root or ["body"]), "msg": msg}
             if entry not in found:
