@@ -161,7 +161,7 @@ def _upload(
 def _cancel(http: requests.Session, base: str, job_id: str) -> str:
     """Cancel the job; what became of it, in words."""
     try:
-        resp = http.delete(f"{base}/api/v1/jobs/{job_id}", timeout=CANCEL_TIMEOUT_SECONDS)
+        resp = http.post(f"{base}/api/v1/jobs/{job_id}/cancel", timeout=CANCEL_TIMEOUT_SECONDS)
     except requests.RequestException as exc:
         return f"job {job_id} may still run: cancelling it failed ({exc})"
     except KeyboardInterrupt:

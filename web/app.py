@@ -24,7 +24,7 @@ from web.waiting import CompletionWaiter
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no static files of its own: a dead route less
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -21,6 +21,7 @@ class Catalog:
         self.registry = registry
         self._schemas: dict[str, FeatureSchema] = {}
         self._default: tuple[float, str] | None = None
+        self._versions: tuple[float, list[str]] | None = None
         self._lock = threading.Lock()
         self._verified: tuple[str, int, int] | None = None
 
@@ -34,6 +35,15 @@ class Catalog:
             raise NoModelInstalled("no model version is installed; run `make train`") from exc
         self._default = (time.monotonic(), version)
         return version
+
+    def versions(self) -> list[str]:
+        """Installed versions, sorted (re-read at most every ``DEFAULT_REFRESH_SECONDS``)."""
+        cached = self._versions
+        if cached and time.monotonic() - cached[0] < DEFAULT_REFRESH_SECONDS:
+            return cached[1]
+        versions = self.registry.versions()
+        self._versions = (time.monotonic(), versions)
+        return versions
 
     def resolve(self, requested: Any) -> str:
         """The model version a request asks for (the default when absent); 422 if unknown."""

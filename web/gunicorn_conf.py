@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from core.settings import get_settings
 from telemetry.multiprocess import mark_dead, prepare
+from web.limits import MAX_REQUEST_LINE_BYTES
 
 _settings = get_settings()
 
@@ -19,6 +20,7 @@ worker_connections = _settings.web_connections
 timeout = 60  # a long-poll lasts at most max_wait_seconds (30 s)
 graceful_timeout = 35
 keepalive = 5
+limit_request_line = MAX_REQUEST_LINE_BYTES  # longer is 414, documented on every operation
 accesslog = None
 errorlog = "-"
 loglevel = "info"

@@ -47,6 +47,7 @@ class Upload:
     filename: str | None = None
     format: str = CSV
     sha256: str | None = None  # of the file's bytes, when asked for
+    multipart: bool = False  # the file came as the ``file`` part of a form
 
 
 @dataclass(frozen=True)
@@ -58,30 +59,27 @@ class Header:
     estimated_rows: int
 
 
-def receive(path: Path, max_bytes: int, *, digest: bool = False) -> Upload:
+def receive(
+    path: Path, max_bytes: int, *, digest: bool = False, formats: tuple[str, ...] = (CSV, PARQUET)
+) -> Upload:
     """Stream the request body (CSV, Parquet or multipart with a ``file`` part) to ``path``.
 
     With ``digest``, the sha256 of the file's bytes is computed as they are written.
+    ``formats`` are the file formats the endpoint reads: another is 415.
     """
     mimetype = request.mimetype or ""
-    if mimetype not in (*CSV_TYPES, *PARQUET_TYPES, "multipart/form-data"):
-        raise UnsupportedMediaType(
-            "send the file as text/csv, application/vnd.apache.parquet or multipart/form-data "
-            f"(got {mimetype or 'none'!r})",
-            errors=[
-                {
-                    "loc": ["header", "Content-Type"],
-                    "msg": "must be text/csv, application/vnd.apache.parquet or "
-                    "multipart/form-data",
-                }
-            ],
-        )
+    types = {CSV: CSV_TYPES, PARQUET: PARQUET_TYPES}
+    accepted = [t for fmt in formats for t in types[fmt]]
+    named = [types[fmt][0] for fmt in formats] + ["multipart/form-data"]
+    if mimetype not in (*accepted, "multipart/form-data"):
+        raise _unsupported(named, mimetype)
     too_large = PayloadTooLarge(f"the upload is larger than {max_bytes} bytes")
     if request.content_length is not None and request.content_length > max_bytes:
         raise too_large
     # the app-wide limit is the JSON one; this endpoint takes files up to its own
     request.max_content_length = max_bytes
     upload = Upload(path, format=PARQUET if mimetype in PARQUET_TYPES else CSV)
+    upload.multipart = mimetype == "multipart/form-data"
     sink = _Sink(path, hashlib.sha256() if digest else None)
     try:
         with sink:
@@ -94,7 +92,17 @@ def receive(path: Path, max_bytes: int, *, digest: bool = False) -> Upload:
         raise too_large from exc
     upload.size = sink.size
     upload.sha256 = sink.hash.hexdigest() if sink.hash is not None else None
+    if upload.format not in formats:  # a form's file part said Parquet
+        raise _unsupported(named[:-1], "a Parquet file", loc=["form", FILE_FIELD])
     return upload
+
+
+def _unsupported(types: list[str], got: str, loc: list[str] | None = None) -> UnsupportedMediaType:
+    listing = ", ".join(types[:-1]) + f" or {types[-1]}" if len(types) > 1 else types[0]
+    return UnsupportedMediaType(
+        f"send the file as {listing} (got {got or 'none'!r})",
+        errors=[{"loc": loc or ["header", "Content-Type"], "msg": f"must be {listing}"}],
+    )
 
 
 class _Sink:

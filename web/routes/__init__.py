@@ -1,4 +1,4 @@
-"""One blueprint per resource; each module has ``bp`` and may add ``OPENAPI_PATHS``."""
+"""One blueprint per resource; each view carries its contract (``web.api``)."""
 
 from web.routes import batches, docs, feedback, jobs, models, ops, predictions, reports
 

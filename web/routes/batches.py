@@ -22,7 +22,7 @@ import json
 import os
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from core import batch_files as files
 from core.errors import InvalidRequest
@@ -30,13 +30,12 @@ from core.jobs import JobType
 from core.queue import SCORE_BATCH_TASK
 from ml.batch.columns import reserved_columns
 from telemetry import metrics
-from web.bodies import idempotency_key
-from web.openapi import JOB_REF, problem_response
+from web.api.batches import CREATE_BATCH
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
 from web.uploads import (
+    FILE_FIELD,
     PARQUET,
-    PARQUET_TYPES,
     Header,
     Upload,
     discard,
@@ -49,22 +48,24 @@ bp = Blueprint("batches", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/batches")
+@CREATE_BATCH
 def create_batch() -> Response:
     svc = services()
     s = svc.settings
-    key = idempotency_key()
+    query = CREATE_BATCH.read_params(svc)
+    key = query["Idempotency-Key"]
     s.uploads_dir.mkdir(parents=True, exist_ok=True)
     incoming = files.incoming_path(s)
     try:
         upload = receive(incoming, s.max_upload_bytes, digest=key is not None)
-        params = {**request.args.to_dict(), **upload.fields}
-        requested_version = params.get("model_version") or None
+        params = _params(svc, query, upload)
+        requested_version = params.get("model_version")
         version = svc.catalog.resolve(requested_version)
         if upload.format == PARQUET:
             header = read_parquet_header(incoming)
         else:
             header = read_header(incoming, upload.size)
-        id_column = params.get("id_column") or None
+        id_column = params.get("id_column")
         _check_columns(svc, version, header, id_column)
         fingerprint = _fingerprint(upload, id_column, requested_version) if key else None
         job_id, created = svc.store.create(
@@ -98,6 +99,14 @@ def create_batch() -> Response:
     metrics.JOBS_SUBMITTED.labels(JobType.BATCH.value).inc()
     metrics.BATCH_UPLOAD_BYTES.inc(upload.size)
     return job_response(svc.store.get(job_id))
+
+
+def _params(svc: Services, query: dict[str, Any], upload: Upload) -> dict[str, Any]:
+    """``model_version`` and ``id_column``: from the query, or the form (which wins)."""
+    if upload.multipart:
+        CREATE_BATCH.check("multipart/form-data", svc, {**upload.fields, FILE_FIELD: ""})
+    given = {k: v for k, v in query.items() if v is not None}
+    return {**given, **upload.fields}
 
 
 def _fingerprint(upload: Upload, id_column: str | None, model_version: str | None) -> str:
@@ -145,133 +154,3 @@ def _check_columns(svc: Services, version: str, header: Header, id_column: str |
             else f"{len(errors)} problem(s) with the file's columns"
         )
         raise InvalidRequest(detail, errors=errors)
-
-
-def _upload_params() -> list[dict[str, Any]]:
-    return [
-        {
-            "name": "model_version",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "model version to score with (default: the default version)",
-        },
-        {
-            "name": "id_column",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "input column copied first into the scored file (default: `row`)",
-        },
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string", "maxLength": 255},
-            "description": (
-                "the same key within the job TTL, with the same file and parameters, returns "
-                "the same job (and keeps no second copy of the file); with a different file "
-                "or parameters it is 409"
-            ),
-        },
-    ]
-
-
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/batches": {
-        "post": {
-            "summary": "Upload a CSV or Parquet file for bulk scoring (a batch job)",
-            "description": (
-                "A CSV file needs a header line naming every feature column; a Parquet file, "
-                "a (flat) column of each feature's name. Other columns are carried through to "
-                "the scored file. A Parquet file is sent as `application/vnd.apache.parquet` "
-                "(or `application/x-parquet`), or as the multipart `file` with that content "
-                "type or a name ending in `.parquet`. `model_version` and `id_column` may also "
-                "be sent as multipart form fields. Follow the job at `Location`; download the "
-                "scored file from `/api/v1/jobs/{job_id}/result` once it has succeeded."
-            ),
-            "parameters": _upload_params(),
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "text/csv": _BINARY,
-                    **dict.fromkeys(PARQUET_TYPES, _BINARY),
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {
-                                "file": {"type": "string", "format": "binary"},
-                                "model_version": {"type": "string"},
-                                "id_column": {"type": "string"},
-                            },
-                        }
-                    },
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": (
-                        "a retry with the same Idempotency-Key: the job it made, finished "
-                        "(`Idempotent-Replayed: true`)"
-                    ),
-                    "content": {"application/json": {"schema": JOB_REF}},
-                },
-                "202": {
-                    "description": (
-                        "the batch job is queued; poll `Location` (also a retry with the same "
-                        "Idempotency-Key while its job has not finished)"
-                    ),
-                    "content": {"application/json": {"schema": JOB_REF}},
-                },
-                "409": problem_response(
-                    "Idempotency-Key already used with a different file or parameters"
-                ),
-                "413": problem_response("the file is larger than the upload limit"),
-                "415": problem_response("neither text/csv, a Parquet type nor multipart/form-data"),
-                "422": problem_response(
-                    "no CSV header (or not Parquet), missing feature columns, nested Parquet "
-                    "columns or unknown id column, each named"
-                ),
-                "503": problem_response("Redis unreachable or no model installed"),
-            },
-        }
-    },
-    "/api/v1/jobs/{job_id}/result": {
-        "get": {
-            "summary": "A batch job's scored file (CSV, or Parquet when asked), streamed",
-            "parameters": [
-                {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                {
-                    "name": "format",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["csv", "parquet"]},
-                    "description": (
-                        "file format; without it, `Accept: application/vnd.apache.parquet` "
-                        "asks for Parquet, anything else gets CSV"
-                    ),
-                },
-            ],
-            "responses": {
-                "200": {
-                    "description": (
-                        "id column (or `row`), carried-through columns, `prediction`, one "
-                        "`proba_<class>` column per class, `error` (empty for scored rows; "
-                        "null in Parquet, where carried-through columns are text and "
-                        "probabilities doubles)"
-                    ),
-                    "content": {
-                        "text/csv": {"schema": {"type": "string"}},
-                        "application/vnd.apache.parquet": _BINARY,
-                    },
-                },
-                "404": problem_response("unknown or expired job, or not a batch job"),
-                "409": problem_response("the job has not succeeded"),
-                "422": problem_response("`format` is neither csv nor parquet"),
-            },
-        }
-    },
-}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask_openapi3_swagger
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
-from web.openapi import document
+from web.api import models as api
+from web.api.document import document
 from web.services import services
 
 ASSETS = Path(flask_openapi3_swagger.__file__).parent / "templates" / "swagger"
@@ -25,18 +26,12 @@ layout: "StandaloneLayout"}); };</script></body></html>"""
 
 
 @bp.get("/openapi.json")
+@api.OPENAPI
 def openapi() -> Response:
-    svc = services()
-    try:
-        schema = svc.catalog.schema(svc.catalog.default_version())
-    except Exception:  # noqa: BLE001 — without a model the document still describes the API
-        schema = None
-    from web.routes import MODULES
-
-    extra = {path: ops for m in MODULES for path, ops in getattr(m, "OPENAPI_PATHS", {}).items()}
-    return jsonify(document(schema, svc.settings.max_instances, extra))
+    return jsonify(document(current_app, services()))
 
 
 @bp.get("/docs")
+@api.SWAGGER_UI
 def swagger_ui() -> Response:
     return Response(PAGE, mimetype="text/html")

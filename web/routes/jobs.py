@@ -8,24 +8,27 @@ from core import batch_files
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
 from core.jobs import JobStatus, JobType
 from telemetry import metrics
-from web.bodies import choice_param, int_param, wait_seconds
+from web.api import batches as batches_api
+from web.api import jobs as api
+from web.api import reports as reports_api
 from web.job_resource import job_resource
 from web.responses import json_response
 from web.services import services
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
-MAX_LIST = 200
 
 
 @bp.get("/jobs/<job_id>")
+@api.GET_JOB
 def get_job(job_id: str) -> Response:
     svc = services()
-    wait = wait_seconds(svc.settings.max_wait_seconds)
+    wait = api.GET_JOB.read_params(svc)["wait"] or 0.0
     job = svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id)
     return json_response(job_resource(job, raw=True))
 
 
 @bp.get("/jobs/<job_id>/report")
+@reports_api.GET_REPORT
 def get_report(job_id: str) -> Response:
     """A report job's Evidently HTML: 409 until the job has succeeded."""
     svc = services()
@@ -46,13 +49,14 @@ PARQUET_TYPES = (PARQUET_TYPE, "application/x-parquet")
 
 
 @bp.get("/jobs/<job_id>/result")
+@batches_api.GET_RESULT
 def get_result(job_id: str) -> Response:
     """A batch job's scored file, streamed from disk: 409 until the job has succeeded.
 
     CSV unless ``?format=parquet`` or an ``Accept`` header preferring Parquet asks for it.
     """
     svc = services()
-    file_format = _result_format()
+    file_format = _result_format(batches_api.GET_RESULT.read_params(svc)["format"])
     job = svc.store.get(job_id)
     if job.type is not JobType.BATCH:
         raise ResultNotFound(f"job {job.id} is a {job.type.value} job; it has no result file")
@@ -75,9 +79,8 @@ def get_result(job_id: str) -> Response:
     return resp
 
 
-def _result_format() -> str:
+def _result_format(asked: str | None) -> str:
     """``?format=`` if given, else the ``Accept`` header's preference; CSV by default."""
-    asked = choice_param("format", list(RESULT_TYPES))
     if asked:
         return asked
     offered = ["text/csv", *PARQUET_TYPES]
@@ -85,8 +88,10 @@ def _result_format() -> str:
     return "parquet" if best in PARQUET_TYPES else "csv"
 
 
-@bp.delete("/jobs/<job_id>")
+@bp.post("/jobs/<job_id>/cancel")
+@api.CANCEL_JOB
 def cancel_job(job_id: str) -> Response:
+    """Cancel and keep: the job stays readable as ``cancelled`` until it expires."""
     svc = services()
     job = svc.store.cancel(job_id)
     metrics.JOBS_FINISHED.labels(job.type.value, JobStatus.CANCELLED.value).inc()
@@ -95,12 +100,20 @@ def cancel_job(job_id: str) -> Response:
     return jsonify(job_resource(job))
 
 
+@bp.delete("/jobs/<job_id>")
+@api.CANCEL_JOB_BY_DELETE
+def cancel_job_by_delete(job_id: str) -> Response:
+    """The older spelling of ``POST /jobs/<id>/cancel``, kept for existing clients."""
+    return cancel_job(job_id)
+
+
 @bp.get("/jobs")
+@api.LIST_JOBS
 def list_jobs() -> Response:
-    limit = int_param("limit", 50, 1, MAX_LIST)
-    job_type = choice_param("type", [t.value for t in JobType])
-    status = choice_param("status", [s.value for s in JobStatus])
-    jobs = services().store.recent(
+    svc = services()
+    params = api.LIST_JOBS.read_params(svc)
+    limit, job_type, status = params["limit"], params["type"], params["status"]
+    jobs = svc.store.recent(
         limit=limit,
         job_type=JobType(job_type) if job_type else None,
         status=JobStatus(status) if status else None,

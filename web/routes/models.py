@@ -9,12 +9,14 @@ from flask import Blueprint, Response, jsonify
 from core.errors import ModelVersionNotFound
 from core.monitoring_records import latest
 from ml.errors import ModelNotFound
+from web.api import models as api
 from web.services import services
 
 bp = Blueprint("models", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/models")
+@api.LIST_MODELS
 def list_models() -> Response:
     catalog = services().catalog
     versions = catalog.registry.versions()
@@ -36,6 +38,7 @@ def list_models() -> Response:
 
 
 @bp.get("/models/<version>")
+@api.GET_MODEL
 def get_model(version: str) -> Response:
     catalog = services().catalog
     card = _card(version)
@@ -50,6 +53,7 @@ def get_model(version: str) -> Response:
 
 
 @bp.get("/models/<version>/monitoring")
+@api.GET_MONITORING
 def get_monitoring(version: str) -> Response:
     """What the workers last measured of a version: drift check and accuracy (null if never)."""
     svc = services()

@@ -9,6 +9,7 @@ import redis
 from flask import Blueprint, Response, jsonify
 
 from telemetry.multiprocess import exposition
+from web.api import models as api
 from web.services import Services, services
 
 bp = Blueprint("ops", __name__)
@@ -19,11 +20,13 @@ _last_pong: dict[str, float | list[str]] = {"at": 0.0, "workers": []}
 
 
 @bp.get("/health")
+@api.HEALTH
 def health() -> Response:
     return jsonify({"status": "ok"})
 
 
 @bp.get("/ready")
+@api.READY
 def ready() -> tuple[Response, int]:
     svc = services()
     checks: dict[str, dict[str, object]] = {}
@@ -63,6 +66,7 @@ def _workers(svc: Services) -> list[str]:
 
 
 @bp.get("/metrics")
+@api.METRICS
 def metrics() -> Response:
     body, content_type = exposition()
     return Response(body, content_type=content_type)

@@ -7,26 +7,24 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from core.errors import InvalidRequest
 from core.jobs import JobType
 from core.queue import PREDICT_TASK
 from ml.schema import validate_instances
 from telemetry import metrics
-from web.bodies import idempotency_key, json_body, wait_seconds
+from web.api.predictions import CREATE_PREDICTION
 from web.responses import job_response, replayed_job_response
-from web.services import services
+from web.services import Services, services
 
 bp = Blueprint("predictions", __name__, url_prefix="/api/v1")
-ALLOWED_KEYS = ("instances", "model_version")
 
 
 @bp.post("/predictions")
+@CREATE_PREDICTION
 def create_prediction() -> Response:
     svc = services()
-    s = svc.settings
-    wait = wait_seconds(s.max_wait_seconds)
-    key = idempotency_key()
-    body, raw = json_body(s.max_json_bytes)
+    params = CREATE_PREDICTION.read_params(svc)
+    wait, key = params["wait"] or 0.0, params["Idempotency-Key"]
+    body, raw = CREATE_PREDICTION.read_json(svc)
     instances, version = _validate(svc, body)
     fingerprint = hashlib.sha256(raw).hexdigest()
     job_id, created = svc.store.create(
@@ -44,21 +42,9 @@ def create_prediction() -> Response:
     return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
 
 
-def _validate(svc: Any, body: Any) -> tuple[list[dict[str, Any]], str]:
-    if not isinstance(body, dict):
-        raise InvalidRequest(
-            "the body must be a JSON object", errors=[{"loc": ["body"], "msg": "must be an object"}]
-        )
-    errors = [{"loc": [k], "msg": "unknown field"} for k in body if k not in ALLOWED_KEYS]
-    if "instances" not in body:
-        errors.append({"loc": ["instances"], "msg": "field required"})
-    try:
-        version = svc.catalog.resolve(body.get("model_version"))
-    except InvalidRequest as exc:
-        errors += exc.errors
-        version = None
-    if errors:
-        raise InvalidRequest(f"{len(errors)} invalid field(s)", errors=errors)
+def _validate(svc: Services, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """Cleaned instances (the body already matches the schema) and the model version."""
+    version = svc.catalog.resolve(body.get("model_version"))
     instances = validate_instances(
         svc.catalog.schema(version), body["instances"], max_instances=svc.settings.max_instances
     )

@@ -1,0 +1,146 @@
+"""The document's shared schemas (a job, a problem, one instance) and answer shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.jobs import JobStatus, JobType
+from ml.schema import MAX_ID_LENGTH, FeatureSchema
+from web.services import Services
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+JOB_REF = {"$ref": "#/components/schemas/Job"}
+INSTANCE_REF = {"$ref": "#/components/schemas/Instance"}
+LOCATION_HEADER = {
+    "Location": {"description": "the job's URL", "schema": {"type": "string"}},
+}
+
+JOB: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type", "status"],
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"type": "string", "enum": [s.value for s in JobStatus]},
+        "type": {"type": "string", "enum": [t.value for t in JobType]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": {"type": ["string", "null"], "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "model_version": {"type": ["string", "null"]},
+        "progress": {
+            "type": "object",
+            "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},
+        },
+        "result": {},
+        "error": {"type": ["object", "null"]},
+        "links": {"type": "object"},
+    },
+}
+PROBLEM: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def problem_response(description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+        **extra,
+    }
+
+
+def job_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": LOCATION_HEADER,
+        "content": {"application/json": {"schema": JOB_REF}},
+    }
+
+
+def json_response(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema or {}}}}
+
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
+UNAVAILABLE = problem_response(
+    "Redis or the queue cannot be reached, or no model is installed; see Retry-After",
+    headers=RETRY_AFTER,
+)
+NOT_FOUND_JOB = problem_response("unknown or expired job")
+INVALID = problem_response("invalid fields or parameters, each named in `errors`")
+MALFORMED = problem_response("the body is not JSON, or is nested too deeply")
+NOT_JSON = problem_response("the body is not application/json")
+TOO_LARGE = problem_response("the body is too large")
+
+
+def instance_schema(schema: FeatureSchema | None) -> dict[str, Any]:
+    """JSON Schema of one instance, from the model's feature schema."""
+    if schema is None:
+        return {"type": "object", "additionalProperties": True}
+    props: dict[str, Any] = {
+        "id": {
+            "anyOf": [{"type": "string", "maxLength": MAX_ID_LENGTH}, {"type": "integer"}],
+            "description": "optional client id, echoed back",
+        }
+    }
+    for f in schema.features:
+        if f.kind == "categorical":
+            prop: dict[str, Any] = {"type": "string", "enum": list(f.categories or [])}
+        else:
+            prop = {"type": "integer" if f.integer else "number"}
+            if f.minimum is not None:
+                prop["minimum"] = f.minimum
+            if f.maximum is not None:
+                prop["maximum"] = f.maximum
+        if f.nullable:
+            prop = {"anyOf": [prop, {"type": "null"}]}
+        props[f.name] = prop
+    return {
+        "type": "object",
+        "properties": props,
+        "required": [f.name for f in schema.features],
+        "additionalProperties": False,
+    }
+
+
+def default_schema(svc: Services) -> FeatureSchema | None:
+    """The default model version's feature schema (None when no model is installed)."""
+    try:
+        return svc.catalog.schema(svc.catalog.default_version())
+    except Exception:  # noqa: BLE001 — without a model the document still describes the API
+        return None
+
+
+def components(svc: Services) -> dict[str, Any]:
+    return {
+        "schemas": {
+            "Instance": instance_schema(default_schema(svc)),
+            "Job": JOB,
+            "Problem": PROBLEM,
+        }
+    }
+
+
+def model_versions(svc: Services) -> dict[str, Any]:
+    """A ``model_version`` field: one of the installed versions (the default when absent)."""
+    versions = svc.catalog.versions()
+    schema: dict[str, Any] = {"type": "string", "description": "an installed model version"}
+    return {**schema, "enum": versions} if versions else schema

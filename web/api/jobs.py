@@ -1,0 +1,88 @@
+"""The contract of ``/api/v1/jobs``: read, long-poll, list and cancel jobs."""
+
+from __future__ import annotations
+
+from core.jobs import JobStatus, JobType
+from web.api.common import WAIT
+from web.api.components import (
+    INVALID,
+    JOB_REF,
+    NOT_FOUND_JOB,
+    UNAVAILABLE,
+    json_response,
+    problem_response,
+)
+from web.api.contract import Operation, Param
+
+MAX_LIST = 200  # jobs one list answer holds at most
+DEFAULT_LIST = 50
+
+GET_JOB = Operation(
+    summary="A job (long-poll with `wait`)",
+    tags=("jobs",),
+    params=(WAIT,),
+    responses={
+        "200": json_response("the job", JOB_REF),
+        "404": NOT_FOUND_JOB,
+        "422": INVALID,
+        "503": UNAVAILABLE,
+    },
+)
+
+CANCEL_JOB = Operation(
+    summary="Cancel a job that has not finished; the job stays readable as `cancelled`",
+    description=(
+        "A queued job is never run; a running batch stops between chunks and its files are "
+        "removed. The job record is kept until it expires: `GET /api/v1/jobs/{job_id}` "
+        "answers it with status `cancelled`. A finished job cannot be cancelled (409)."
+    ),
+    tags=("jobs",),
+    responses={
+        "200": json_response("the cancelled job", JOB_REF),
+        "404": NOT_FOUND_JOB,
+        "409": problem_response("the job has already finished"),
+        "503": UNAVAILABLE,
+    },
+)
+
+CANCEL_JOB_BY_DELETE = Operation(
+    summary="Deprecated: cancel a job, as `POST /api/v1/jobs/{job_id}/cancel` does",
+    description=(
+        "Kept for existing clients. Despite the method, nothing is deleted: the job is "
+        "cancelled and stays readable (status `cancelled`) until it expires, so a `GET` "
+        "after it answers 200. Use `POST /api/v1/jobs/{job_id}/cancel`."
+    ),
+    tags=("jobs",),
+    deprecated=True,
+    responses=CANCEL_JOB.responses,
+)
+
+LIST_JOBS = Operation(
+    summary="Recent jobs, newest first",
+    tags=("jobs",),
+    params=(
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": DEFAULT_LIST},
+            "how many jobs at most",
+        ),
+        Param("type", "query", {"type": "string", "enum": [t.value for t in JobType]}),
+        Param("status", "query", {"type": "string", "enum": [s.value for s in JobStatus]}),
+    ),
+    responses={
+        "200": json_response(
+            "jobs, newest first",
+            {
+                "type": "object",
+                "required": ["jobs", "limit"],
+                "properties": {
+                    "jobs": {"type": "array", "items": JOB_REF},
+                    "limit": {"type": "integer"},
+                },
+            },
+        ),
+        "422": INVALID,
+        "503": UNAVAILABLE,
+    },
+)

@@ -1,0 +1,124 @@
+"""JSON Schema validation that names every bad field (``loc``) in the API's own words."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import jsonschema_rs
+
+Schema = dict[str, Any]
+Problem = dict[str, Any]  # {"loc": [...], "msg": "..."}
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "object": "an object",
+    "array": "an array",
+    "boolean": "a boolean",
+    "null": "null",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(json.loads(text), validate_formats=True)
+
+
+def validator(schema: Schema) -> jsonschema_rs.Validator:
+    """A compiled validator for ``schema`` (cached by its canonical JSON: compiling is cheap,
+    but a body is validated on every request)."""
+    return _compiled(json.dumps(schema, sort_keys=True))
+
+
+def problems(schema: Schema, value: Any, root: list[Any] | None = None) -> list[Problem]:
+    """Every way ``value`` breaks ``schema``, each with the ``loc`` of the field at fault.
+
+    ``root`` is the ``loc`` of ``value`` itself (``["body"]`` by default, used only when
+    the value as a whole is wrong).
+    """
+    check = validator(schema)
+    if check.is_valid(value):
+        return []
+    found: list[Problem] = []
+    for error in check.iter_errors(value):
+        for loc, msg in _describe(schema, error):
+            entry = {"loc": loc or list(root or ["body"]), "msg": msg}
+            if entry not in found:
+                found.append(entry)
+    return found
+
+
+def _describe(schema: Schema, error: jsonschema_rs.ValidationError) -> list[tuple[list, str]]:
+    kind = error.kind
+    path = list(error.instance_path)
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        return [([*path, kind.property], "field required")]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        return [([*path, name], "unknown field") for name in kind.unexpected]
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.OneOfNotValid):
+        # the one alternative whose shape fits (its errors all lie deeper) says what is wrong
+        fitting = [
+            b for b in kind.context if b and all(len(e.instance_path) > len(path) for e in b)
+        ]
+        if len(fitting) == 1:
+            return [found for e in fitting[0] for found in _describe(schema, e)]
+    return [(path, _message(schema, error))]
+
+
+def _message(schema: Schema, error: jsonschema_rs.ValidationError) -> str:
+    kind = error.kind
+    kinds = jsonschema_rs.ValidationErrorKind
+    node = _node(schema, list(error.schema_path)[:-1])
+    if isinstance(kind, kinds.OneOfNotValid | kinds.OneOfMultipleValid) and "description" in node:
+        return node["description"]
+    if isinstance(kind, kinds.Type | kinds.AnyOf | kinds.Enum):
+        return f"must be {_expected(node)}"
+    if isinstance(kind, kinds.Minimum | kinds.Maximum | kinds.MinItems | kinds.MaxItems):
+        return f"must be {_expected(node)}"
+    if isinstance(kind, kinds.MinLength | kinds.MaxLength | kinds.Pattern):
+        return f"must be {_expected(node)}"
+    if isinstance(kind, kinds.ExclusiveMinimum):
+        return f"must be greater than {kind.limit}"
+    if isinstance(kind, kinds.ExclusiveMaximum):
+        return f"must be less than {kind.limit}"
+    if isinstance(kind, kinds.Format):
+        return f"must be {'an RFC 3339 date-time' if kind.format == 'date-time' else kind.format}"
+    return node.get("description") or "invalid value"
+
+
+def _node(schema: Schema, pointer: list[Any]) -> Schema:
+    node: Any = schema
+    for step in pointer:
+        node = node[step]
+    return node if isinstance(node, dict) else {}
+
+
+def _expected(node: Schema) -> str:
+    """What a value must be, in words, from its schema node."""
+    if "enum" in node:
+        return "one of " + ", ".join(str(v) for v in node["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in node:
+            return " or ".join(_expected(alt) for alt in node[key])
+    kind = node.get("type", "")
+    words = _TYPE_WORDS.get(kind, kind or "valid")
+    if kind in ("integer", "number"):
+        low, high = node.get("minimum"), node.get("maximum")
+        if low is not None and high is not None:
+            return f"{words} from {low:g} to {high:g}"
+        if low is not None:
+            return f"{words} of at least {low:g}"
+        if high is not None:
+            return f"{words} of at most {high:g}"
+    if kind == "array":
+        low, high = node.get("minItems", 0), node.get("maxItems")
+        return f"a list of {low} to {high} items" if high else f"a list of at least {low} items"
+    if kind == "string":
+        low, high = node.get("minLength", 0), node.get("maxLength")
+        size = f" of {low} to {high} characters" if high else ""
+        pattern = f" matching {node['pattern']}" if "pattern" in node else ""
+        return f"a string{size}{pattern}"
+    return words
