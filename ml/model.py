@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -111,6 +111,18 @@ class Model:
         if self.lean is not None:
             return self.lean.predict_proba_rows(rows)
         return self.pipeline.predict_proba(self.rows_to_frame(rows))
+
+    def predict_proba_columns(self, columns: Mapping[str, list], n_rows: int) -> np.ndarray:
+        """Class probabilities for cleaned instances given as columns (feature → values)."""
+        if self.lean is not None:
+            return self.lean.predict_proba_matrix(self.lean.transform(columns.__getitem__, n_rows))
+        import pandas as pd
+
+        from ml.data.loading import coerce_features
+
+        names = self.schema.feature_names
+        frame = pd.DataFrame({n: columns[n] for n in names}, columns=names)
+        return self.pipeline.predict_proba(coerce_features(frame, self._numeric, self._categorical))
 
     def predict_proba_frame(self, df: pd.DataFrame) -> np.ndarray:
         """Class probabilities for a DataFrame holding (at least) the feature columns."""

