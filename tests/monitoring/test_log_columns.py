@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from core.prediction_log import LogEntry
+from tests.monitoring.per_prediction import columns_from_entries, features_frame
 from workers.monitoring.columns import Layout, LogColumns
-from workers.monitoring.log import features_frame
 
 LAYOUT = Layout(("age", "fare"), ("sex", "embarked"), ("0", "1"))
 
@@ -33,7 +33,7 @@ def frame_of(columns: LogColumns) -> pd.DataFrame:
 
 def test_the_frame_equals_the_one_built_from_the_log_entries_with_missing_values() -> None:
     logged = [*entries(5), entry(5, age=None, sex=None), entry(6, embarked=3, fare=12)]
-    columns = LogColumns.from_entries(logged, LAYOUT)
+    columns = columns_from_entries(logged, LAYOUT)
     expected = features_frame(logged, list(LAYOUT.numerical), list(LAYOUT.categorical))
     pd.testing.assert_frame_equal(frame_of(columns), expected)
     assert math.isnan(frame_of(columns)["sex"][5])
@@ -41,7 +41,7 @@ def test_the_frame_equals_the_one_built_from_the_log_entries_with_missing_values
 
 
 def test_an_encoded_window_decodes_to_the_same_columns() -> None:
-    columns = LogColumns.from_entries([*entries(4), *entries(3, 10, "v2")], LAYOUT, "17-0")
+    columns = columns_from_entries([*entries(4), *entries(3, 10, "v2")], LAYOUT, "17-0")
     back = LogColumns.decode(columns.encode())
     pd.testing.assert_frame_equal(frame_of(back), frame_of(columns))
     np.testing.assert_array_equal(back.proba, columns.proba)
@@ -52,13 +52,13 @@ def test_an_encoded_window_decodes_to_the_same_columns() -> None:
 
 
 def test_appending_keeps_the_newest_rows_and_merges_new_categories_and_versions() -> None:
-    old = LogColumns.from_entries(entries(6), LAYOUT, "1-0")
+    old = columns_from_entries(entries(6), LAYOUT, "1-0")
     newer_entries = [entry(6, embarked="X"), *entries(3, 7, "v2")]
-    newer = LogColumns.from_entries(newer_entries, LAYOUT, "2-0")
+    newer = columns_from_entries(newer_entries, LAYOUT, "2-0")
     both = LogColumns.decode(old.encode()).append(newer, keep=8)
 
     everything = [*entries(6), *newer_entries]
-    expected = LogColumns.from_entries(everything[-8:], LAYOUT)
+    expected = columns_from_entries(everything[-8:], LAYOUT)
     pd.testing.assert_frame_equal(frame_of(both), frame_of(expected))
     np.testing.assert_array_equal(both.probabilities(["1", "0"]), expected.proba[:, ::-1])
     assert both.newest_id == "2-0"
@@ -72,7 +72,7 @@ def test_a_feature_numerical_in_one_version_and_categorical_in_another_is_kept_b
     layout = Layout.union([(["age"], ["sex"], ["0", "1"]), (["sex"], ["age"], ["0", "1"])])
     assert (layout.numerical, layout.categorical) == (("age", "sex"), ("sex", "age"))
     logged = [entry(1), entry(2, version="v2", age="young", sex=1), entry(3, age=None)]
-    columns = LogColumns.decode(LogColumns.from_entries(logged, layout).encode())
+    columns = LogColumns.decode(columns_from_entries(logged, layout).encode())
     v1 = columns.of_version("v1").frame(["age"], ["sex"])
     v2 = columns.of_version("v2").frame(["sex"], ["age"])
     assert v1["age"].tolist()[0] == 21.0
@@ -82,7 +82,7 @@ def test_a_feature_numerical_in_one_version_and_categorical_in_another_is_kept_b
 
 
 def test_bytes_that_are_not_a_window_are_refused() -> None:
-    columns = LogColumns.from_entries(entries(3), LAYOUT)
+    columns = columns_from_entries(entries(3), LAYOUT)
     with pytest.raises(ValueError, match="not a log columns blob"):
         LogColumns.decode(b"something else")
     with pytest.raises(ValueError, match="trailing bytes"):

@@ -25,8 +25,8 @@ from core.keys import Keys
 from core.prediction_log import LogEntry, LogRecord, PredictionLog
 from devsupport import RedisServer
 from ml.monitoring.drift import ColumnTypes, compute_drift
+from tests.monitoring.per_prediction import columns_from_entries, features_frame
 from workers.monitoring.columns import Layout, LogColumns
-from workers.monitoring.log import features_frame
 
 pytestmark = pytest.mark.integration
 
@@ -135,7 +135,7 @@ def test_a_job_is_one_log_entry_and_its_predictions_read_back_one_by_one(logged)
 def test_the_monitoring_columns_equal_those_of_the_per_prediction_log(logged) -> None:
     client, jobs = logged
     window = PredictionLog(client, Keys()).window(version=None)
-    expected = LogColumns.from_entries(per_prediction_entries(jobs), LAYOUT)
+    expected = columns_from_entries(per_prediction_entries(jobs), LAYOUT)
     assert_same_columns(LogColumns.from_records(window.records, LAYOUT), expected)
     frame = LogColumns.from_records(window.records, LAYOUT).frame(
         list(NUMERICAL), list(CATEGORICAL)
@@ -167,7 +167,7 @@ def test_catching_up_after_a_stream_id_appends_the_same_rows(logged) -> None:
     head = LogColumns.from_records(log.window(version=None).records[:5], LAYOUT, ids[4])
     newer = log.window(version=None, last=100_000, after=ids[4])
     both = head.append(LogColumns.from_records(newer.records, LAYOUT, newer.newest_id), 2_000)
-    expected = LogColumns.from_entries(per_prediction_entries(jobs)[-2_000:], LAYOUT)
+    expected = columns_from_entries(per_prediction_entries(jobs)[-2_000:], LAYOUT)
     pd.testing.assert_frame_equal(
         both.frame(list(NUMERICAL), list(CATEGORICAL)),
         expected.frame(list(NUMERICAL), list(CATEGORICAL)),

@@ -32,7 +32,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from core.prediction_log import LogEntry, LogRecord
+    from core.prediction_log import LogRecord
 
 MAGIC = b"LBLC1"
 _HEADER_LENGTH = struct.Struct("<I")
@@ -87,58 +87,13 @@ class LogColumns:
     # --- building -------------------------------------------------------------------------
     @classmethod
     def empty(cls, layout: Layout) -> LogColumns:
-        return cls.from_entries([], layout)
-
-    @classmethod
-    def from_entries(
-        cls, entries: Sequence[LogEntry], layout: Layout, newest_id: str | None = None
-    ) -> LogColumns:
-        """Columns of log entries (oldest first)."""
-        n = len(entries)
-        versions: dict[str, int] = {}
-        version_codes = np.fromiter(
-            (versions.setdefault(e.model_version, len(versions)) for e in entries),
-            dtype=np.int32,
-            count=n,
-        )
-        numerical = {
-            name: np.array([_number(e.features.get(name)) for e in entries], dtype=np.float64)
-            for name in layout.numerical
-        }
-        codes: dict[str, np.ndarray] = {}
-        categories: dict[str, list[str]] = {}
-        for name in layout.categorical:
-            seen: dict[str, int] = {}
-            codes[name] = np.fromiter(
-                (_code(e.features.get(name), seen) for e in entries), dtype=np.int32, count=n
-            )
-            categories[name] = list(seen)
-        proba = np.array(
-            [[e.probabilities.get(c, math.nan) for c in layout.labels] for e in entries],
-            dtype=np.float64,
-        ).reshape(n, len(layout.labels))
-        appended: dict[str, int] = {}
-        for version, code in versions.items():
-            appended[version] = int(np.count_nonzero(version_codes == code))
-        return cls(
-            layout=layout,
-            ts=np.fromiter((e.ts for e in entries), dtype=np.float64, count=n),
-            version_codes=version_codes,
-            versions=list(versions),
-            numerical=numerical,
-            codes=codes,
-            categories=categories,
-            proba=proba,
-            newest_id=newest_id,
-            appended=appended,
-        )
+        return cls.from_records([], layout)
 
     @classmethod
     def from_records(
         cls, records: Sequence[LogRecord], layout: Layout, newest_id: str | None = None
     ) -> LogColumns:
-        """Columns of log records (oldest first), column by column: the same as
-        :meth:`from_entries` of their predictions one by one."""
+        """Columns of log records (oldest first), built column by column."""
         sizes = [len(r) for r in records]
         n = sum(sizes)
         versions: dict[str, int] = {}
@@ -241,7 +196,7 @@ class LogColumns:
 
     # --- reading --------------------------------------------------------------------------
     def frame(self, numerical: Sequence[str], categorical: Sequence[str]) -> pd.DataFrame:
-        """The features as :func:`workers.monitoring.log.features_frame` builds them."""
+        """The features as a typed DataFrame (numeric float64, categorical str or NaN)."""
         import pandas as pd
 
         data: dict[str, Any] = {}

@@ -1,9 +1,9 @@
-"""Logged predictions in pandas form, for monitoring: frames, probability matrices.
+"""Reading much of the prediction log at once: the garbage collector paused meanwhile.
 
-Reading the log is :class:`core.prediction_log.PredictionLog`'s job; this module
-turns predictions one by one (:class:`~core.prediction_log.LogEntry`) into what
-Evidently and the estimators compute on, and pauses the garbage collector while
-many small objects are made.
+Reading the log is :class:`core.prediction_log.PredictionLog`'s job and turning it
+into columns :mod:`workers.monitoring.columns`'; decoding a window of 100,000
+predictions makes many small objects, and this keeps the collector from
+traversing them all again and again.
 """
 
 from __future__ import annotations
@@ -11,10 +11,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from core.prediction_log import LogEntry
 
 
 @contextmanager
@@ -32,30 +28,3 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def features_frame(entries: list[LogEntry], numerical: list[str], categorical: list[str]) -> Any:
-    """A typed DataFrame of the features (numeric float64, categorical str / NaN)."""
-    import numpy as np
-    import pandas as pd
-
-    data: dict[str, Any] = {}
-    for name in numerical:
-        data[name] = np.array([e.features.get(name) for e in entries], dtype=float)
-    for name in categorical:
-        values = np.array([e.features.get(name) for e in entries], dtype=object)
-        missing = pd.isna(values)
-        values[missing] = np.nan
-        if not all(isinstance(v, str) for v in values[~missing]):
-            values[~missing] = [str(v) for v in values[~missing]]
-        data[name] = values
-    return pd.DataFrame(data, columns=[*numerical, *categorical])
-
-
-def probabilities_matrix(entries: list[LogEntry], labels: list[str]) -> Any:
-    """Class probabilities, one row per entry, one column per label in ``labels`` order."""
-    import numpy as np
-
-    return np.array(
-        [[e.probabilities.get(c, np.nan) for c in labels] for e in entries], dtype=float
-    )
