@@ -28,6 +28,11 @@ def json_body(max_bytes: int) -> tuple[Any, bytes]:
         raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
     try:
         return _decoder.decode(raw), raw
+    except RecursionError as exc:  # msgspec recurses once per level of nesting
+        raise MalformedBody(
+            "the body is nested too deeply",
+            errors=[{"loc": ["body"], "msg": "nested too deeply"}],
+        ) from exc
     except (msgspec.DecodeError, ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(
             f"the body is not valid JSON: {exc}", errors=[{"loc": ["body"], "msg": str(exc)}]

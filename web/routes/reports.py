@@ -10,8 +10,6 @@ reference sample. The worker builds the Evidently report; the HTML is served at
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +24,13 @@ from telemetry import metrics
 from web.bodies import json_body, wait_seconds
 from web.responses import job_response
 from web.services import Services, services
+from web.uploads import read_header
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 REPORT_TYPES = {"drift": JobType.DRIFT_REPORT, "performance": JobType.PERFORMANCE_REPORT}
 ALLOWED_KEYS = ("type", "window", "model_version")
 CSV_TYPES = ("text/csv", "application/csv")
 COPY_CHUNK = 1 << 20  # bytes copied at a time from an upload to disk
-MAX_HEADER_BYTES = 64 * 1024  # the CSV header line must fit in this
 
 
 @bp.post("/reports")
@@ -203,18 +201,11 @@ def _copy_body(path: Path, limit: int) -> None:
 
 
 def _check_header(svc: Services, path: Path, report_type: str, version: str) -> None:
-    with path.open("rb") as f:
-        head = f.read(MAX_HEADER_BYTES)
-    first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
-    columns = next(csv.reader(io.StringIO(first)), []) if first else []
+    columns = read_header(path, path.stat().st_size).columns  # 422 unless a CSV header line
     needed = list(svc.catalog.schema(version).feature_names)
     if report_type == "performance":
         needed.append(svc.catalog.registry.card(version).get("target", "target"))
     missing = [c for c in needed if c not in columns]
-    if not columns:
-        raise InvalidRequest(
-            "the CSV is empty", errors=[{"loc": ["file"], "msg": "must have a header row"}]
-        )
     if missing:
         raise InvalidRequest(
             f"the CSV lacks {len(missing)} column(s)",
