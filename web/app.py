@@ -13,7 +13,7 @@ from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 from telemetry import metrics
-from web import errors
+from web import errors, headers
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.routes import MODULES
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in MODULES:
         app.register_blueprint(module.bp)
     errors.register(app)
+    headers.init_app(app)
     _instrument(app)
     return app
 

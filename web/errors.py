@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, Response, json, request
+from kombu.exceptions import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core.errors import LifeboatError
+from core.redis_errors import is_unavailable, unavailable
 from ml.errors import InvalidInstances, ModelNotFound
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,15 @@ def register(app: Flask) -> None:
         if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return resp
+
+    @app.errorhandler(redis.RedisError)
+    @app.errorhandler(OperationalError)
+    def redis_error(exc: Exception) -> Response:
+        """A Redis that cannot serve now (down, full, read-only, busy, loading) is a 503."""
+        if not is_unavailable(exc):
+            return unexpected(exc)
+        log.warning("Redis cannot serve %s %s: %r", request.method, request.path, exc)
+        return lifeboat_error(unavailable(exc))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,8 +209,11 @@ def read_header(path: Path, size: int) -> Header:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _not_csv("the header is not UTF-8 text") from exc
+    line = text.removesuffix("\n").removesuffix("\r")
+    if "\r" in line:  # workers split lines at LF: a CR inside a line would shift every column
+        raise _not_csv("the header line holds a carriage return that does not end it (bare CR)")
     try:
-        row = next(csv.reader(io.StringIO(text)), [])
+        row = next(csv.reader([line]), [])
     except csv.Error as exc:
         raise _not_csv(f"the header is not a CSV line: {exc}") from exc
     columns = [c.strip() for c in row]

@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ml.batch.chunks import ChunkScorer
+from ml.batch.formulas import restore_table
 from ml.batch.parts import Part, PartSummary, part_writer
 from ml.errors import MLError
 
@@ -150,13 +151,20 @@ def csv_to_parquet(
     """Write the scored CSV ``source`` (with its header) as Parquet with ``schema``'s types.
 
     An empty field is a null; a quoted empty string stays a string (the CSV writer
-    quotes empty strings), so carried-through text survives unchanged. Memory stays
+    quotes empty strings), and formula-like cells escaped in the CSV get their raw
+    value back, so carried-through text survives unchanged. The header line is
+    skipped (it is escaped too): columns are ``schema``'s, in order. Memory stays
     bounded by one row group; ``after_row_group`` runs after each one is written.
     """
     with open(source, "rb") as raw:
         reader = pacsv.open_csv(
             raw,
-            read_options=pacsv.ReadOptions(block_size=CONVERT_BLOCK_BYTES, use_threads=False),
+            read_options=pacsv.ReadOptions(
+                block_size=CONVERT_BLOCK_BYTES,
+                use_threads=False,
+                skip_rows=1,
+                column_names=schema.names,
+            ),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={f.name: f.type for f in schema},
@@ -169,7 +177,8 @@ def csv_to_parquet(
             pending: list[pa.RecordBatch] = []
             rows = 0
             for batch in reader:
-                pending.append(batch.select(schema.names).cast(schema))
+                table = restore_table(pa.Table.from_batches([batch.select(schema.names)]))
+                pending.extend(table.cast(schema).to_batches())
                 rows += batch.num_rows
                 if rows >= CONVERT_ROW_GROUP_ROWS:
                     writer.write_table(pa.Table.from_batches(pending, schema))

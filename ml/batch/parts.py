@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ml.batch.chunks import MAX_ERROR_EXAMPLES, ChunkScorer
+from ml.batch.formulas import FormulaSafeWriter
 from ml.errors import MLError
 
 SCAN_BYTES = 4 << 20  # bytes read at a time when counting lines
@@ -60,12 +61,18 @@ class PartSummary:
         self.examples.extend(examples[: max(0, MAX_ERROR_EXAMPLES - len(self.examples))])
 
 
-def part_writer(sink: io.RawIOBase | io.BufferedIOBase, scorer: ChunkScorer) -> pacsv.CSVWriter:
-    """The writer of a scored part: CSV without a header, in the scored file's columns."""
-    return pacsv.CSVWriter(
-        sink,
-        scorer.schema,
-        write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+def part_writer(sink: io.RawIOBase | io.BufferedIOBase, scorer: ChunkScorer) -> FormulaSafeWriter:
+    """The writer of a scored part: CSV without a header, in the scored file's columns.
+
+    Text cells a spreadsheet would run as formulas are escaped (:mod:`ml.batch.formulas`).
+    """
+    return FormulaSafeWriter(
+        pacsv.CSVWriter(
+            sink,
+            scorer.schema,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+        ),
+        names=[scorer.columns[0], *scorer.extra_columns],  # the upload's own values
     )
 
 
@@ -214,7 +221,7 @@ def _stream(
     columns: Sequence[str],
     part: Part,
     *,
-    writer: pacsv.CSVWriter,
+    writer: FormulaSafeWriter,
     summary: PartSummary,
     chunk_bytes: int,
     on_chunk: Callable[[PartSummary], None] | None,

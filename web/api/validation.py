@@ -27,6 +27,9 @@ def _compiled(text: str) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(json.loads(text), validate_formats=True)
 
 
+DESCRIBED_DEPTH = 32  # levels of a bad value described field by field (ours are ~5 deep)
+
+
 def validator(schema: Schema) -> jsonschema_rs.Validator:
     """A compiled validator for ``schema`` (cached by its canonical JSON: compiling is cheap,
     but a body is validated on every request)."""
@@ -43,12 +46,33 @@ def problems(schema: Schema, value: Any, root: list[Any] | None = None) -> list[
     if check.is_valid(value):
         return []
     found: list[Problem] = []
-    for error in check.iter_errors(value):
+    try:
+        errors = list(check.iter_errors(value))
+    except ValueError:  # its error objects recurse into the value: describe a shallow copy
+        cut: list[list[Any]] = []
+        errors = list(check.iter_errors(_shallow(value, [], cut)))
+        if not errors:  # what is wrong lies below the cut
+            found += [{"loc": loc, "msg": "nested too deeply"} for loc in cut]
+    for error in errors:
         for loc, msg in _describe(schema, error):
             entry = {"loc": loc or list(root or ["body"]), "msg": msg}
             if entry not in found:
                 found.append(entry)
     return found
+
+
+def _shallow(value: Any, path: list[Any], cut: list[list[Any]]) -> Any:
+    """``value`` with every list or object deeper than ``DESCRIBED_DEPTH`` emptied (their
+    paths go to ``cut``): jsonschema-rs describes errors of values some hundreds deep
+    by recursing until it fails, while no schema of ours looks that deep."""
+    if isinstance(value, dict | list) and len(path) >= DESCRIBED_DEPTH:
+        cut.append(path)
+        return type(value)()
+    if isinstance(value, dict):
+        return {k: _shallow(v, [*path, k], cut) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shallow(v, [*path, i], cut) for i, v in enumerate(value)]
+    return value
 
 
 def _describe(schema: Schema, error: jsonschema_rs.ValidationError) -> list[tuple[list, str]]:

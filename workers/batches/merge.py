@@ -17,6 +17,7 @@ from typing import Any
 from core import batch_files as files
 from core import prediction_log
 from core.jobs import JobStatus, Outcome
+from ml.batch.formulas import neutralise_text
 from workers import lifecycle
 from workers.batches import formats as batch_formats
 from workers.batches.ending import drop_files_unless_succeeded, fail
@@ -53,7 +54,8 @@ def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
     try:
         with open(tmp, "wb") as out:
             header = io.StringIO()
-            csv.writer(header, lineterminator="\n").writerow(scorer.columns)
+            names = [neutralise_text(c) for c in scorer.columns]  # input names are data too
+            csv.writer(header, lineterminator="\n").writerow(names)
             out.write(header.getvalue().encode())
             out.flush()  # the parts are copied by file descriptor, past Python's buffer
             for i in range(len(plan.parts)):

@@ -25,6 +25,7 @@ from ml.monitoring import drift, performance
 from ml.monitoring.drift import save_html_atomically
 from ml.monitoring.estimation import estimate
 from ml.monitoring.performance import classification_frame, proba_column, rolling_metrics
+from ml.monitoring.unknown_categories import known_categories, replace_unknown
 from workers import lifecycle
 from workers.monitoring import data
 from workers.monitoring import window as monitoring_window
@@ -91,8 +92,10 @@ def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
     reference = data.reference_frame(rt, version)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    unknown: dict[str, int] | None = None  # unknown categories replaced in an upload
     if job.params.get("source") == "upload":
         current, window = _uploaded_features(rt, job, types)
+        current, unknown = replace_unknown(current, known_categories(rt.registry.schema(version)))
     else:
         current, window = _logged_features(rt, job, version, types)
     _check_rows(rt, len(current), "predictions")
@@ -113,10 +116,15 @@ def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
         "type": "drift",
         "model_version": version,
         "window": window,
-        "summary": summary.to_dict(),
+        "summary": {**summary.to_dict(), **_unknown_summary(unknown)},
         "report": {"url": f"/api/v1/jobs/{job.id}/report", "bytes": size},
         "timings": {k: round(v, 4) for k, v in timings.items()},
     }
+
+
+def _unknown_summary(unknown: dict[str, int] | None) -> dict[str, Any]:
+    """The count of uploaded categorical values the schema does not know, per column."""
+    return {} if unknown is None else {"unknown_categories": unknown}
 
 
 def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[Any, dict]:
@@ -272,6 +280,8 @@ def _uploaded_labelled(rt: Runtime, job: Job, version: str, target: str) -> tupl
             f"column {target!r} holds values that are not class labels: {unknown[:5]}"
         )
     features = coerce_features(raw[types.all], types.numerical, types.categorical)
+    features, unknown = replace_unknown(features, known_categories(model.schema))
     proba = model.predict_proba_frame(features)
     predicted = [labels[i] for i in proba.argmax(axis=1)]
-    return actual, predicted, proba, {"source": "upload", "rows": len(actual)}
+    window = {"source": "upload", "rows": len(actual), "unknown_categories": unknown}
+    return actual, predicted, proba, window
