@@ -75,6 +75,7 @@ user() {
 acl_file=$1
 shift
 umask 077
+trap 'rm -f "$acl_file.tmp"' EXIT  # no half-written file when a password is refused
 {
     echo "user default off resetpass resetkeys resetchannels -@all"
     user web $connection $kombu $store $celery_keys $app_keys \
