@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -122,6 +123,14 @@ class Settings(BaseSettings):
 
     exporter_port: int = 9808
     """Port of celery-exporter started by ``make run``."""
+
+    redis_appendfsync: Literal["everysec", "always"] = "everysec"
+    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file.
+
+    ``everysec``: a crash of the machine loses the writes of about the last second
+    (up to two on a slow disk): jobs accepted, results, queue messages; ``always``:
+    nothing acknowledged is lost, every write waits for the disk. A crash of Redis
+    alone loses nothing in either mode."""
 
     web_host: str = "127.0.0.1"
     """Address gunicorn binds."""

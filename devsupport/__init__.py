@@ -13,6 +13,7 @@ from devsupport.commands import (
     worker_command,
 )
 from devsupport.ports import LOOPBACK, free_port
+from devsupport.private_redis import PrivateRedis, without_password
 from devsupport.processes import PY, ROOT, Proc, http_ok, start, wait_until
 from devsupport.redis_server import (
     RedisServer,
@@ -29,6 +30,7 @@ __all__ = [
     "PY",
     "ROOT",
     "WORKER_READY_MARK",
+    "PrivateRedis",
     "Proc",
     "RedisServer",
     "Stack",
@@ -46,5 +48,6 @@ __all__ = [
     "wait_for_worker",
     "wait_until",
     "web_command",
+    "without_password",
     "worker_command",
 ]

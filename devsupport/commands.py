@@ -35,13 +35,15 @@ def web_command() -> list[str]:
     return [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", "web.app:create_app()"]
 
 
-def exporter_command(broker_url: str, port: int, *extra: str, host: str = LOOPBACK) -> list[str]:
-    """celery-exporter (PyPI ``prometheus-exporter-celery``: package ``src``, no script)."""
+def exporter_command(port: int, *extra: str, host: str = LOOPBACK) -> list[str]:
+    """celery-exporter (PyPI ``prometheus-exporter-celery``: package ``src``, no script).
+
+    It reads its broker URL from ``CE_BROKER_URL`` in its environment: on the command
+    line, a password would show in ``ps``."""
     return [
         str(EXPORTER_PYTHON),
         "-c",
         'from src.cli import cli; cli(auto_envvar_prefix="CE")',
-        f"--broker-url={broker_url}",
         f"--port={port}",
         f"--host={host}",
         *extra,

