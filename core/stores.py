@@ -15,11 +15,12 @@ def keys(settings: Settings) -> Keys:
     return Keys(settings.key_prefix)
 
 
-def job_store(settings: Settings, client: redis.Redis) -> JobStore:
+def job_store(settings: Settings, client: redis.Redis, job_type: str | None = None) -> JobStore:
+    """The job store; with a job type, one whose writes give a job that type's TTL."""
     return JobStore(
         client,
         keys=keys(settings),
-        ttl=settings.job_ttl_seconds,
+        ttl=settings.job_ttl(job_type) if job_type else settings.job_ttl_seconds,
         log_maxlen=settings.prediction_log_maxlen,
     )
 
