@@ -16,7 +16,9 @@ DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # predictions kept in the prediction lo
 # a lean scoring process holds ~100-200 MB; one that loaded scikit-learn (a model version
 # without lean artifact, a report) holds more and is replaced after its task
 DEFAULT_WORKER_MAX_MEMORY_MB = 400
-DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS = 1_000_000  # ~200 MB of Redis at ~200 bytes each
+# predictions the feedback index holds at most: ~190 bytes of Redis each (a uuid job id),
+# ~95 MB, under a fifth of the compose Redis's 512 MB maxmemory
+DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS = 500_000
 # the field holding each job type's TTL override (a job type's value: see core.jobs.JobType)
 JOB_TTL_FIELDS = {
     "prediction": "prediction_job_ttl_seconds",
@@ -183,6 +185,10 @@ class Settings(BaseSettings):
 
     feedback_max_items: int = Field(10_000, ge=1)
     """Most items in one feedback request."""
+
+    feedback_index_max_predictions: int = Field(DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS, ge=1_000)
+    """Predictions the feedback index holds at most (all model versions; ~190 bytes each in
+    Redis): the oldest days are dropped first, the current day never (its indexing waits)."""
 
     feedback_max_labelled: int = Field(100_000, ge=100)
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""

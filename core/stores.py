@@ -31,6 +31,7 @@ def feedback_store(settings: Settings, client: redis.Redis) -> FeedbackStore:
         keys=keys(settings),
         retention=settings.feedback_retention_seconds,
         max_labelled=settings.feedback_max_labelled,
+        max_indexed=settings.feedback_index_max_predictions,
     )
 
 
