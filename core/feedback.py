@@ -14,6 +14,15 @@ crosses the network), in chunks, called by ``POST /feedback`` before it joins
 the scheduled drift check (so the web rarely has much to catch up). The job
 store's finishing script is left untouched: indexing is lazy.
 
+**Its cap.** The index holds at most ``max_indexed`` predictions
+(``LIFEBOAT_FEEDBACK_INDEX_MAX_PREDICTIONS``; all model versions together, since a
+day's hash holds every version). Before each indexing call, the oldest days are
+dropped whole (index and recorded labels) while the index holds that many; the
+current day is never dropped: when it alone holds the cap, indexing stops until
+the next day (feedback for the predictions not indexed is answered unknown). After
+a catch-up the index holds less than the cap, or the current day alone, which holds
+at most the cap plus one call's rows (``INDEX_ROWS``) and one log entry.
+
 **Feedback.** Another script looks each id up (newest day first), records the
 label once with ``HSETNX`` in a per-day label hash (so the same id twice counts
 once, whatever label the second time), and pushes the labelled outcome onto a
@@ -36,6 +45,7 @@ from core.keys import Keys
 DAY_SECONDS = 86_400  # the index and the labels are bucketed by UTC day of the prediction
 INDEX_ROWS = 10_000  # predictions one index call covers (bounds how long Redis is busy)
 MAX_INDEX_CALLS = 50  # calls one catch-up makes at most (the rest waits for the next)
+DEFAULT_MAX_INDEXED = 500_000  # predictions the index holds at most (all days together)
 
 _RECORD = scripts.source("feedback_record")
 
@@ -77,21 +87,31 @@ class FeedbackStore:
         keys: Keys | None = None,
         retention: int = 7 * DAY_SECONDS,
         max_labelled: int = 100_000,
+        max_indexed: int = DEFAULT_MAX_INDEXED,
     ) -> None:
         self.redis = client
         self.keys = keys or Keys()
         self.retention = retention
         self.max_labelled = max_labelled
+        self.max_indexed = max_indexed
         self._index = client.register_script(prediction_log.INDEX)
         self._record = client.register_script(_RECORD)
 
     def outcomes_key(self, version: str) -> str:
         return self.keys.feedback_outcomes(version)
 
-    def catch_up(self, *, rows: int = INDEX_ROWS, max_calls: int = MAX_INDEX_CALLS) -> int:
-        """Index the log entries appended since the last call; returns how many were read."""
+    def catch_up(
+        self, *, rows: int = INDEX_ROWS, max_calls: int = MAX_INDEX_CALLS, now: float | None = None
+    ) -> int:
+        """Index the log entries appended since the last call; returns how many were read.
+
+        Stops early when the current day alone holds the cap (see the module's doc).
+        """
+        now = time.time() if now is None else now
         total = 0
         for _ in range(max_calls):
+            if not self._make_room(now):
+                break
             read, more = _guard(
                 self._index,
                 keys=[self.keys.prediction_log, self.keys.feedback_cursor],
@@ -100,13 +120,39 @@ class FeedbackStore:
             total += int(read)
             if not int(more):
                 break
+        self._make_room(now)  # what this catch-up added counts at once
         return total
+
+    def indexed(self, now: float | None = None) -> dict[int, int]:
+        """Predictions in the index per UTC day number, oldest day first."""
+        days = self._days(time.time() if now is None else now)
+        pipe = self.redis.pipeline(transaction=False)
+        for day in days:
+            pipe.hlen(f"{self.keys.feedback_index_prefix}{day}")
+        return dict(zip(days, _guard(pipe.execute), strict=True))
+
+    def _make_room(self, now: float) -> bool:
+        """Drop the oldest days while the index holds the cap; False if today alone does."""
+        sizes = self.indexed(now)
+        total = sum(sizes.values())
+        for day in list(sizes)[:-1]:  # oldest first; never the current day
+            if total < self.max_indexed:
+                break
+            if sizes[day]:
+                prefixes = (self.keys.feedback_index_prefix, self.keys.feedback_label_prefix)
+                _guard(self.redis.delete, *(f"{prefix}{day}" for prefix in prefixes))
+                total -= sizes[day]
+        return total < self.max_indexed
+
+    def _days(self, now: float) -> list[int]:
+        """The UTC day numbers a prediction still open to feedback was logged on, oldest first."""
+        first = int((now - self.retention) // DAY_SECONDS) - 1
+        return list(range(first, int(now // DAY_SECONDS) + 1))
 
     def record(self, items: list[tuple[str, str]], now: float | None = None) -> FeedbackResult:
         """Join each (prediction_id, actual) to its prediction and record it once."""
         now = time.time() if now is None else now
-        first = int((now - self.retention) // DAY_SECONDS) - 1
-        days = list(range(first, int(now // DAY_SECONDS) + 1))
+        days = self._days(now)
         args: list[Any] = [
             self.keys.feedback_index_prefix,
             self.keys.feedback_label_prefix,

@@ -17,6 +17,16 @@ DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # predictions kept in the prediction lo
 # a lean scoring process holds ~100-200 MB; one that loaded scikit-learn (a model version
 # without lean artifact, a report) holds more and is replaced after its task
 DEFAULT_WORKER_MAX_MEMORY_MB = 400
+# predictions the feedback index holds at most: ~190 bytes of Redis each (a uuid job id),
+# ~95 MB, under a fifth of the compose Redis's 512 MB maxmemory
+DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS = 500_000
+# the field holding each job type's TTL override (a job type's value: see core.jobs.JobType)
+JOB_TTL_FIELDS = {
+    "prediction": "prediction_job_ttl_seconds",
+    "batch": "batch_job_ttl_seconds",
+    "drift_report": "report_job_ttl_seconds",
+    "performance_report": "report_job_ttl_seconds",
+}
 
 
 class Settings(BaseSettings):
@@ -37,7 +47,17 @@ class Settings(BaseSettings):
     """Root of runtime files: uploads, batch results, reports."""
 
     job_ttl_seconds: int = Field(DEFAULT_JOB_TTL, ge=60)
-    """Seconds a job record stays readable after its last change."""
+    """Seconds a job record stays readable after its last change (each type may override it)."""
+
+    prediction_job_ttl_seconds: int | None = Field(None, ge=60)
+    """``job_ttl_seconds`` for prediction jobs (unset: ``job_ttl_seconds``)."""
+
+    batch_job_ttl_seconds: int | None = Field(None, ge=60)
+    """``job_ttl_seconds`` for batch jobs and their files (unset: ``job_ttl_seconds``)."""
+
+    report_job_ttl_seconds: int | None = Field(None, ge=60)
+    """``job_ttl_seconds`` for drift and performance report jobs and their HTML (unset:
+    ``job_ttl_seconds``)."""
 
     max_instances: int = Field(DEFAULT_MAX_INSTANCES, ge=1)
     """Largest number of instances in one prediction request."""
@@ -175,8 +195,17 @@ class Settings(BaseSettings):
     feedback_max_items: int = Field(10_000, ge=1)
     """Most items in one feedback request."""
 
+    feedback_index_max_predictions: int = Field(DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS, ge=1_000)
+    """Predictions the feedback index holds at most (all model versions; ~190 bytes each in
+    Redis): the oldest days are dropped first, the current day never (its indexing waits)."""
+
     feedback_max_labelled: int = Field(100_000, ge=100)
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""
+
+    def job_ttl(self, job_type: str) -> int:
+        """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""
+        override = getattr(self, JOB_TTL_FIELDS.get(str(job_type), ""), None)
+        return self.job_ttl_seconds if override is None else override
 
     @property
     def uploads_dir(self) -> Path:

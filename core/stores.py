@@ -15,11 +15,12 @@ def keys(settings: Settings) -> Keys:
     return Keys(settings.key_prefix)
 
 
-def job_store(settings: Settings, client: redis.Redis) -> JobStore:
+def job_store(settings: Settings, client: redis.Redis, job_type: str | None = None) -> JobStore:
+    """The job store; with a job type, one whose writes give a job that type's TTL."""
     return JobStore(
         client,
         keys=keys(settings),
-        ttl=settings.job_ttl_seconds,
+        ttl=settings.job_ttl(job_type) if job_type else settings.job_ttl_seconds,
         log_maxlen=settings.prediction_log_maxlen,
     )
 
@@ -30,6 +31,7 @@ def feedback_store(settings: Settings, client: redis.Redis) -> FeedbackStore:
         keys=keys(settings),
         retention=settings.feedback_retention_seconds,
         max_labelled=settings.feedback_max_labelled,
+        max_indexed=settings.feedback_index_max_predictions,
     )
 
 

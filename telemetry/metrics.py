@@ -64,6 +64,8 @@ MODEL_ROC_AUC: Gauge
 MODEL_LABELLED_PREDICTIONS: Gauge
 BATCH_UPLOAD_BYTES: Counter
 BATCH_PARTS: Counter
+BEAT_TASK_LAST_RUN: Gauge
+BEAT_TASK_INTERVAL: Gauge
 
 _lock = threading.Lock()
 _created: dict[str, Any] | None = None
@@ -197,6 +199,21 @@ def _create() -> dict[str, Any]:
             "lifeboat_batch_parts_total",
             "Parts of batch jobs scored by a worker process, by outcome.",
             ["outcome"],
+        ),
+        # --- beat ----------
+        # "max" across processes, dead ones included: the last run by any process counts
+        "BEAT_TASK_LAST_RUN": Gauge(
+            "lifeboat_beat_task_last_run_timestamp_seconds",
+            "Unix time a beat-scheduled task last completed (until it first does: when the"
+            " worker consuming its queue started).",
+            ["task"],
+            multiprocess_mode="max",
+        ),
+        "BEAT_TASK_INTERVAL": Gauge(
+            "lifeboat_beat_task_interval_seconds",
+            "Seconds between two runs of a beat-scheduled task.",
+            ["task"],
+            multiprocess_mode="max",
         ),
     }
 

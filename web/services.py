@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from celery import Celery
 from flask import current_app
 from kombu.exceptions import OperationalError
 
+from core import stores
 from core.errors import BrokerUnavailable
-from core.jobs import Job, JobStore
+from core.jobs import Job, JobStore, JobType
 from core.queue import PREDICT_TASK
 from core.settings import Settings
 from web.catalog import Catalog
@@ -27,6 +28,15 @@ class Services:
     waiter: CompletionWaiter
     catalog: Catalog
     predictions: CoalescingPublisher
+    _typed_stores: dict[JobType, JobStore] = field(default_factory=dict, init=False, repr=False)
+
+    def store_for(self, job_type: JobType) -> JobStore:
+        """The job store that creates and cancels jobs of this type with the type's TTL."""
+        store = self._typed_stores.get(job_type)
+        if store is None:
+            store = stores.job_store(self.settings, self.store.redis, job_type)
+            store = self._typed_stores.setdefault(job_type, store)
+        return store
 
     def publish(self, task: str, job_id: str, idempotency_key: str | None = None) -> None:
         """Queue the task of a job already written; undo the job if the broker refuses.

@@ -40,14 +40,8 @@ if _is_worker_main():
 
     prepare(Path(worker_metrics_dir()), wipe=True)
 
-from core.queue import (  # noqa: E402
-    CHECK_DRIFT_TASK,
-    REQUEUE_STALE_TASK,
-    SWEEP_BATCH_FILES_TASK,
-    make_celery,
-)
-
-STALE_SWEEP_SECONDS = 15.0  # how often beat re-publishes prediction jobs nobody works on
+from core.queue import make_celery  # noqa: E402
+from workers import beat  # noqa: E402
 
 app = make_celery(settings)
 app.conf.imports = (
@@ -56,14 +50,4 @@ app.conf.imports = (
     "workers.monitoring.tasks",
     "workers.signals",
 )
-app.conf.beat_schedule = {
-    "requeue-stale-jobs": {"task": REQUEUE_STALE_TASK, "schedule": STALE_SWEEP_SECONDS},
-    "sweep-batch-files": {
-        "task": SWEEP_BATCH_FILES_TASK,
-        "schedule": settings.batch_sweep_seconds,
-    },
-    "check-drift": {
-        "task": CHECK_DRIFT_TASK,
-        "schedule": settings.drift_check_interval_seconds,
-    },
-}
+app.conf.beat_schedule = beat.schedule(settings)

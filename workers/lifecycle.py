@@ -64,7 +64,7 @@ def count_finished(job: Job, outcome: Outcome, now: float | None = None) -> None
 
 def finish(rt: Runtime, job: Job, outcome: Outcome) -> bool:
     """Finish the job once and count it; False when it had finished already."""
-    finished = rt.store.finish(outcome)
+    finished = rt.store_for(job.type).finish(outcome)
     if finished:
         count_finished(job, outcome)
     return finished

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from core import stores
-from core.jobs import JobStore
+from core.jobs import JobStore, JobType
 from core.keys import Keys
 from core.settings import Settings, get_settings
 from ml.registry import Registry
@@ -45,6 +45,11 @@ class Runtime:
     @cached_property
     def store(self) -> JobStore:
         return stores.job_store(self.settings, self.redis)
+
+    def store_for(self, job_type: JobType) -> JobStore:
+        """The job store that finishes jobs of this type with the type's TTL."""
+        key = ("job store", job_type)
+        return self.memo(key, lambda: stores.job_store(self.settings, self.redis, job_type))
 
     @cached_property
     def registry(self) -> Registry:

@@ -20,6 +20,7 @@ from core.queue import REPORTS_QUEUE
 from ml.lean.process import heavy_modules
 from telemetry import metrics
 from telemetry.multiprocess import mark_dead, registry
+from workers import beat
 from workers.celery_app import app, settings
 from workers.runtime import Runtime, runtime
 
@@ -34,6 +35,12 @@ def start_metrics_server(**_: object) -> None:
         return
     start_http_server(port, addr=settings.worker_metrics_host, registry=registry())
     log.info("worker metrics on %s:%d/metrics", settings.worker_metrics_host, port)
+
+
+@signals.worker_init.connect
+def start_beat_clocks(**_: object) -> None:
+    """From now on, a beat task of a queue this worker consumes is late after three intervals."""
+    beat.expect(settings, _consumed_queues())
 
 
 @signals.worker_process_init.connect
@@ -75,6 +82,11 @@ def warm_up(**_: object) -> None:
         return
     if _reports_only():
         _warm_up_reports(rt, version)
+
+
+def _consumed_queues() -> list[str]:
+    """The queues this worker consumes (every declared one without ``-Q``)."""
+    return list(app.amqp.queues.consume_from or app.amqp.queues)
 
 
 def _reports_only() -> bool:

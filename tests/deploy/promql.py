@@ -34,6 +34,7 @@ __all__ = [
     "alert_exprs",
     "dashboard_queries",
     "load_dashboards",
+    "metric_names",
     "substitute",
 ]
 
@@ -44,6 +45,13 @@ DASHBOARD_VARIABLES = {
 }
 NEEDS_TAGS = ("cadvisor", "redis_exporter")
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"' + r"|'(?:[^'\\]|\\.)*'")
+_MATCHERS = re.compile(r"\{[^}]*\}|\[[^\]]*\]")
+_LABEL_LISTS = re.compile(
+    r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)|\boffset\s+\w+"
+)
+_IDENTIFIER = re.compile(r"(?<![\w.])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()")
+_KEYWORDS = frozenset({"and", "or", "unless", "bool", "by", "without", "on", "ignoring"})
 _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)")
 _NEEDS = re.compile(r"\[needs:(\w+)\]")
 
@@ -125,3 +133,11 @@ def alert_exprs(path: str | Path) -> list[tuple[str, str]]:
         for rule in group["rules"]
         if "alert" in rule
     ]
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names an expression selects (label names, functions, keywords left out)."""
+    text = _STRING.sub('""', expr)
+    text = _MATCHERS.sub(" ", text)
+    text = _LABEL_LISTS.sub(" ", text)
+    return {name for name in _IDENTIFIER.findall(text) if name not in _KEYWORDS}

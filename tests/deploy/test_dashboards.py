@@ -53,6 +53,8 @@ LIFEBOAT_METRICS = {
     "lifeboat_prediction_log_length",
     "lifeboat_worker_thread_limit",
     "lifeboat_jobs_in_progress",
+    "lifeboat_beat_task_last_run_timestamp_seconds",
+    "lifeboat_beat_task_interval_seconds",
 }
 # Exported by prometheus-exporter-celery 0.11 (src/exporter.py) and flower 2.2 (events.py).
 EXPORTER_METRICS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,11 +91,13 @@ def observed(
             "LIFEBOAT_DRIFT_CHECK_INTERVAL_SECONDS": "3",
             "LIFEBOAT_DRIFT_CHECK_MIN_ROWS": "50",
             "LIFEBOAT_ACCURACY_MIN_LABELS": "10",
+            "LIFEBOAT_BATCH_SWEEP_SECONDS": "3",  # every beat task runs during the test
         }
     )
     flower_port, exporter_port, prom_port = free_port(), free_port(), free_port()
     try:
         stack.start_worker()
+        worker_ready = time.time()  # the worker has started its beat tasks' clocks
         stack.start_web()
         stack.start_beat()
         stack.procs["flower"] = start(
@@ -135,6 +138,7 @@ def observed(
             f"http://127.0.0.1:{flower_port}",
             auth,
             f"http://127.0.0.1:{exporter_port}",
+            facts={"worker_ready": worker_ready},
         )
         wait_until(
             lambda: requests.get(f"{obs.prometheus_url}/-/ready", timeout=1).ok,

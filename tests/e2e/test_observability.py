@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
+from core.queue import CHECK_DRIFT_TASK, REQUEUE_STALE_TASK, SWEEP_BATCH_FILES_TASK
 from devsupport import ROOT, wait_until
 from tests.batches.helpers import finished, rows, to_csv
 from tests.deploy.promql import alert_exprs, dashboard_queries
@@ -27,6 +29,8 @@ JOBS = 12
 ROWS_PER_JOB = 5
 FAILING_JOBS = 3
 BATCH_ROWS = 40
+BEAT_TASKS = (REQUEUE_STALE_TASK, SWEEP_BATCH_FILES_TASK, CHECK_DRIFT_TASK)
+LAST_RUN = "lifeboat_beat_task_last_run_timestamp_seconds"
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +134,40 @@ def test_celery_exporter_and_flower_saw_the_tasks(driven: Observed) -> None:
     assert workers.status_code == 200
     assert workers.json()
     assert requests.get(f"{driven.flower_url}/api/workers", timeout=10).status_code == 401
+
+
+def worker_last_runs(observed: Observed) -> dict[str, float]:
+    port = observed.stack.env["LIFEBOAT_WORKER_METRICS_PORT"]
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return {
+        s.labels["task"]: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == LAST_RUN
+    }
+
+
+def test_every_beat_task_shows_its_last_run_on_the_worker_and_in_prometheus(
+    driven: Observed,
+) -> None:
+    ready = driven.facts["worker_ready"]  # until a task runs, its clock shows the worker's start
+    runs: dict[str, float] = {}
+
+    def every_task_ran() -> bool:
+        runs.update(worker_last_runs(driven))
+        return sorted(runs) == sorted(BEAT_TASKS) and min(runs.values()) > ready
+
+    wait_until(every_task_ran, 40, "every beat task ran", driven.stack.procs["beat"])
+    query = f"max by (task) ({LAST_RUN})"
+    wait_until(
+        lambda: (
+            all(float(r["value"][1]) > ready for r in driven.query(query))
+            and len(driven.query(query)) == len(BEAT_TASKS)
+        ),
+        10,
+        "Prometheus scraped the runs",
+    )
+    assert driven.query('ALERTS{alertname="BeatTaskLate"}') == []
 
 
 def test_every_alert_expression_parses(driven: Observed) -> None:

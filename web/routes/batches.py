@@ -68,7 +68,7 @@ def create_batch() -> Response:
         id_column = params.get("id_column")
         _check_columns(svc, version, header, id_column)
         fingerprint = _fingerprint(upload, id_column, requested_version) if key else None
-        job_id, created = svc.store.create(
+        job_id, created = svc.store_for(JobType.BATCH).create(
             JobType.BATCH,
             params={
                 "columns": header.columns,

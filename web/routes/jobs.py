@@ -93,7 +93,7 @@ def _result_format(asked: str | None) -> str:
 def cancel_job(job_id: str) -> Response:
     """Cancel and keep: the job stays readable as ``cancelled`` until it expires."""
     svc = services()
-    job = svc.store.cancel(job_id)
+    job = svc.store_for(svc.store.get(job_id).type).cancel(job_id)
     metrics.JOBS_FINISHED.labels(job.type.value, JobStatus.CANCELLED.value).inc()
     if job.type is JobType.BATCH:  # a running part notices between chunks and stops
         batch_files.remove_all(svc.settings, job.id)

@@ -28,7 +28,7 @@ def create_prediction() -> Response:
     body, raw = CREATE_PREDICTION.read_json(svc)
     columns, version = _validate(svc, body)
     fingerprint = hashlib.sha256(raw).hexdigest()
-    job_id, created = svc.store.create(
+    job_id, created = svc.store_for(JobType.PREDICTION).create(
         JobType.PREDICTION,
         params=prediction_inputs.params(columns),
         model_version=version,

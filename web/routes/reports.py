@@ -44,7 +44,9 @@ def create_report() -> Response:
     job_type = REPORT_TYPES[params["type"]]
     total = params.get("window", {}).get("last", 0)
     try:
-        job_id, _ = svc.store.create(job_type, params=params, model_version=version, total=total)
+        job_id, _ = svc.store_for(job_type).create(
+            job_type, params=params, model_version=version, total=total
+        )
         metrics.JOBS_SUBMITTED.labels(job_type.value).inc()
         svc.publish(BUILD_REPORT_TASK, job_id)
     except BaseException:

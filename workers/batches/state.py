@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from core.jobs import JobType
 from workers.runtime import Runtime
 
 # KEYS[1] job, KEYS[2] rows per part; ARGV: part ("" to set only the total), rows, total, ttl.
@@ -74,7 +75,7 @@ class BatchState:
         self.plan_key = rt.keys.batch_plan(job_id)
         self.rows_key = rt.keys.batch_rows(job_id)
         self.done_key = rt.keys.batch_done(job_id)
-        self.ttl = rt.settings.job_ttl_seconds
+        self.ttl = rt.settings.job_ttl(JobType.BATCH)
 
     def plan(self) -> Plan | None:
         raw = self.rt.redis.get(self.plan_key)

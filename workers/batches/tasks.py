@@ -10,6 +10,7 @@ from __future__ import annotations
 from celery import shared_task, signals
 
 from core.queue import SCORE_BATCH_PART_TASK, SCORE_BATCH_TASK, SWEEP_BATCH_FILES_TASK
+from workers import beat
 from workers.batches import memory as batches_memory
 from workers.celery_app import settings
 from workers.runtime import runtime
@@ -44,7 +45,9 @@ def sweep_batch_files() -> int:
     """Delete the files of expired batch jobs (beat runs this)."""
     from workers.batches import jobs
 
-    return jobs.sweep_files(runtime())
+    removed = jobs.sweep_files(runtime())
+    beat.ran(settings, SWEEP_BATCH_FILES_TASK)
+    return removed
 
 
 @signals.worker_process_init.connect

@@ -26,6 +26,7 @@ import logging
 import time
 from typing import Any
 
+from core.jobs import JobType
 from ml.monitoring.drift import compute_drift
 from ml.monitoring.estimation import calibration_of, expected_accuracy
 from telemetry import metrics
@@ -127,11 +128,11 @@ def check_version(
 
 
 def remove_old_reports(rt: Runtime) -> int:
-    """Delete report files older than the job TTL (their jobs have expired)."""
+    """Delete report files older than the report jobs' TTL (their jobs have expired)."""
     folder = rt.settings.reports_dir
     if not folder.is_dir():
         return 0
-    cutoff = time.time() - rt.settings.job_ttl_seconds
+    cutoff = time.time() - rt.settings.job_ttl(JobType.DRIFT_REPORT)
     removed = 0
     for path in folder.glob("*.html"):
         try:

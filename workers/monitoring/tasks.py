@@ -12,6 +12,7 @@ from typing import Any
 from celery import shared_task
 
 from core.queue import BUILD_REPORT_TASK, CHECK_DRIFT_TASK, UPDATE_ACCURACY_TASK
+from workers import beat
 from workers.runtime import runtime
 
 
@@ -28,7 +29,10 @@ def check_drift() -> dict[str, Any]:
     """Scheduled by beat: drift and estimated accuracy per model version, numbers only."""
     from workers.monitoring.drift_check import check
 
-    return check(runtime())
+    rt = runtime()
+    done = check(rt)
+    beat.ran(rt.settings, CHECK_DRIFT_TASK)
+    return done
 
 
 @shared_task(name=UPDATE_ACCURACY_TASK)

@@ -45,7 +45,7 @@ class Scored:
 def run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     """Score ``job_ids`` and queued neighbours; returns what happened, for the task's log."""
 
-    store = rt.store
+    store = rt.store_for(JobType.PREDICTION)
     s = rt.settings
     claimed = store.claim_batch(
         owner,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from core.queue import PREDICT_TASK, REQUEUE_STALE_TASK
+from workers import beat
 from workers.predictions import scoring
 from workers.predictions.stale import requeue_stale_jobs
 from workers.runtime import runtime
@@ -20,4 +21,7 @@ def predict(self, job_ids: list[str] | str) -> str:
 @shared_task(name=REQUEUE_STALE_TASK, bind=True)
 def requeue_stale(self) -> int:
     """Re-publish prediction jobs left queued or claimed too long (a lost message or worker)."""
-    return requeue_stale_jobs(runtime(), self.app)
+    rt = runtime()
+    requeued = requeue_stale_jobs(rt, self.app)
+    beat.ran(rt.settings, REQUEUE_STALE_TASK)
+    return requeued
