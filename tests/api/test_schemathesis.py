@@ -61,8 +61,11 @@ def test_schemathesis_finds_no_mismatch_between_the_document_and_the_server(
         str(SEED),
         "--workers",
         "2",
+        # a long-poll may rightly take the documented 30 s (?wait=30): give every answer 40 s
+        "--max-response-time",
+        "40",
         "--request-timeout",
-        "20",
+        "45",
         "--no-color",
     ]
     env = {**fuzzed_stack.env, "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks"}
