@@ -6,6 +6,7 @@ it at startup.
 
 from devsupport.commands import (
     EXPORTER_PYTHON,
+    STAND_IN_AUTH_APP,
     WORKER_READY_MARK,
     celery_command,
     exporter_command,
@@ -28,6 +29,7 @@ __all__ = [
     "LOOPBACK",
     "PY",
     "ROOT",
+    "STAND_IN_AUTH_APP",
     "WORKER_READY_MARK",
     "Proc",
     "RedisServer",
