@@ -7,6 +7,7 @@ it at startup.
 from devsupport.commands import (
     EXPORTER_PYTHON,
     STAND_IN_AUTH_APP,
+    WEB_APP,
     WORKER_READY_MARK,
     celery_command,
     exporter_command,
@@ -30,6 +31,7 @@ __all__ = [
     "PY",
     "ROOT",
     "STAND_IN_AUTH_APP",
+    "WEB_APP",
     "WORKER_READY_MARK",
     "Proc",
     "RedisServer",
