@@ -81,3 +81,23 @@ def test_a_refused_request_costs_nothing(limiter: RateLimiter) -> None:
 def test_a_bucket_expires_when_it_is_full_again(limiter: RateLimiter, client: redis.Redis) -> None:
     limiter.take("expiring", Policy(0.001, 1_000))  # one request, refilled in 1,000 s
     assert 0 < client.pttl(KEYS.rate_limit("expiring")) <= 1_000_000
+
+
+def test_requests_taken_ahead_by_two_processes_never_exceed_the_quota(
+    client: redis.Redis,
+) -> None:
+    policy = Policy(0.001, 100_000)  # 100 requests; nothing refills during the test
+    first, second = (RateLimiter(client, KEYS, lease_seconds=20_000) for _ in range(2))
+    assert policy.lease(first.lease_seconds) == 10  # a tenth of the bucket at a time
+    allowed = [
+        limiter.take("leased", policy).allowed for _ in range(110) for limiter in (first, second)
+    ]
+    assert sum(allowed) == 100
+    assert allowed[-2:] == [False, False]
+
+
+def test_a_leased_request_reports_what_the_key_has_left(client: redis.Redis) -> None:
+    limiter = RateLimiter(client, KEYS, lease_seconds=20_000)
+    policy = Policy(0.001, 100_000)
+    remaining = [limiter.take("leased-left", policy).remaining for _ in range(12)]
+    assert remaining == list(range(99, 87, -1))
