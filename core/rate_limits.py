@@ -6,14 +6,15 @@ bucket is one Redis string (when it is next full) updated by one script
 (``core/scripts/rate_limit.lua``, the GCRA form of a token bucket) that answers
 everything the HTTP headers need: at most one round trip per request.
 
-A fast key's requests are taken a few at a time: a web process takes up to
-``rate x LEASE_SECONDS`` of them at once (never more than a tenth of the bucket) and
-spends them locally for ``LEASE_SECONDS``, so a key sending 1,000 requests/s costs each
-process a round trip every ~20 requests rather than every one (measured: one round
-trip per request cost the throughput bench 28 %, ``python -m bench limits``). The limit
-is never exceeded: every request spent was taken from the shared bucket first; requests
-a process took and did not spend in time are lost to the key (at most one lease per
-process). A key slower than ``1 / LEASE_SECONDS`` requests/s is checked request by request.
+A fast key's requests are taken a few at a time: a web process takes as many as it
+spent in its previous ``LEASE_SECONDS`` (doubling while it runs out, up to
+``rate x LEASE_SECONDS`` and never more than a tenth of the bucket) and spends them
+locally for ``LEASE_SECONDS``, so a key sending 1,000 requests/s costs each process a
+round trip every ~20 requests rather than every one (one round trip per request cost
+the throughput bench 28 %: ``python -m bench limits``). Every request spent was taken
+from the shared bucket first, at most ``LEASE_SECONDS`` before; the few a process took
+and did not spend in time are lost to the key. A key slower than ``1 / LEASE_SECONDS``
+requests/s is checked request by request.
 
 Written here rather than taken from ``limits`` (flask-limiter's storage layer): its
 strategies count whole requests per whole window (no fractional rates such as 0.5/s,
@@ -87,10 +88,19 @@ class Decision:
     """Seconds until a request would be allowed (0 when this one was)."""
 
 
+def _next_size(previous: _Lease | None, most: int) -> int:
+    """Requests to take: what the previous lease spent, doubled if it ran out, up to ``most``."""
+    if previous is None or most == 1:
+        return 1
+    spent = previous.size - previous.left
+    return max(1, min(most, 2 * spent if previous.left == 0 else spent + 1))
+
+
 @dataclass
 class _Lease:
     """Requests of a key this process took from its bucket and has not spent yet."""
 
+    size: int  # requests taken
     left: int
     expires: float  # time.monotonic()
     bucket_left: int  # what the shared bucket held once they were taken
@@ -117,7 +127,8 @@ class RateLimiter:
             if lease is not None and lease.left > 0 and now < lease.expires:
                 lease.left -= 1
                 return Decision(True, lease.bucket_left + lease.left, lease.full_at - now, 0.0)
-        want = policy.lease(self.lease_seconds)
+            most = policy.lease(self.lease_seconds)
+            want = _next_size(lease, most)
         try:
             taken, left, reset_us, retry_us = self._take(
                 keys=[self.keys.rate_limit(key_id)],
@@ -126,8 +137,11 @@ class RateLimiter:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise BrokerUnavailable("Redis cannot be reached; retry later") from exc
         reset = int(reset_us) / MICROSECONDS
-        if taken > 1:
-            self._keep(key_id, _Lease(taken - 1, now + self.lease_seconds, left, now + reset))
+        if most > 1:  # a key fast enough to be taken a few requests at a time
+            lease = _Lease(
+                int(taken), max(0, int(taken) - 1), now + self.lease_seconds, left, now + reset
+            )
+            self._keep(key_id, lease)
         return Decision(
             allowed=taken > 0,
             remaining=int(left) + max(0, int(taken) - 1),

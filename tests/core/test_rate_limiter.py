@@ -96,6 +96,15 @@ def test_requests_taken_ahead_by_two_processes_never_exceed_the_quota(
     assert allowed[-2:] == [False, False]
 
 
+def test_a_process_takes_more_at_once_while_it_runs_out(client: redis.Redis) -> None:
+    limiter = RateLimiter(client, KEYS, lease_seconds=20_000)
+    policy = Policy(0.001, 100_000)  # up to 10 at a time
+    for _ in range(1 + 2 + 4 + 8):  # leases of 1, 2, 4 and 8 requests
+        limiter.take("ramp", policy)
+    other = RateLimiter(client, KEYS, lease_seconds=20_000)
+    assert other.take("ramp", policy).remaining == 100 - 15 - 1
+
+
 def test_a_leased_request_reports_what_the_key_has_left(client: redis.Redis) -> None:
     limiter = RateLimiter(client, KEYS, lease_seconds=20_000)
     policy = Policy(0.001, 100_000)
