@@ -133,7 +133,7 @@ class Client:
             status, job = self._request("POST", self.post_path, body)
             first_status = status
             if self.args.submit_only:
-                error = None if status == 202 else f"http_{status}"
+                error = None if status in (200, 202) else f"http_{status}"  # 200: done already
                 return Record(index, start, time.perf_counter(), error is None, status, error)
             while status in (200, 202) and job.get("status") not in TERMINAL:
                 if time.perf_counter() >= job_deadline:
