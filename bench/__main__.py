@@ -117,7 +117,12 @@ def run(
 
 def _other_load(figures: dict[str, Any]) -> float:
     """The most cores other processes kept busy during any load run of a scenario."""
-    runs = figures.get("by_size", {}).values() if "by_size" in figures else [figures]
+    if "by_size" in figures:
+        runs = list(figures["by_size"].values())
+    elif "runs" in figures:
+        runs = [run for mode in figures["runs"].values() for run in mode]
+    else:
+        runs = [figures]
     return max((run.get("cpu", {}).get("other_cores_busy", 0.0) for run in runs), default=0.0)
 
 
@@ -142,7 +147,16 @@ def summary(documents: list[dict[str, Any]]) -> str:
     for doc in documents:
         f = doc["figures"]
         name = doc["scenario"]
-        if name == "sizes":
+        if name == "limits":
+            noop = base["celery_noop_tasks_per_s"] or 1.0
+            lines.append(
+                f"{name}: rate limiting off {f['jobs_per_s_off']} jobs/s "
+                f"({f['jobs_per_s_off'] / noop:.2f}x no-op), on {f['jobs_per_s_on']} jobs/s "
+                f"({f['jobs_per_s_on'] / noop:.2f}x no-op): {f['ratio_on_to_off']}x; "
+                f"p99 {f['p99_ms_off']} / {f['p99_ms_on']} ms; "
+                f"errors {f['errors_off']} / {f['errors_on']}"
+            )
+        elif name == "sizes":
             p50 = ", ".join(f"{n}: {v} ms" for n, v in f["p50_ms"].items())
             lines.append(f"{name}: p50 by instances per job {p50}; errors {f['errors']}")
         else:

@@ -7,6 +7,11 @@ client-side time from sending the POST to holding the terminal job; a job that
 does not end ``succeeded`` (or any non-200 answer, or a broken connection) is an
 error. Loopback only; bounded by a job count and by time, whichever comes first;
 a hard deadline stops every client. Prints one JSON object on stdout.
+
+``--rate R`` issues jobs on a fixed schedule (R a second, open loop) and measures each
+from its scheduled time; ``--submit-only`` only posts (a ``202`` is the job's end: a
+tenant flooding the queue); ``--header 'Name: value'`` goes with every request (an API
+key, or the stand-in's ``X-Stand-In-Key``).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Plan:
     warmup_jobs: int
     warmup_seconds: float
     t_begin: float
+    rate: float | None = None  # jobs a second on a fixed schedule (None: as fast as possible)
     issued: int = 0
     stopped_by: str = ""
     t_stop: float = 0.0
@@ -70,6 +76,10 @@ class Plan:
         self.issued += 1
         return self.issued - 1
 
+    def scheduled(self, index: int) -> float | None:
+        """When job ``index`` is due on the fixed schedule (None without one)."""
+        return None if self.rate is None else self.t_begin + index / self.rate
+
     def _stop(self, why: str, at: float) -> None:
         self.stopped_by, self.t_stop = why, at
 
@@ -83,8 +93,13 @@ class Client:
     def __init__(self, host: str, port: int, args: argparse.Namespace, bodies: list[bytes]):
         self.host, self.port, self.args, self.bodies = host, port, args, bodies
         self.conn: Any = None
-        self.post_path = f"/api/v1/predictions?wait={args.wait:g}"
+        self.post_path = (
+            "/api/v1/predictions" if args.submit_only else f"/api/v1/predictions?wait={args.wait:g}"
+        )
         self.headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+        for header in args.header:
+            name, _, value = header.partition(":")
+            self.headers[name.strip()] = value.strip()
 
     def _request(self, method: str, path: str, body: bytes | None) -> tuple[int, dict]:
         import http.client
@@ -107,16 +122,19 @@ class Client:
             self.conn.close()
             self.conn = None
 
-    def one_job(self, index: int) -> Record:
+    def one_job(self, index: int, due: float | None = None) -> Record:
         import http.client
 
         body = self.bodies[index % len(self.bodies)]
-        start = time.perf_counter()
+        start = time.perf_counter() if due is None else due
         job_deadline = start + self.args.job_timeout
         first_status, error = 0, None
         try:
             status, job = self._request("POST", self.post_path, body)
             first_status = status
+            if self.args.submit_only:
+                error = None if status in (200, 202) else f"http_{status}"  # 200: done already
+                return Record(index, start, time.perf_counter(), error is None, status, error)
             while status in (200, 202) and job.get("status") not in TERMINAL:
                 if time.perf_counter() >= job_deadline:
                     error = "timeout"
@@ -139,7 +157,10 @@ class Client:
                 index = plan.next_index(time.perf_counter())
                 if index is None:
                     return
-                plan.records.append(self.one_job(index))
+                due = plan.scheduled(index)
+                if due is not None:
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                plan.records.append(self.one_job(index, due))
         finally:
             self._close()
 
@@ -191,6 +212,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wait", type=float, default=10.0, help="?wait= seconds of POST and GET")
     p.add_argument("--job-timeout", type=float, default=30.0, help="give up on a job after this")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rate", type=float, default=None, help="jobs a second, on a fixed schedule")
+    p.add_argument("--submit-only", action="store_true", help="only post; a 202 ends a job")
+    p.add_argument(
+        "--header", action="append", default=[], help="'Name: value' sent with every request"
+    )
     args = p.parse_args(argv)
     if args.jobs is None and args.duration is None:
         p.error("give --jobs or --duration (or both): the load must be bounded")
@@ -221,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup_jobs=args.warmup_jobs,
         warmup_seconds=args.warmup_seconds,
         t_begin=time.perf_counter(),
+        rate=args.rate,
     )
     planned = args.warmup_seconds + (args.duration or 0.0)
     if args.jobs is not None:

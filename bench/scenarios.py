@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 from bench import profiling
 from bench.cpu import CpuMeter
 from bench.metrics import histogram_totals
-from bench.stack import Stack
+from bench.stack import Stack, restart_web
 from bench.subproc import run_json
+from devsupport import STAND_IN_AUTH_APP
+from devsupport.stand_in_auth import KEY_HEADER
 
 WAIT_SECONDS = 10  # ?wait= of every POST and long-poll
 
@@ -29,6 +32,10 @@ SIZES_WARMUP_JOBS = 5
 
 MICROBATCH_METRIC = "lifeboat_microbatch_jobs"
 
+LIMITS_ROUNDS = 4  # off/on pairs of throughput runs (the median pair's ratio is quoted)
+LIMITS_RATE = 100_000.0  # requests/s of the bench's key: checked on every request, never refused
+LIMITS_KEY_HEADER = f"{KEY_HEADER}: bench"  # the stand-in for an API key
+
 
 @dataclass(frozen=True)
 class Options:
@@ -38,11 +45,24 @@ class Options:
     """Record py-spy profiles of the web and worker processes during throughput here."""
 
 
-def loadgen(stack: Stack, *, timeout: float, **options: float | int) -> dict[str, Any]:
-    """Run ``bench.loadgen`` against the stack's web with ``--option value`` pairs."""
+def loadgen_args(
+    stack: Stack, headers: tuple[str, ...] = (), **options: float | int | bool
+) -> list[str]:
+    """``bench.loadgen``'s command line: ``--option value`` pairs, flags for ``True``."""
     args = ["--url", stack.base_url, "--wait", str(WAIT_SECONDS)]
     for name, value in options.items():
-        args += [f"--{name.replace('_', '-')}", str(value)]
+        flag = f"--{name.replace('_', '-')}"
+        args += [flag] if value is True else [flag, str(value)]
+    for header in headers:
+        args += ["--header", header]
+    return args
+
+
+def loadgen(
+    stack: Stack, *, timeout: float, headers: tuple[str, ...] = (), **options: float | int
+) -> dict[str, Any]:
+    """Run ``bench.loadgen`` against the stack's web with ``--option value`` pairs."""
+    args = loadgen_args(stack, headers, **options)
     meter = CpuMeter(stack)
     meter.start()
     figures = run_json("bench.loadgen", args, stack.env, timeout=timeout)
@@ -64,7 +84,7 @@ def latency(stack: Stack, _options: Options) -> dict[str, Any]:
     )
 
 
-def throughput(stack: Stack, options: Options) -> dict[str, Any]:
+def throughput(stack: Stack, options: Options, headers: tuple[str, ...] = ()) -> dict[str, Any]:
     """32 clients for 20 s: completed jobs/s, percentiles, errors, mean micro-batch size."""
     seconds = THROUGHPUT_SECONDS + THROUGHPUT_WARMUP_SECONDS
     sum0, count0 = histogram_totals(stack.metrics_url, MICROBATCH_METRIC)
@@ -81,6 +101,7 @@ def throughput(stack: Stack, options: Options) -> dict[str, Any]:
             warmup_seconds=THROUGHPUT_WARMUP_SECONDS,
             instances=1,
             timeout=seconds + 90,
+            headers=headers,
         )
     sum1, count1 = histogram_totals(stack.metrics_url, MICROBATCH_METRIC)
     if profiles:
@@ -115,6 +136,35 @@ def sizes(stack: Stack, _options: Options) -> dict[str, Any]:
     }
 
 
+def limits(stack: Stack, options: Options) -> dict[str, Any]:
+    """Throughput with per-key rate limiting off, then on (a limit that never refuses), in
+    alternating pairs, so that the machine's load drifting hits both alike."""
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    for _round in range(LIMITS_ROUNDS):
+        for mode in ("off", "on"):
+            env = {
+                "LIFEBOAT_RATE_LIMIT_ENABLED": "true" if mode == "on" else "false",
+                "LIFEBOAT_RATE_LIMIT_PER_SECOND": str(LIMITS_RATE),
+            }
+            restart_web(stack, STAND_IN_AUTH_APP, env)
+            runs[mode].append(throughput(stack, options, headers=(LIMITS_KEY_HEADER,)))
+    restart_web(stack)  # the plain web again, for the scenarios after this one
+    figures: dict[str, Any] = {"limit_per_second": LIMITS_RATE, "clients": THROUGHPUT_CLIENTS}
+    for mode, found in runs.items():
+        figures[f"jobs_per_s_{mode}"] = round(sum(r["jobs_per_s"] for r in found) / len(found), 2)
+        figures[f"p99_ms_{mode}"] = max(r["p99_ms"] or 0.0 for r in found)
+        figures[f"errors_{mode}"] = sum(r["errors"] for r in found)
+    # each on run over the off run just before it: the machine's load drifts between pairs
+    pairs = sorted(
+        on["jobs_per_s"] / off["jobs_per_s"]
+        for off, on in zip(runs["off"], runs["on"], strict=True)
+    )
+    figures["ratio_on_to_off_by_pair"] = [round(r, 3) for r in pairs]
+    figures["ratio_on_to_off"] = round(statistics.median(pairs), 3)
+    figures["runs"] = runs
+    return figures
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -127,5 +177,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("latency", latency),
         Scenario("throughput", throughput),
         Scenario("sizes", sizes),
+        Scenario("limits", limits),
     )
 }

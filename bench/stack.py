@@ -21,6 +21,7 @@ from devsupport import (
     LOOPBACK,
     PY,
     ROOT,
+    WEB_APP,
     Proc,
     free_port,
     http_ok,
@@ -150,9 +151,15 @@ def _start_worker(stack: Stack) -> None:
     wait_for_worker(proc, stack.metrics_url, WORKER_CONCURRENCY, START_TIMEOUT)
 
 
-def _start_web(stack: Stack) -> None:
-    proc = stack.start("web", web_command())
+def _start_web(stack: Stack, app: str = WEB_APP, extra_env: dict[str, str] | None = None) -> None:
+    proc = stack.start("web", web_command(app), extra_env)
     wait_until(lambda: http_ok(stack.base_url + "/health"), START_TIMEOUT, "web /health", proc)
+
+
+def restart_web(stack: Stack, app: str = WEB_APP, extra_env: dict[str, str] | None = None) -> None:
+    """Serve ``app`` (a gunicorn app spec) with ``extra_env`` on the stack's port instead."""
+    stack.stop("web")
+    _start_web(stack, app, extra_env)
 
 
 @contextlib.contextmanager

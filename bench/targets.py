@@ -13,6 +13,7 @@ THROUGHPUT_JOBS_PER_S = 400.0
 THROUGHPUT_P99_MS = 250.0
 THROUGHPUT_NOOP_SHARE = 0.6  # of the raw Celery no-op rate measured in the same run
 SIZES_RATIO = 3.0  # 1000-instance turnaround over 1-instance turnaround
+LIMITS_SHARE = 0.95  # throughput with rate limiting on, over the same with it off
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,15 @@ TARGETS = (
         THROUGHPUT_NOOP_SHARE,
         ">=",
     ),
+    Target(
+        "limits",
+        "jobs/s limits on / off",
+        lambda f, _b: f["ratio_on_to_off"],
+        GE,
+        LIMITS_SHARE,
+        ">=",
+    ),
+    Target("limits", "errors", lambda f, _b: f["errors_on"] + f["errors_off"], LE, 0, "<="),
     Target(
         "sizes",
         "p50 1000 / p50 1",

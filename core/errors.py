@@ -74,6 +74,17 @@ class BrokerUnavailable(LifeboatError):
     retry_after = 5
 
 
+class RateLimited(LifeboatError):
+    """The API key has sent more requests than its rate limit allows; retry after a while."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class NoModelInstalled(LifeboatError):
     """No model version is installed yet (run ``make train``)."""
 

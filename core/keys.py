@@ -119,3 +119,8 @@ class Keys:
     def monitoring_window(self) -> str:
         """The newest logged predictions as columns (a binary blob)."""
         return f"{self.prefix}:monitoring:window"
+
+    # --- rate limits ---------------------------------------------------------------------
+    def rate_limit(self, key_id: str) -> str:
+        """An API key's token bucket: when its bucket is next full (microseconds, Redis time)."""
+        return f"{self.prefix}:ratelimit:{key_id}"

@@ -27,6 +27,8 @@ JOB_TTL_FIELDS = {
     "drift_report": "report_job_ttl_seconds",
     "performance_report": "report_job_ttl_seconds",
 }
+DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
+DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
 
 
 class Settings(BaseSettings):
@@ -201,6 +203,19 @@ class Settings(BaseSettings):
 
     feedback_max_labelled: int = Field(100_000, ge=100)
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""
+
+    rate_limit_enabled: bool = True
+    """Limit each API key's request rate (shared by every web process and host, in Redis).
+
+    Public routes (``/health``, ``/ready``, ``/metrics``, ``/docs``, ``/openapi.json``) and
+    requests without an API key are never limited."""
+
+    rate_limit_per_second: float = Field(DEFAULT_RATE_LIMIT_PER_SECOND, gt=0)
+    """Requests per second an API key may sustain, unless the key sets its own rate."""
+
+    rate_limit_burst_seconds: int = Field(DEFAULT_RATE_LIMIT_BURST_SECONDS, ge=1)
+    """Seconds of its rate a key may send at once: its bucket holds rate x this many requests
+    (rounded down, at least one)."""
 
     def job_ttl(self, job_type: str) -> int:
         """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""

@@ -6,6 +6,8 @@ it at startup.
 
 from devsupport.commands import (
     EXPORTER_PYTHON,
+    STAND_IN_AUTH_APP,
+    WEB_APP,
     WORKER_READY_MARK,
     celery_command,
     exporter_command,
@@ -29,6 +31,8 @@ __all__ = [
     "LOOPBACK",
     "PY",
     "ROOT",
+    "STAND_IN_AUTH_APP",
+    "WEB_APP",
     "WORKER_READY_MARK",
     "PrivateRedis",
     "Proc",

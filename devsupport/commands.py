@@ -30,9 +30,14 @@ def worker_command(
     )
 
 
-def web_command() -> list[str]:
+WEB_APP = "web.app:create_app()"
+# the web app with a stand-in for authentication (tests and benchmarks only)
+STAND_IN_AUTH_APP = "devsupport.stand_in_auth:create_app()"
+
+
+def web_command(app: str = WEB_APP) -> list[str]:
     """gunicorn serving the Lifeboat web app (it reads its address from the settings)."""
-    return [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", "web.app:create_app()"]
+    return [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", app]
 
 
 def exporter_command(port: int, *extra: str, host: str = LOOPBACK) -> list[str]:

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import redis
 
-from devsupport.commands import WORKER_READY_MARK, celery_command, web_command, worker_command
+from devsupport.commands import (
+    WEB_APP,
+    WORKER_READY_MARK,
+    celery_command,
+    web_command,
+    worker_command,
+)
 from devsupport.ports import LOOPBACK, free_port
 from devsupport.processes import Proc, http_ok, start, wait_until
 from devsupport.redis_server import RedisServer
@@ -46,8 +52,8 @@ class Stack:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def start_web(self) -> Proc:
-        proc = start("web", web_command(), self.env, self.logdir)
+    def start_web(self, app: str = WEB_APP) -> Proc:
+        proc = start("web", web_command(app), self.env, self.logdir)
         self.procs["web"] = proc
         wait_until(lambda: http_ok(self.url("/health")), WEB_START_TIMEOUT, "web", proc)
         return proc

@@ -13,7 +13,7 @@ from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 from telemetry import metrics
-from web import errors, headers
+from web import errors, headers, rate_limits
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.routes import MODULES
@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     headers.init_app(app)
     _instrument(app)
+    # authentication's before_request hook (it sets g.principal) must be registered above
+    # this line: Flask runs before_request hooks in registration order
+    rate_limits.init_app(app, settings, client)
     return app
 
 

@@ -115,3 +115,27 @@ def test_an_idempotency_key_with_control_characters_is_422_naming_the_header(
     )
     assert r.status_code == 422
     assert [e["loc"] for e in r.get_json()["errors"]] == [["header", "Idempotency-Key"]]
+
+
+PUBLIC = {
+    ("/health", "get"),
+    ("/ready", "get"),
+    ("/metrics", "get"),
+    ("/docs", "get"),
+    ("/openapi.json", "get"),
+}
+
+
+def test_every_operation_but_the_public_ones_documents_the_429_of_its_rate_limit(
+    client: FlaskClient,
+) -> None:
+    doc = client.get("/openapi.json").get_json()
+    limited = {
+        (path, method)
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if "429" in op["responses"]
+    }
+    assert limited == documented(doc) - PUBLIC
+    answer = doc["paths"]["/api/v1/predictions"]["post"]["responses"]["429"]
+    assert set(answer["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}

@@ -84,6 +84,34 @@ UNAVAILABLE = problem_response(
     "Redis or the queue cannot be reached, or no model is installed; see Retry-After",
     headers=RETRY_AFTER,
 )
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {
+        "description": "whole seconds until the key may send a request again",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+    },
+    "RateLimit-Policy": {
+        "description": (
+            'the key\'s bucket, `"per-key";q=<requests>;w=<seconds>`: it holds q requests '
+            "and refills at the key's rate (q/w requests a second at most)"
+        ),
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": (
+            '`"per-key";r=<requests left>;t=<seconds until the bucket is full>` '
+            "(draft-ietf-httpapi-ratelimit-headers); sent on every answer to a request "
+            "made with an API key"
+        ),
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+RATE_LIMITED = problem_response(
+    "the API key's rate limit is used up (the problem names it); see Retry-After",
+    headers=RATE_LIMIT_HEADERS,
+)
 NOT_FOUND_JOB = problem_response("unknown or expired job")
 INVALID = problem_response("invalid fields or parameters, each named in `errors`")
 MALFORMED = problem_response("the body is not JSON, or is nested too deeply")

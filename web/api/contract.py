@@ -106,6 +106,9 @@ class Operation:
     # components the route checks itself with the code the schema is made from (an
     # instance: ml.schema's checks of the model card, faster on 1,000 instances)
     checked_by_route: tuple[str, ...] = ()
+    # counted against the caller's API key rate limit (429 past it; ``web.rate_limits``);
+    # False for public operations: health, readiness, metrics, the docs
+    rate_limited: bool = True
 
     def __call__(self, view: View) -> View:
         view.operation = self  # type: ignore[attr-defined]

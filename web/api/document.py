@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from web.api.components import components
+from web.api.components import RATE_LIMITED, components
 from web.api.contract import Operation
 from web.limits import MAX_REQUEST_LINE_BYTES
 from web.services import Services
@@ -47,6 +47,8 @@ def document(app: Flask, svc: Services) -> dict[str, Any]:
         path_params = _CONVERTER.findall(next(r.rule for r in _rules(app, path)))
         doc = operation.openapi(svc, path_params)
         doc["responses"].setdefault("414", URI_TOO_LONG)
+        if operation.rate_limited and svc.settings.rate_limit_enabled:
+            doc["responses"].setdefault("429", RATE_LIMITED)
         paths.setdefault(path, {})[method] = doc
     return {
         "openapi": "3.1.0",

@@ -48,7 +48,10 @@ GET_MONITORING = Operation(
 )
 
 HEALTH = Operation(
-    summary="Liveness", tags=("operations",), responses={"200": json_response("up", OBJECT)}
+    summary="Liveness",
+    tags=("operations",),
+    responses={"200": json_response("up", OBJECT)},
+    rate_limited=False,
 )
 READY = Operation(
     summary="Readiness: Redis, the model, a worker",
@@ -57,6 +60,7 @@ READY = Operation(
         "200": json_response("ready", OBJECT),
         "503": json_response("not ready; `checks` says what is missing", OBJECT),
     },
+    rate_limited=False,
 )
 METRICS = Operation(
     summary="Prometheus metrics (every web process)",
@@ -67,12 +71,17 @@ METRICS = Operation(
             "content": {"text/plain": {"schema": {"type": "string"}}},
         }
     },
+    rate_limited=False,
 )
 OPENAPI = Operation(
-    summary="This document", tags=("operations",), responses={"200": json_response("OpenAPI 3.1")}
+    summary="This document",
+    tags=("operations",),
+    responses={"200": json_response("OpenAPI 3.1")},
+    rate_limited=False,
 )
 SWAGGER_UI = Operation(
     summary="Swagger UI for this document",
     tags=("operations",),
     responses={"200": {"description": "the page", "content": {"text/html": {"schema": {}}}}},
+    rate_limited=False,
 )

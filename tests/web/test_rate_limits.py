@@ -1,0 +1,168 @@
+"""Per-key rate limits against real gunicorn (2 workers) and a real Redis.
+
+The web is served with the stand-in for authentication (``devsupport.stand_in_auth``):
+``X-Stand-In-Key`` names the request's API key. Its default limit is so slow to refill
+(one request every 1,000 s, bursts of 10) that nothing refills during a test.
+"""
+
+from __future__ import annotations
+
+import http.client
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devsupport import LOOPBACK, STAND_IN_AUTH_APP, RedisServer, Stack, make_stack
+from devsupport.stand_in_auth import KEY_HEADER, RATE_HEADER, WORKER_HEADER
+from tests.conftest import new_db
+
+pytestmark = pytest.mark.integration
+
+RATE = 0.001  # requests per second of a key without its own rate: one every 1,000 s
+BURST_SECONDS = 10_000  # so a key's bucket holds RATE x BURST_SECONDS = 10 requests
+QUOTA = 10
+INTERVAL = 1_000  # seconds one request takes to refill
+LIMITED = "/api/v1/models"  # a limited operation that needs neither Redis nor a worker
+MAX_CONNECTIONS = 200  # connections opened, at most, to find both gunicorn workers
+
+
+@pytest.fixture(scope="module")
+def limited_stack(
+    redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    s = make_stack(
+        redis_server,
+        new_db(),
+        models_dir,
+        tmp_path_factory.mktemp("rate-limits"),
+        LIFEBOAT_RATE_LIMIT_PER_SECOND=str(RATE),
+        LIFEBOAT_RATE_LIMIT_BURST_SECONDS=str(BURST_SECONDS),
+    )
+    s.start_web(STAND_IN_AUTH_APP)
+    yield s
+    s.stop_all()
+
+
+def new_key() -> str:
+    return f"key-{uuid.uuid4().hex[:12]}"
+
+
+def connect(stack: Stack) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(LOOPBACK, int(stack.env["LIFEBOAT_WEB_PORT"]), timeout=10)
+
+
+def get(
+    conn: http.client.HTTPConnection, path: str, headers: dict[str, str]
+) -> http.client.HTTPResponse:
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    return resp
+
+
+def one_connection_per_worker(stack: Stack) -> list[http.client.HTTPConnection]:
+    """Two keep-alive connections, each held by a different gunicorn worker."""
+    by_worker: dict[str, http.client.HTTPConnection] = {}
+    opened = []
+    for _ in range(MAX_CONNECTIONS):
+        conn = connect(stack)
+        opened.append(conn)
+        pid = get(conn, "/health", {}).getheader(WORKER_HEADER)
+        by_worker.setdefault(pid, conn)
+        if len(by_worker) == 2:
+            return list(by_worker.values())
+    raise AssertionError(f"{MAX_CONNECTIONS} connections all reached one gunicorn worker")
+
+
+def test_one_limit_holds_across_both_gunicorn_workers(limited_stack: Stack) -> None:
+    conns = one_connection_per_worker(limited_stack)
+    key = {KEY_HEADER: new_key()}
+    statuses = [get(conns[i % 2], LIMITED, key).status for i in range(2 * QUOTA)]
+    assert statuses == [200] * QUOTA + [429] * QUOTA
+
+
+def test_remaining_counts_down_with_each_request(limited_stack: Stack) -> None:
+    conn, key = connect(limited_stack), {KEY_HEADER: new_key()}
+    seen = []
+    for _ in range(3):
+        resp = get(conn, LIMITED, key)
+        seen.append((resp.getheader("RateLimit-Policy"), resp.getheader("RateLimit")))
+    policy = f'"per-key";q={QUOTA};w={BURST_SECONDS}'
+    assert seen == [
+        (policy, f'"per-key";r={QUOTA - 1};t={INTERVAL}'),
+        (policy, f'"per-key";r={QUOTA - 2};t={2 * INTERVAL}'),
+        (policy, f'"per-key";r={QUOTA - 3};t={3 * INTERVAL}'),
+    ]
+
+
+def test_a_refused_request_is_a_429_problem_with_retry_after_and_ratelimit_headers(
+    limited_stack: Stack,
+) -> None:
+    conn, key_id = connect(limited_stack), new_key()
+    for _ in range(QUOTA):
+        assert get(conn, LIMITED, {KEY_HEADER: key_id}).status == 200
+    conn.request("GET", LIMITED, headers={KEY_HEADER: key_id})
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    assert resp.status == 429
+    assert resp.getheader("Content-Type") == "application/problem+json"
+    assert f"API key '{key_id}' is limited to {RATE:g} requests per second" in body
+    assert resp.getheader("RateLimit-Policy") == f'"per-key";q={QUOTA};w={BURST_SECONDS}'
+    remaining, reset = resp.getheader("RateLimit").split(";")[1:]
+    assert remaining == "r=0"
+    retry_after = int(resp.getheader("Retry-After"))
+    # the bucket is full QUOTA intervals after the first request; one more request fits
+    # one interval after it: whatever time has passed, the two differ by QUOTA - 1 intervals
+    assert int(reset.removeprefix("t=")) - retry_after == (QUOTA - 1) * INTERVAL
+    assert 0 < retry_after <= INTERVAL
+
+
+def test_a_keys_own_rate_overrides_the_default(limited_stack: Stack) -> None:
+    conn = connect(limited_stack)
+    fast = {KEY_HEADER: new_key(), RATE_HEADER: str(2 * RATE)}
+    statuses = [get(conn, LIMITED, fast).status for _ in range(2 * QUOTA + 1)]
+    assert statuses == [200] * (2 * QUOTA) + [429]
+    policy = get(conn, LIMITED, fast).getheader("RateLimit-Policy")
+    assert policy == f'"per-key";q={2 * QUOTA};w={BURST_SECONDS}'
+
+
+def test_keys_are_limited_apart(limited_stack: Stack) -> None:
+    conn, first, second = connect(limited_stack), new_key(), new_key()
+    for _ in range(QUOTA):
+        get(conn, LIMITED, {KEY_HEADER: first})
+    assert get(conn, LIMITED, {KEY_HEADER: first}).status == 429
+    assert get(conn, LIMITED, {KEY_HEADER: second}).status == 200
+
+
+def test_public_routes_and_requests_without_a_key_are_not_limited(limited_stack: Stack) -> None:
+    conn, key = connect(limited_stack), {KEY_HEADER: new_key()}
+    for _ in range(QUOTA):
+        get(conn, LIMITED, key)
+    answers = {}
+    for path in ("/health", "/ready", "/docs", "/openapi.json", "/metrics"):
+        resp = get(conn, path, key)
+        answers[path] = (resp.status, resp.getheader("RateLimit"))
+    assert answers == {
+        "/health": (200, None),
+        "/ready": (503, None),  # no worker in this stack
+        "/docs": (200, None),
+        "/openapi.json": (200, None),
+        "/metrics": (200, None),
+    }
+    assert get(conn, LIMITED, {}).status == 200
+
+
+def test_redis_down_while_limiting_is_503_with_retry_after(fresh_stack: Stack) -> None:
+    fresh_stack.start_web(STAND_IN_AUTH_APP)
+    conn = connect(fresh_stack)
+    assert get(conn, LIMITED, {KEY_HEADER: new_key()}).status == 200
+    fresh_stack.redis.shutdown(nosave=True)
+    assert get(conn, LIMITED, {}).status == 200  # the operation itself needs no Redis
+    conn.request("GET", LIMITED, headers={KEY_HEADER: new_key()})
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 503
+    assert resp.getheader("Retry-After") == "5"
+    assert resp.getheader("Content-Type") == "application/problem+json"
