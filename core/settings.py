@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_JOB_TTL = 86_400  # seconds a job record (and its files) stays readable
@@ -16,6 +16,11 @@ DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # predictions kept in the prediction lo
 # a lean scoring process holds ~100-200 MB; one that loaded scikit-learn (a model version
 # without lean artifact, a report) holds more and is replaced after its task
 DEFAULT_WORKER_MAX_MEMORY_MB = 400
+DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
+SOFT_LIMIT_SHARE = 0.9  # an unset soft time limit is this share of the hard one
+
+
+TIME_LIMITED = ("prediction", "batch", "report", "maintenance")  # kinds of task with limits
 
 
 class Settings(BaseSettings):
@@ -64,14 +69,39 @@ class Settings(BaseSettings):
     claim_lease_seconds: float = Field(30.0, gt=0)
     """A job claimed by a worker that has not finished it after this long is re-queued."""
 
-    prediction_time_limit: int = Field(60, ge=1)
-    """Hard time limit, in seconds, of a prediction task."""
+    prediction_time_limit: int = Field(60, ge=2)
+    """Hard time limit, in seconds, of a prediction task: its pool process is killed."""
 
-    batch_time_limit: int = Field(6 * 3600, ge=1)
-    """Hard time limit, in seconds, of a batch-scoring task."""
+    prediction_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of a prediction task (below the hard one; unset: 90 % of
+    it): the task fails the jobs it claimed, so none stays ``running``."""
 
-    report_time_limit: int = Field(1800, ge=1)
+    batch_time_limit: int = Field(6 * 3600, ge=2)
+    """Hard time limit, in seconds, of a batch task: the plan and each part."""
+
+    batch_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of a batch task (below the hard one; unset: 90 % of it):
+    the batch job fails and its files are removed."""
+
+    report_time_limit: int = Field(1800, ge=2)
     """Hard time limit, in seconds, of a report task."""
+
+    report_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of a report task (below the hard one; unset: 90 % of
+    it): the report job fails."""
+
+    maintenance_time_limit: int = Field(300, ge=2)
+    """Hard time limit, in seconds, of beat's tasks and the accuracy update (re-publishing
+    stale jobs, sweeping batch files, the drift check, accuracy gauges)."""
+
+    maintenance_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of those tasks (below the hard one; unset: 90 % of it);
+    each runs again on its schedule."""
+
+    worker_grace_seconds: int = Field(DEFAULT_WORKER_GRACE, ge=1)
+    """Seconds a stopping worker (SIGTERM) gives its running tasks to finish before it hands
+    them back to the queue; batch parts are handed back at once. ``make run``'s supervisor
+    and compose's ``stop_grace_period`` wait this long plus a margin before killing."""
 
     broker_visibility_timeout: int = Field(7 * 3600, ge=10)
     """Seconds before Redis re-delivers a message whose worker vanished without a trace."""
@@ -168,6 +198,21 @@ class Settings(BaseSettings):
 
     feedback_max_labelled: int = Field(100_000, ge=100)
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""
+
+    @model_validator(mode="after")
+    def _soft_limits_below_hard(self) -> Settings:
+        for kind in TIME_LIMITED:
+            hard, soft = getattr(self, f"{kind}_time_limit"), self.soft_time_limit(kind)
+            if soft >= hard:
+                raise ValueError(f"{kind}_soft_time_limit ({soft}) must be below {hard}")
+        return self
+
+    def soft_time_limit(self, kind: str) -> int:
+        """The soft time limit of a kind of task (``prediction``, ``batch``, ``report``,
+        ``maintenance``): the one set, else 90 % of the hard limit."""
+        soft = getattr(self, f"{kind}_soft_time_limit")
+        hard = getattr(self, f"{kind}_time_limit")
+        return soft if soft is not None else max(1, min(hard - 1, int(hard * SOFT_LIMIT_SHARE)))
 
     @property
     def uploads_dir(self) -> Path:

@@ -55,6 +55,8 @@ app.conf.imports = (
     "workers.batches.tasks",
     "workers.monitoring.tasks",
     "workers.signals",
+    "workers.shutdown",  # before the pool forks: its shared stop flag must be inherited
+    "workers.timeouts",
 )
 app.conf.beat_schedule = {
     "requeue-stale-jobs": {"task": REQUEUE_STALE_TASK, "schedule": STALE_SWEEP_SECONDS},
