@@ -98,10 +98,10 @@ class Settings(BaseSettings):
     """Soft time limit, in seconds, of those tasks (below the hard one; unset: 90 % of it);
     each runs again on its schedule."""
 
-    worker_grace_seconds: int = Field(DEFAULT_WORKER_GRACE, ge=1)
-    """Seconds a stopping worker (SIGTERM) gives its running tasks to finish before it hands
-    them back to the queue; batch parts are handed back at once. ``make run``'s supervisor
-    and compose's ``stop_grace_period`` wait this long plus a margin before killing."""
+    worker_grace_seconds: int = Field(DEFAULT_WORKER_GRACE, ge=2)
+    """Seconds a stopping worker (SIGTERM) has: its running tasks finish, or are handed back
+    to the queue a few seconds before the end (batch parts at once). ``make run``'s
+    supervisor and compose's ``stop_grace_period`` wait this long before SIGKILL."""
 
     broker_visibility_timeout: int = Field(7 * 3600, ge=10)
     """Seconds before Redis re-delivers a message whose worker vanished without a trace."""

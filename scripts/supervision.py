@@ -36,8 +36,8 @@ OTHER_PRIORITY = 20
 
 def stop_seconds(name: str, settings: Settings) -> int:
     """Seconds between SIGTERM and SIGKILL for the process ``name``."""
-    if name in ("worker", "reports"):
-        return settings.worker_grace_seconds + STOP_MARGIN
+    if name in ("worker", "reports"):  # a worker hands its tasks back before this ends
+        return settings.worker_grace_seconds
     if name == "web":
         return WEB_GRACEFUL_SECONDS + STOP_MARGIN
     return OTHER_STOP_SECONDS

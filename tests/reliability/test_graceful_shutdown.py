@@ -127,5 +127,5 @@ def test_sigterm_hands_a_running_batch_part_back_at_once(
     assert [r["passenger"] for r in result(stack, job_id)] == [r["passenger"] for r in records_in]
     log = stopping.output()
     assert "re-queued" in log  # a part was handed back …
-    assert "grace period of" not in log  # … at once, not when the grace period ran out
+    assert "grace period over" not in log  # … at once, not when the grace period ran out
     assert staying.alive()

@@ -35,7 +35,7 @@ def test_every_process_is_restarted_whenever_it_exits_with_backoff(tmp_path: Pat
 def test_workers_are_given_the_grace_period_before_they_are_killed(tmp_path: Path) -> None:
     got = programs(tmp_path, Settings(worker_grace_seconds=42))
     for name in ("worker", "reports"):
-        assert got[name].stopwaitsecs == 42 + supervision.STOP_MARGIN
+        assert got[name].stopwaitsecs == 42
         assert got[name].stopasgroup is False  # SIGTERM to the main process only …
         assert got[name].killasgroup is True  # … SIGKILL to all it forked
 
