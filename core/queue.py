@@ -40,13 +40,15 @@ ROUTES = {
 def make_celery(settings: Settings) -> Celery:
     """A Celery app for Lifeboat's broker: JSON only, at-least-once, events on."""
     app = Celery("lifeboat", broker=settings.redis_url, backend=settings.redis_url)
-    limits = {
-        PREDICT_TASK: settings.prediction_time_limit,
-        SCORE_BATCH_TASK: settings.batch_time_limit,
-        BUILD_REPORT_TASK: settings.report_time_limit,
-        REQUEUE_STALE_TASK: 60,
-        CHECK_DRIFT_TASK: max(60, int(settings.drift_check_interval_seconds)),
-        UPDATE_ACCURACY_TASK: 60,
+    kinds = {
+        PREDICT_TASK: "prediction",
+        SCORE_BATCH_TASK: "batch",
+        SCORE_BATCH_PART_TASK: "batch",
+        BUILD_REPORT_TASK: "report",
+        SWEEP_BATCH_FILES_TASK: "maintenance",
+        REQUEUE_STALE_TASK: "maintenance",
+        CHECK_DRIFT_TASK: "maintenance",
+        UPDATE_ACCURACY_TASK: "maintenance",
     }
     app.conf.update(
         task_serializer="json",
@@ -63,9 +65,14 @@ def make_celery(settings: Settings) -> Celery:
             name: {"queue": queue, "exchange": queue, "routing_key": queue}
             for name, queue in ROUTES.items()
         },
+        # every task: a soft limit (SoftTimeLimitExceeded inside the task, which ends its
+        # jobs cleanly) below a hard one (the pool process is killed)
         task_annotations={
-            name: {"time_limit": limit, "soft_time_limit": max(1, int(limit * 0.9))}
-            for name, limit in limits.items()
+            name: {
+                "time_limit": getattr(settings, f"{kind}_time_limit"),
+                "soft_time_limit": settings.soft_time_limit(kind),
+            }
+            for name, kind in kinds.items()
         },
         # results live in the job store; Celery's own are not kept
         task_ignore_result=True,
@@ -73,7 +80,10 @@ def make_celery(settings: Settings) -> Celery:
         # task events for Flower and celery-exporter
         worker_send_task_events=True,
         task_send_sent_event=True,
+        # a worker outlives a Redis restart: it reconnects for as long as it takes
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
         # a publisher must fail fast when Redis is down (the API answers 503)
         task_publish_retry=False,

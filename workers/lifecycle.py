@@ -14,9 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from billiard.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+
 from core.jobs import ClaimOutcome, Job, JobType, Outcome
 from telemetry import metrics
 from workers.runtime import Runtime
+
+TIME_LIMIT_DETAIL = "the task ran past its time limit (LIFEBOAT_*_TIME_LIMIT settings)"
 
 
 class MissingModelVersion(Exception):
@@ -24,7 +28,10 @@ class MissingModelVersion(Exception):
 
 
 def error_of(exc: BaseException) -> dict[str, Any]:
-    """What a failed job reports: the exception's type and message."""
+    """What a failed job reports: the exception's type and message (one type for both
+    time limits: the soft one raised in the task, the hard one after its process died)."""
+    if isinstance(exc, SoftTimeLimitExceeded | TimeLimitExceeded):
+        return {"type": "TimeLimitExceeded", "detail": TIME_LIMIT_DETAIL}
     return {"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.settings import Settings
 from tests.deploy.redis_acl import (
     ACL_SCRIPT,
     SERVICE_USERS,
@@ -542,3 +543,45 @@ def test_grafana_datasource_points_at_the_prometheus_service():
     datasource = yaml.safe_load(DATASOURCE_FILE.read_text(encoding="utf-8"))["datasources"][0]
     assert datasource["uid"] == "prometheus"
     assert datasource["url"] == "http://prometheus:9090"
+
+
+SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)b?$", re.IGNORECASE)
+DEFAULTED_VALUE = re.compile(r"^\$\{(\w+):-([^}]*)\}(.*)$")  # ${NAME:-default}rest
+
+
+def default_of(value: str) -> str:
+    """A compose value with its ${NAME:-default} interpolations resolved to the defaults."""
+    match = DEFAULTED_VALUE.match(str(value))
+    return match.group(2) + match.group(3) if match else str(value)
+
+
+def size_bytes(size: str) -> int:
+    number, unit = SIZE.match(size.strip()).groups()
+    return int(float(number) * 1024 ** " kmg".index(unit.lower() or " "))
+
+
+def memory_limit(service: dict) -> str | None:
+    deployed = service.get("deploy", {}).get("resources", {}).get("limits", {}).get("memory")
+    return service.get("mem_limit") or deployed
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_service_has_a_memory_limit(name):
+    limit = memory_limit(SERVICES[name])
+    assert limit, f"{name} may take all the host's memory"
+    assert size_bytes(default_of(limit)) >= 64 * 1024**2
+
+
+def test_redis_container_limit_is_above_its_maxmemory():
+    command = SERVICES["redis"]["command"]
+    maxmemory = default_of(command[command.index("--maxmemory") + 1])
+    limit = default_of(memory_limit(SERVICES["redis"]))
+    assert size_bytes(limit) >= 1.5 * size_bytes(maxmemory)
+
+
+@pytest.mark.parametrize("name", ["worker", "reports-worker"])
+def test_workers_stop_grace_period_is_the_workers_grace_setting(name):
+    grace = environment(SERVICES[name])["LIFEBOAT_WORKER_GRACE_SECONDS"]
+    assert grace.startswith("${LIFEBOAT_WORKER_GRACE_SECONDS:-")
+    assert SERVICES[name]["stop_grace_period"] == f"{grace}s"
+    assert int(default_of(grace)) == Settings().worker_grace_seconds

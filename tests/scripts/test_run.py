@@ -32,7 +32,7 @@ def nothing_answers() -> Settings:
 
 
 def start_planned_redis(procs: list[tuple[str, str]], logdir: Path) -> Proc:
-    """Start the ``redis`` entry of a plan exactly as honcho would run it."""
+    """Start the ``redis`` entry of a plan exactly as supervisord would run it."""
     [cmd] = [cmd for name, cmd in procs if name == "redis"]
     return start("private-redis", shlex.split(cmd), {}, logdir)
 
@@ -63,7 +63,7 @@ def test_make_run_passes_the_private_redis_password_to_every_process_by_environm
     password = (tmp_path / "redis" / "password").read_text().strip()
     assert run.redis_url == f"redis://:{password}@{run.redis_url.split('@')[1]}"
     # the workers, beat, the web and Flower read LIFEBOAT_REDIS_URL (the Celery app's
-    # broker); celery-exporter reads CE_BROKER_URL: honcho gives each process this env
+    # broker); celery-exporter reads CE_BROKER_URL: supervisord gives each process this env
     assert run.env["LIFEBOAT_REDIS_URL"] == run.redis_url
     assert run.env["CE_BROKER_URL"] == run.redis_url
     names = {name for name, _ in run.procs}

@@ -4,7 +4,8 @@ A part task scores its range in chunks (:mod:`ml.batch.parts`) into a temporary
 file, then renames it into place with a small summary beside it: a redelivered
 part whose file is there does not score again, and a killed one starts over
 from a fresh temporary file, so each row is written exactly once. Between
-chunks a part sees a cancelled job and stops.
+chunks a part sees a cancelled job and stops, and a stopping worker, and hands
+the part back (it starts again from scratch elsewhere; its temporary file goes).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from core.jobs import Job, JobStatus
 from ml.batch.chunks import ChunkScorer
 from ml.batch.parts import Part, PartSummary
 from telemetry import metrics
-from workers import lifecycle
+from workers import lifecycle, shutdown
 from workers.batches import formats as batch_formats
 from workers.batches import memory as batches_memory
 from workers.batches.state import BatchFailed, BatchState, Plan, Stop
@@ -65,6 +66,8 @@ def score_part(
         batches_memory.trim()
         if state.progress(index, summary.rows, plan.lines) != JobStatus.RUNNING.value:
             raise Stop
+        if shutdown.stopping():  # this worker is stopping: the part starts again elsewhere
+            raise shutdown.HandBack
         if s.batch_fault_delay_seconds:  # fault injection: a window to kill or cancel in
             time.sleep(s.batch_fault_delay_seconds)
 

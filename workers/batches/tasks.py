@@ -8,12 +8,13 @@ only scores predictions never loads it.
 from __future__ import annotations
 
 from celery import shared_task, signals
+from celery.exceptions import Reject
 
 from core.queue import SCORE_BATCH_PART_TASK, SCORE_BATCH_TASK, SWEEP_BATCH_FILES_TASK
 from workers import beat
 from workers.batches import memory as batches_memory
-from workers.celery_app import settings
 from workers.runtime import runtime
+from workers.shutdown import HandBack
 
 
 @shared_task(name=SCORE_BATCH_TASK, bind=True)
@@ -28,13 +29,19 @@ def score_batch(self, job_id: str) -> str:
         raise
 
 
-@shared_task(name=SCORE_BATCH_PART_TASK, time_limit=settings.batch_time_limit)
+@shared_task(name=SCORE_BATCH_PART_TASK)
 def score_batch_part(job_id: str, index: int) -> str:
-    """Score one part of a batch job; the last part merges them."""
+    """Score one part of a batch job; the last part merges them.
+
+    Past the soft time limit (``SoftTimeLimitExceeded``) the job fails like on any
+    error; when the worker stops, the part's message goes back to the queue.
+    """
     from workers.batches import ending, jobs
 
     try:
         return jobs.run_part(runtime(), job_id, index)
+    except HandBack as exc:
+        raise Reject(f"worker stopping: part {index} of {job_id} re-queued", requeue=True) from exc
     except Exception as exc:
         ending.fail_unexpectedly(runtime(), job_id, exc)
         raise
@@ -46,7 +53,7 @@ def sweep_batch_files() -> int:
     from workers.batches import jobs
 
     removed = jobs.sweep_files(runtime())
-    beat.ran(settings, SWEEP_BATCH_FILES_TASK)
+    beat.ran(runtime().settings, SWEEP_BATCH_FILES_TASK)
     return removed
 
 

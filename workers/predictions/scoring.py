@@ -21,6 +21,7 @@ from itertools import chain
 from typing import Any
 
 import msgspec
+from celery.exceptions import SoftTimeLimitExceeded
 
 from core import prediction_inputs, prediction_log
 from core.jobs import Job, JobStatus, JobType, Outcome
@@ -43,8 +44,30 @@ class Scored:
 
 
 def run(rt: Runtime, job_ids: list[str], owner: str) -> str:
-    """Score ``job_ids`` and queued neighbours; returns what happened, for the task's log."""
+    """Score ``job_ids`` and queued neighbours; returns what happened, for the task's log.
 
+    Past the task's soft time limit every job it claimed fails (none stays ``running``).
+    """
+    try:
+        return _run(rt, job_ids, owner)
+    except SoftTimeLimitExceeded as exc:
+        fail_claimed(rt, owner, lifecycle.error_of(exc))
+        raise
+
+
+def fail_claimed(rt: Runtime, owner: str, error: dict[str, Any]) -> int:
+    """Fail the jobs ``owner`` (a task id) has claimed and still runs; returns how many."""
+    claimed = [m.decode() for m in rt.redis.smembers(rt.keys.claims(owner))]
+    jobs = [j for j in rt.store.get_many(claimed) if _still_mine(j, owner)] if claimed else []
+    outcomes = [Outcome(j.id, JobStatus.FAILED, error=error) for j in jobs]
+    finished, _ = rt.store_for(JobType.PREDICTION).finish_batch(outcomes, owner)
+    scored = [Scored(o, j.model_version, [], []) for o, j in zip(outcomes, jobs, strict=True)]
+    _count(jobs, scored, finished)
+    log.warning("task %s: %d claimed prediction job(s) failed: %s", owner, len(jobs), error)
+    return len(jobs)
+
+
+def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     store = rt.store_for(JobType.PREDICTION)
     s = rt.settings
     claimed = store.claim_batch(
