@@ -12,6 +12,7 @@ from devsupport.commands import (
     web_command,
     worker_command,
 )
+from devsupport.http import KeyedHTTP
 from devsupport.ports import LOOPBACK, free_port
 from devsupport.processes import PY, ROOT, Proc, http_ok, start, wait_until
 from devsupport.redis_server import (
@@ -21,7 +22,7 @@ from devsupport.redis_server import (
     redis_command,
     start_redis,
 )
-from devsupport.stack import Stack, make_stack, stack_env, wait_for_worker
+from devsupport.stack import Stack, make_stack, new_token, stack_env, wait_for_worker
 
 __all__ = [
     "EXPORTER_PYTHON",
@@ -29,6 +30,7 @@ __all__ = [
     "PY",
     "ROOT",
     "WORKER_READY_MARK",
+    "KeyedHTTP",
     "Proc",
     "RedisServer",
     "Stack",
@@ -37,6 +39,7 @@ __all__ = [
     "free_port",
     "http_ok",
     "make_stack",
+    "new_token",
     "redis_answers",
     "redis_binary",
     "redis_command",

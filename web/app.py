@@ -13,7 +13,8 @@ from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 from telemetry import metrics
-from web import errors
+from web import auth, errors
+from web.api.document import UNDOCUMENTED_ENDPOINTS
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.routes import MODULES
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.bp)
     errors.register(app)
     _instrument(app)
+    keys = auth.VerifiedKeys(stores.api_keys(settings, client), settings.auth_cache_seconds)
+    auth.register(app, keys, public_endpoints=UNDOCUMENTED_ENDPOINTS)  # then rate limits
     return app
 
 

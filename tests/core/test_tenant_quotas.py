@@ -83,7 +83,7 @@ def test_a_share_lapses_when_its_unfinished_job_expires(own_redis: RedisServer) 
     store = JobStore(own_redis.client(), keys=Keys("q"), ttl=60)
     submit(store, kind=JobType.BATCH, stored_bytes=1_000)
     later = time.time() + 61  # the record is gone by then: the share must be too
-    jobs, batches, files, stored = store.keys.tenant_quota("acme")
+    jobs, batches, files, _ = store.keys.tenant_quota("acme")
     for key in (jobs, batches, files):  # what the clock does to the scores, done at once
         member, _ = store.redis.zrange(key, 0, 0, withscores=True)[0]
         store.redis.zadd(key, {member: later - 120})

@@ -1,0 +1,32 @@
+"""HTTP to a stack with an API key: ``requests`` calls with ``Authorization: Bearer <key>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+
+@dataclass(frozen=True)
+class KeyedHTTP:
+    """``requests.get/post/delete/request`` that send ``token`` (headers given are added)."""
+
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs["headers"] = {**self.headers, **(kwargs.get("headers") or {})}
+        return requests.request(method, url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", url, **kwargs)
