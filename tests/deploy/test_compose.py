@@ -418,3 +418,15 @@ def test_grafana_datasource_points_at_the_prometheus_service():
     datasource = yaml.safe_load(DATASOURCE_FILE.read_text(encoding="utf-8"))["datasources"][0]
     assert datasource["uid"] == "prometheus"
     assert datasource["url"] == "http://prometheus:9090"
+
+
+def test_prometheus_scrapes_the_web_with_the_metrics_key_the_web_makes():
+    job = scrape_configs()["lifeboat-web"]
+    secret = Path(job["authorization"]["credentials_file"])
+    assert job["authorization"]["type"] == "Bearer"
+    assert secret.parent == Path("/run/secrets")
+    assert secret.name in SERVICES["prometheus"]["secrets"]
+    assert COMPOSE["secrets"][secret.name] == {"environment": "METRICS_API_TOKEN"}
+    web = environment(SERVICES["web"])
+    assert web["LIFEBOAT_BOOTSTRAP_METRICS_KEY"].startswith("${METRICS_API_TOKEN:?")
+    assert web["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"].startswith("${ADMIN_API_TOKEN:?")
