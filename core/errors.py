@@ -124,6 +124,13 @@ class ApiKeyNotFound(LifeboatError):
     title = "API key not found"
 
 
+class KeyConflict(LifeboatError):
+    """The API key cannot be changed so (a key revoking itself)."""
+
+    status = 409
+    title = "Conflict with the key's state"
+
+
 class QuotaExceeded(LifeboatError):
     """The tenant has as many active jobs (or batches) as its quota allows; nothing was queued."""
 

@@ -7,12 +7,15 @@ from typing import Any
 
 import requests
 
+DEFAULT_TIMEOUT = 30.0  # seconds, unless a call says otherwise
+
 
 @dataclass(frozen=True)
 class KeyedHTTP:
     """``requests.get/post/delete/request`` that send ``token`` (headers given are added)."""
 
     token: str
+    key_id: str = ""  # the key's id, when known (to revoke it)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -20,6 +23,7 @@ class KeyedHTTP:
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs["headers"] = {**self.headers, **(kwargs.get("headers") or {})}
+        kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
         return requests.request(method, url, **kwargs)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:

@@ -73,7 +73,7 @@ class Stack:
             timeout=10,
         )
         r.raise_for_status()
-        return KeyedHTTP(r.json()["token"])
+        return KeyedHTTP(r.json()["token"], r.json()["id"])
 
     def start_web(self) -> Proc:
         proc = start("web", web_command(), self.env, self.logdir)

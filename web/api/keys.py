@@ -18,17 +18,30 @@ from web.api.components import (
 from web.api.contract import JSON, Operation
 
 ADMIN = (Scope.ADMIN,)
-COUNT = {"type": ["integer", "null"], "minimum": 0}
+MAX_COUNT = 10**15  # the largest quota a key may set (a petabyte, for bytes)
+COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
+# optional limits of a key: absent (null when shown) means the platform's setting
 LIMITS: dict[str, Any] = {
     "rate_limit_per_second": {
-        "type": ["number", "null"],
+        "type": "number",
         "exclusiveMinimum": 0,
         "maximum": 1e6,
         "description": "requests per second this key may make (default: the platform's)",
     },
-    "max_active_jobs": {**COUNT, "minimum": 1, "description": "tenant quota, as this key sees it"},
-    "max_active_batches": {**COUNT, "minimum": 1, "description": "tenant quota of batches"},
-    "max_stored_bytes": {**COUNT, "description": "tenant quota of stored upload/result bytes"},
+    "max_active_jobs": {
+        **COUNT,
+        "minimum": 1,
+        "description": "queued + running jobs of the tenant, as this key counts them",
+    },
+    "max_active_batches": {
+        **COUNT,
+        "minimum": 1,
+        "description": "batch jobs of the tenant queued or running at once",
+    },
+    "max_stored_bytes": {**COUNT, "description": "bytes of the tenant's uploads and results"},
+}
+SHOWN_LIMITS = {
+    name: {**schema, "type": [schema["type"], "null"]} for name, schema in LIMITS.items()
 }
 KEY: dict[str, Any] = {
     "type": "object",
@@ -42,7 +55,7 @@ KEY: dict[str, Any] = {
         "last_used_at": {"type": ["string", "null"], "format": "date-time"},
         "expires_at": {"type": ["string", "null"], "format": "date-time"},
         "revoked": {"type": "boolean"},
-        **LIMITS,
+        **SHOWN_LIMITS,
     },
 }
 CREATED_KEY = {
@@ -67,7 +80,7 @@ CREATE_BODY: dict[str, Any] = {
             "items": {"type": "string", "enum": list(SCOPES)},
         },
         "expires_at": {
-            "type": ["string", "null"],
+            "type": "string",
             "format": "date-time",
             "description": "RFC 3339, in the future (default: never)",
         },
@@ -117,6 +130,7 @@ REVOKE_KEY = Operation(
     responses={
         "200": json_response("the revoked key", KEY),
         "404": problem_response("no API key with this id"),
+        "409": problem_response("a key cannot revoke itself (use another admin key)"),
         "503": UNAVAILABLE,
     },
 )

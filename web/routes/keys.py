@@ -9,8 +9,9 @@ from flask import Blueprint, Response, jsonify
 
 from core import stores
 from core.apikeys import ApiKey, KeyStore
-from core.errors import InvalidRequest
+from core.errors import InvalidRequest, KeyConflict
 from core.timestamps import iso
+from web import auth
 from web.api import keys as api
 from web.services import services
 
@@ -48,10 +49,10 @@ def create_key() -> tuple[Response, int]:
         tenant=body["tenant"],
         scopes=frozenset(body["scopes"]),
         expires_at=_future(body.get("expires_at")),
-        rate_limit_per_second=body.get("rate_limit_per_second"),
-        max_active_jobs=body.get("max_active_jobs"),
-        max_active_batches=body.get("max_active_batches"),
-        max_stored_bytes=body.get("max_stored_bytes"),
+        rate_limit_per_second=_number(body.get("rate_limit_per_second"), float),
+        max_active_jobs=_number(body.get("max_active_jobs"), int),
+        max_active_batches=_number(body.get("max_active_batches"), int),
+        max_stored_bytes=_number(body.get("max_stored_bytes"), int),
     )
     resp = jsonify({**key_resource(key), "token": token})
     resp.headers["Cache-Control"] = "no-store"  # it holds a secret
@@ -67,7 +68,14 @@ def list_keys() -> Response:
 @bp.delete("/keys/<key_id>")
 @api.REVOKE_KEY
 def revoke_key(key_id: str) -> Response:
+    if key_id == auth.current_key().id:  # an admin locking itself out is never what was meant
+        raise KeyConflict("a key cannot revoke itself: revoke it with another admin key")
     return jsonify(key_resource(_store().revoke(key_id)))
+
+
+def _number(value: float | None, kind: type) -> Any:
+    """JSON Schema's integers include 3.0: stored as the type the record reads back."""
+    return None if value is None else kind(value)
 
 
 def _future(value: str | None) -> float | None:

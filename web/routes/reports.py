@@ -20,6 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from core.apikeys import Scope
+from core.batch_files import REPORT_UPLOAD_PREFIX
 from core.errors import InvalidRequest
 from core.queue import BUILD_REPORT_TASK
 from telemetry import metrics
@@ -108,7 +109,7 @@ def _invalid(loc: list[Any], msg: str) -> InvalidRequest:
 def _from_upload(svc: Services, query: dict[str, Any]) -> Params:
     s = svc.settings
     s.uploads_dir.mkdir(parents=True, exist_ok=True)
-    path = s.uploads_dir / f"report-{uuid.uuid4()}.csv"
+    path = s.uploads_dir / f"{REPORT_UPLOAD_PREFIX}{uuid.uuid4()}.csv"
     try:
         upload = receive(path, s.max_upload_bytes, formats=(CSV,))
         if upload.multipart:
