@@ -82,7 +82,7 @@ CREATE_BODY: dict[str, Any] = {
         "expires_at": {
             "type": "string",
             "format": "date-time",
-            "description": "RFC 3339, in the future (default: never)",
+            "description": "RFC 3339; from then on the key is refused (default: never)",
         },
         **LIMITS,
     },
