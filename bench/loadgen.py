@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -84,7 +85,11 @@ class Client:
         self.host, self.port, self.args, self.bodies = host, port, args, bodies
         self.conn: Any = None
         self.post_path = f"/api/v1/predictions?wait={args.wait:g}"
-        self.headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+        self.headers = {
+            "Content-Type": "application/json",
+            "Connection": "keep-alive",
+            "Authorization": f"Bearer {args.api_key}",
+        }
 
     def _request(self, method: str, path: str, body: bytes | None) -> tuple[int, dict]:
         import http.client
@@ -191,6 +196,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wait", type=float, default=10.0, help="?wait= seconds of POST and GET")
     p.add_argument("--job-timeout", type=float, default=30.0, help="give up on a job after this")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--api-key", default=os.environ.get("LIFEBOAT_API_KEY", ""))
     args = p.parse_args(argv)
     if args.jobs is None and args.duration is None:
         p.error("give --jobs or --duration (or both): the load must be bounded")

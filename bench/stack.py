@@ -24,6 +24,7 @@ from devsupport import (
     Proc,
     free_port,
     http_ok,
+    new_token,
     start,
     start_redis,
     wait_for_worker,
@@ -98,9 +99,13 @@ def _base_env(workdir: Path, redis_port: int, models_dir: Path) -> dict[str, str
     # inherited LIFEBOAT_* tuning (micro-batch sizes, web workers, ...) applies; everything
     # that could touch another stack (Redis, ports, files, metrics dir) is private
     env = dict(os.environ)
+    token = new_token()
     env.update(
         {
             "LIFEBOAT_REDIS_URL": f"redis://{LOOPBACK}:{redis_port}/0",
+            # the web makes this admin key when it starts; the load generator sends it
+            "LIFEBOAT_BOOTSTRAP_ADMIN_KEY": token,
+            "LIFEBOAT_API_KEY": token,
             "LIFEBOAT_MODELS_DIR": str(models_dir),
             "LIFEBOAT_STORAGE_ROOT": str(workdir / "storage"),
             "LIFEBOAT_METRICS_DIR": str(workdir / "metrics"),
