@@ -101,11 +101,6 @@ class KeyStore:
         _guard(self.redis.hset, self.keys.api_key(found.decode()), "revoked", "1")
         return self.get(key_id)
 
-    def has_admin(self) -> bool:
-        """Whether a usable admin key exists."""
-        now = time.time()
-        return any(k.usable(now) and k.allows("admin") for k in self.list())
-
 
 def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
