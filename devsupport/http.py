@@ -1,11 +1,17 @@
-"""HTTP to a stack with an API key: ``requests`` calls with ``Authorization: Bearer <key>``."""
+"""HTTP to a stack with an API key: ``requests`` calls with ``Authorization: Bearer <key>``.
+
+``requests`` is imported on the first call, not with :mod:`devsupport`, which
+``scripts/run.py`` imports at startup and which stays light (a test holds it to that).
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_TIMEOUT = 30.0  # seconds, unless a call says otherwise
 
@@ -24,7 +30,7 @@ class KeyedHTTP:
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs["headers"] = {**self.headers, **(kwargs.get("headers") or {})}
         kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
-        return requests.request(method, url, **kwargs)
+        return importlib.import_module("requests").request(method, url, **kwargs)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", url, **kwargs)
