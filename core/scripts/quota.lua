@@ -27,11 +27,9 @@ local function quota_prune(q, now)
   if #gone > 0 then redis.call('ZREMRANGEBYSCORE', q[3], '-inf', now) end
 end
 
--- quota_keep(q, ttl): every quota key lives as long as its latest share (now + ttl)
-local function quota_keep(q, ttl)
-  for i = 1, 4 do
-    if redis.call('EXISTS', q[i]) == 1 then redis.call('EXPIRE', q[i], math.ceil(ttl) + 1) end
-  end
+-- quota_keep(key, ttl): a quota key lives as long as its latest share (now + ttl)
+local function quota_keep(key, ttl)
+  redis.call('EXPIRE', key, math.ceil(ttl) + 1)
 end
 
 -- quota_stored(q, id, bytes, now, ttl): the job's files now hold `bytes` until now + ttl
@@ -45,7 +43,10 @@ local function quota_stored(q, id, bytes, now, ttl)
     redis.call('ZREM', q[3], id)
   end
   if bytes ~= before then redis.call('HINCRBY', q[4], '#total', bytes - before) end
-  if bytes > 0 then quota_keep(q, ttl) end
+  if bytes > 0 then
+    quota_keep(q[3], ttl)
+    quota_keep(q[4], ttl)
+  end
 end
 
 -- quota_take(q, id, is_batch, bytes, limits, now, ttl): take the job's shares (until
@@ -62,9 +63,12 @@ local function quota_take(q, id, is_batch, bytes, limits, now, ttl)
   local used = tonumber(redis.call('HGET', q[4], '#total') or '0')
   if bytes > 0 and used + bytes > limits[3] then return {'stored_bytes', limits[3], used} end
   redis.call('ZADD', q[1], now + ttl, id)
-  if is_batch then redis.call('ZADD', q[2], now + ttl, id) end
+  quota_keep(q[1], ttl)
+  if is_batch then
+    redis.call('ZADD', q[2], now + ttl, id)
+    quota_keep(q[2], ttl)
+  end
   quota_stored(q, id, bytes, now, ttl)
-  quota_keep(q, ttl)
   return nil
 end
 
