@@ -157,10 +157,11 @@ class RssSampler:
             self._stop.wait(SAMPLE_SECONDS)
 
 
-def end_to_end(base_url: str, path: Path, out: Path, n_rows: int) -> dict[str, Any]:
+def end_to_end(base_url: str, api_key: str, path: Path, out: Path, n_rows: int) -> dict[str, Any]:
     import requests
 
     with requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {api_key}"
         t0 = time.perf_counter()
         with path.open("rb") as f:
             resp = http.post(
@@ -226,7 +227,9 @@ def run(sizes: list[int]) -> list[dict[str, Any]]:
             )
             log.info("end to end, %d rows", n)
             with RssSampler(roots) as sampler:
-                e2e = end_to_end(st.base_url, path, work / f"scored-{n}.csv", n)
+                e2e = end_to_end(
+                    st.base_url, st.env["LIFEBOAT_API_KEY"], path, work / f"scored-{n}.csv", n
+                )
             st.check_alive()
             web = sampler.peaks["web"]
             worker = sampler.peaks["worker"]

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (10_000, 100_000)
@@ -132,7 +131,7 @@ def current_rows(reference: Any, schema: Any, n: int) -> list[dict[str, Any]]:
 
 def fill_log(stack: Any, rows: list[dict[str, Any]]) -> None:
     def send(start: int) -> None:
-        r = requests.post(
+        r = stack.http.post(
             stack.url("/api/v1/predictions"),
             json={"instances": rows[start : start + JOB_ROWS]},
             params={"wait": 30},
@@ -150,7 +149,7 @@ def fill_log(stack: Any, rows: list[dict[str, Any]]) -> None:
 
 def wait_job(stack: Any, job_id: str) -> dict[str, Any]:
     while True:
-        job = requests.get(stack.url(f"/api/v1/jobs/{job_id}"), params={"wait": 30}, timeout=60)
+        job = stack.http.get(stack.url(f"/api/v1/jobs/{job_id}"), params={"wait": 30}, timeout=60)
         body = job.json()
         if body["status"] in ("succeeded", "failed", "cancelled"):
             return body
@@ -168,7 +167,7 @@ def report_job(stack: Any, worker_pid: int, n: int, *, cold: bool = False) -> di
     peak = PeakRss(worker_pid)
     with peak.watch():
         started = time.perf_counter()
-        r = requests.post(
+        r = stack.http.post(
             stack.url("/api/v1/reports"), json={"type": "drift", "window": {"last": n}}, timeout=30
         )
         r.raise_for_status()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ class Client:
             "/api/v1/predictions" if args.submit_only else f"/api/v1/predictions?wait={args.wait:g}"
         )
         self.headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+        if args.api_key:
+            self.headers["Authorization"] = f"Bearer {args.api_key}"
         for header in args.header:
             name, _, value = header.partition(":")
             self.headers[name.strip()] = value.strip()
@@ -217,6 +220,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--header", action="append", default=[], help="'Name: value' sent with every request"
     )
+    p.add_argument("--api-key", default=os.environ.get("LIFEBOAT_API_KEY", ""))
     args = p.parse_args(argv)
     if args.jobs is None and args.duration is None:
         p.error("give --jobs or --duration (or both): the load must be bounded")

@@ -21,10 +21,12 @@ from devsupport import (
     LOOPBACK,
     PY,
     ROOT,
+    UNBINDING_RATE,
     WEB_APP,
     Proc,
     free_port,
     http_ok,
+    new_token,
     start,
     start_redis,
     wait_for_worker,
@@ -99,9 +101,13 @@ def _base_env(workdir: Path, redis_port: int, models_dir: Path) -> dict[str, str
     # inherited LIFEBOAT_* tuning (micro-batch sizes, web workers, ...) applies; everything
     # that could touch another stack (Redis, ports, files, metrics dir) is private
     env = dict(os.environ)
+    token = new_token()
     env.update(
         {
             "LIFEBOAT_REDIS_URL": f"redis://{LOOPBACK}:{redis_port}/0",
+            # the web makes this admin key when it starts; the load generator sends it
+            "LIFEBOAT_BOOTSTRAP_ADMIN_KEY": token,
+            "LIFEBOAT_API_KEY": token,
             "LIFEBOAT_MODELS_DIR": str(models_dir),
             "LIFEBOAT_STORAGE_ROOT": str(workdir / "storage"),
             "LIFEBOAT_METRICS_DIR": str(workdir / "metrics"),
@@ -112,6 +118,8 @@ def _base_env(workdir: Path, redis_port: int, models_dir: Path) -> dict[str, str
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
     )
+    # rate limiting on but never binding: the benches measure its cost, not its refusals
+    env.setdefault("LIFEBOAT_RATE_LIMIT_PER_SECOND", str(UNBINDING_RATE))
     return env
 
 

@@ -1,7 +1,9 @@
 """``python -m client batch INPUT -o OUTPUT``: upload a file, follow the job, download the result.
 
 INPUT is CSV, or Parquet when its name ends in ``.parquet``; OUTPUT is written
-as Parquet when its name ends in ``.parquet``, as CSV otherwise.
+as Parquet when its name ends in ``.parquet``, as CSV otherwise. Every request
+carries the API key given with ``--api-key`` or ``LIFEBOAT_API_KEY`` (scopes
+``batch`` and ``read``).
 
 Progress goes to stderr (a bar on a terminal, a line now and then otherwise);
 the exit status is 0 when the scored file was written, 1 when the server
@@ -85,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the scores (Parquet if the name ends in .parquet, else CSV)",
     )
     b.add_argument("--url", default=os.environ.get("LIFEBOAT_URL", DEFAULT_URL))
+    b.add_argument(
+        "--api-key",
+        default=os.environ.get("LIFEBOAT_API_KEY"),
+        help="API key with the batch and read scopes (default: $LIFEBOAT_API_KEY)",
+    )
     b.add_argument("--id-column", help="input column to copy into the output as the row key")
     b.add_argument("--model-version", help="model version (default: the server's default)")
     return p
@@ -94,6 +101,8 @@ def batch(args: argparse.Namespace, progress: Progress) -> int:
     base = args.url.rstrip("/")
     _check_output(args.output)
     with _open_input(args.input) as f, requests.Session() as http:
+        if args.api_key:
+            http.headers["Authorization"] = f"Bearer {args.api_key}"
         job = _upload(http, base, args, f, progress)
         try:
             job = _follow(http, base, job, progress)

@@ -19,6 +19,9 @@ from pathlib import Path
 from core.settings import Settings
 
 INCOMING_PREFIX = ".incoming-"  # an upload still streaming in, before its job exists
+# a report job's uploaded CSV: named before its job exists, so the sweep cannot ask its job
+# (the report worker deletes it); one left behind goes after the grace period
+REPORT_UPLOAD_PREFIX = "report-"
 INCOMING_GRACE_SECONDS = 3600.0  # an incoming file untouched this long was abandoned
 UPLOAD_FORMATS = ("csv", "parquet")  # what an upload can be (a batch job's ``format`` param)
 
@@ -74,7 +77,7 @@ def sweep(settings: Settings, job_exists: Callable[[str], bool]) -> int:
         if not folder.is_dir():
             continue
         for path in folder.iterdir():
-            if path.name.startswith(INCOMING_PREFIX):
+            if path.name.startswith((INCOMING_PREFIX, REPORT_UPLOAD_PREFIX)):
                 stale = now - _mtime(path, now) > INCOMING_GRACE_SECONDS
             else:
                 stale = not job_exists(path.name.split(".", 1)[0])

@@ -111,3 +111,46 @@ class ResultNotFound(LifeboatError):
 
     status = 404
     title = "Result not found"
+
+
+class Unauthenticated(LifeboatError):
+    """No API key was sent, or it is unknown, revoked or expired."""
+
+    status = 401
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="lifeboat"'}
+
+
+class Forbidden(LifeboatError):
+    """The API key lacks a scope this operation needs."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class ApiKeyNotFound(LifeboatError):
+    """No API key with this id."""
+
+    status = 404
+    title = "API key not found"
+
+
+class KeyConflict(LifeboatError):
+    """The API key cannot be changed so (a key revoking itself)."""
+
+    status = 409
+    title = "Conflict with the key's state"
+
+
+class QuotaExceeded(LifeboatError):
+    """The tenant has as many active jobs (or batches) as its quota allows; nothing was queued."""
+
+    status = 429
+    title = "Quota exceeded"
+
+
+class StorageQuotaExceeded(QuotaExceeded):
+    """The tenant's stored files would exceed its quota of bytes; nothing was queued."""
+
+    status = 413
+    title = "Storage quota exceeded"

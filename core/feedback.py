@@ -7,7 +7,7 @@ Shared by the web (``POST /feedback`` joins and records) and the workers
 stream) cannot be searched by it. A Lua script (the log's own,
 :data:`core.prediction_log.INDEX`) reads the log from a cursor (the last entry
 indexed) and writes, for every prediction of each entry, ``prediction_id →
-[model_version, prediction, probabilities, ts]`` into one hash per UTC day of the entry,
+[model_version, prediction, probabilities, ts, tenant]`` into one hash per UTC day of the entry,
 expiring ``retention`` after that day ends. It runs inside Redis (no entry
 crosses the network), in chunks, called by ``POST /feedback`` before it joins
 (so a prediction can receive feedback as soon as its job has succeeded) and by
@@ -23,7 +23,8 @@ the next day (feedback for the predictions not indexed is answered unknown). Aft
 a catch-up the index holds less than the cap, or the current day alone, which holds
 at most the cap plus one call's rows (``INDEX_ROWS``) and one log entry.
 
-**Feedback.** Another script looks each id up (newest day first), records the
+**Feedback.** Another script looks each id up (newest day first), among the
+predictions of the caller's tenant only (another tenant's is unknown), records the
 label once with ``HSETNX`` in a per-day label hash (so the same id twice counts
 once, whatever label the second time), and pushes the labelled outcome onto a
 capped list per model version; ids found nowhere are counted as unknown.
@@ -149,8 +150,11 @@ class FeedbackStore:
         first = int((now - self.retention) // DAY_SECONDS) - 1
         return list(range(first, int(now // DAY_SECONDS) + 1))
 
-    def record(self, items: list[tuple[str, str]], now: float | None = None) -> FeedbackResult:
-        """Join each (prediction_id, actual) to its prediction and record it once."""
+    def record(
+        self, items: list[tuple[str, str]], *, tenant: str, now: float | None = None
+    ) -> FeedbackResult:
+        """Join each (prediction_id, actual) to the tenant's prediction and record it once
+        (another tenant's prediction counts as unknown)."""
         now = time.time() if now is None else now
         days = self._days(now)
         args: list[Any] = [
@@ -160,6 +164,7 @@ class FeedbackStore:
             self.retention,
             self.max_labelled,
             repr(now),
+            tenant,
             len(days),
             *days,
         ]
@@ -189,7 +194,7 @@ def parse_outcome(raw: bytes | str) -> Outcome:
     text = _text(raw)
     head, _, found = text.partition("\n")
     prediction_id, actual, received = json.loads(head)
-    version, prediction, probabilities, ts = json.loads(found)
+    version, prediction, probabilities, ts = json.loads(found)[:4]
     return Outcome(
         prediction_id=prediction_id,
         actual=actual,

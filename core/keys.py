@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "lifeboat"
+# a tenant's quota keys, in the order the job scripts read them (core/scripts/quota.lua):
+# active jobs and active batches (sorted sets: job id -> when its share lapses), jobs with
+# stored files (job id -> when they expire) and their bytes (a hash, with the total)
+TENANT_QUOTA_PARTS = ("jobs", "batches", "files", "bytes")
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,9 @@ class Keys:
         """Set of the job ids a task has claimed (found again when it is redelivered)."""
         return f"{self.prefix}:claims:{owner}"
 
-    def idempotency(self, key: str) -> str:
-        """The job id an ``Idempotency-Key`` made."""
-        return f"{self.prefix}:idem:{key}"
+    def idempotency(self, tenant: str, key: str) -> str:
+        """The job id an ``Idempotency-Key`` of a tenant made (each tenant has its own keys)."""
+        return f"{self.prefix}:idem:{tenant}:{key}"
 
     @property
     def done_channel(self) -> str:
@@ -124,3 +128,32 @@ class Keys:
     def rate_limit(self, key_id: str) -> str:
         """An API key's token bucket: when its bucket is next full (microseconds, Redis time)."""
         return f"{self.prefix}:ratelimit:{key_id}"
+
+    # --- API keys ------------------------------------------------------------------------
+    def api_key(self, digest: str) -> str:
+        """An API key's record (a hash), by the sha256 of its secret: the secret is never stored."""
+        return f"{self.prefix}:apikey:{digest}"
+
+    @property
+    def api_key_ids(self) -> str:
+        """Hash: key id -> the sha256 of its secret (to list and revoke keys by id)."""
+        return f"{self.prefix}:apikeys"
+
+    # --- tenants -------------------------------------------------------------------------
+    @property
+    def tenant_prefix(self) -> str:
+        """What a tenant's name is appended to for its keys; scripts build keys with it."""
+        return f"{self.prefix}:tenant:"
+
+    def tenant_recent_jobs(self, tenant: str) -> str:
+        """Sorted set of a tenant's job ids by creation time."""
+        return f"{self.tenant_prefix}{tenant}:recent"
+
+    @property
+    def tenant_quota_suffixes(self) -> list[str]:
+        """What follows ``tenant_prefix`` and the tenant's name in each of its quota keys."""
+        return [f":{part}" for part in TENANT_QUOTA_PARTS]
+
+    def tenant_quota(self, tenant: str) -> list[str]:
+        """A tenant's quota keys, in the order of ``TENANT_QUOTA_PARTS``."""
+        return [f"{self.tenant_prefix}{tenant}{s}" for s in self.tenant_quota_suffixes]

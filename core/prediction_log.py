@@ -16,7 +16,7 @@ JSON) and ``entry``, the JSON of a :class:`LogRecord`::
     {"job_id": "…", "ts": 1764547200.5, "model_version": "…", "source": "prediction",
      "numbers": [0, 1], "features": {"age": [29.0, null], "sex": ["female", "male"]},
      "prediction": ["survived", "died"],
-     "probabilities": {"died": [0.01, 0.9], "survived": [0.99, 0.1]}}
+     "probabilities": {"died": [0.01, 0.9], "survived": [0.99, 0.1]}, "tenant": "acme"}
 
 Every prediction keeps its own id, ``<job id>-<number>`` (the instance's index in
 a prediction job, the row number in a batch): feedback joins on it.
@@ -73,6 +73,7 @@ class LogRecord(msgspec.Struct):
     probabilities: dict[str, list[float]]
     ts: float = 0.0
     source: str = SOURCE_PREDICTION
+    tenant: str = ""  # of the job: only that tenant may give its predictions feedback
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -92,6 +93,7 @@ class LogRecord(msgspec.Struct):
             probabilities={k: v[cut] for k, v in self.probabilities.items()},
             ts=self.ts,
             source=self.source,
+            tenant=self.tenant,
         )
 
     def entries(self) -> list[LogEntry]:
@@ -121,6 +123,7 @@ def records(
     probabilities: Mapping[str, Sequence[float]],
     source: str = SOURCE_PREDICTION,
     ts: float | None = None,
+    tenant: str = "",
 ) -> list[LogRecord]:
     """The log entries of a job's predictions, given as columns (split every ENTRY_ROWS)."""
     now = time.time() if ts is None else ts
@@ -137,13 +140,19 @@ def records(
                 probabilities={k: list(v[cut]) for k, v in probabilities.items()},
                 ts=now,
                 source=source,
+                tenant=tenant,
             )
         )
     return out
 
 
 def records_of_rows(
-    job_id: str, model_version: str, rows: Sequence[Mapping[str, Any]], *, source: str
+    job_id: str,
+    model_version: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    tenant: str = "",
 ) -> list[LogRecord]:
     """The log entries of predictions given one by one (a batch's sampled rows), each a
     mapping of ``row`` (its number), ``features``, ``prediction`` and ``probabilities``."""
@@ -157,6 +166,7 @@ def records_of_rows(
         prediction=[r["prediction"] for r in rows],
         probabilities={c: [r["probabilities"][c] for r in rows] for c in labels},
         source=source,
+        tenant=tenant,
     )
 
 

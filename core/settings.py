@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_JOB_TTL = 86_400  # seconds a job record (and its files) stays readable
@@ -14,6 +14,9 @@ DEFAULT_MAX_INSTANCES = 1_000  # instances in one prediction request
 DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024  # a JSON body larger than this is refused with 413
 DEFAULT_MAX_UPLOAD_BYTES = 1024**3  # a CSV upload larger than this is refused with 413
 DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # predictions kept in the prediction log
+DEFAULT_TENANT_MAX_ACTIVE_JOBS = 1_000  # queued + running jobs of one tenant
+DEFAULT_TENANT_MAX_ACTIVE_BATCHES = 4  # batch jobs of one tenant queued or running at once
+DEFAULT_TENANT_MAX_STORED_BYTES = 20 * 1024**3  # bytes of one tenant's uploads and results
 # a lean scoring process holds ~100-200 MB; one that loaded scikit-learn (a model version
 # without lean artifact, a report) holds more and is replaced after its task
 DEFAULT_WORKER_MAX_MEMORY_MB = 400
@@ -266,6 +269,30 @@ class Settings(BaseSettings):
         soft = getattr(self, f"{kind}_soft_time_limit")
         hard = getattr(self, f"{kind}_time_limit")
         return soft if soft is not None else max(1, min(hard - 1, int(hard * SOFT_LIMIT_SHARE)))
+
+    auth_cache_seconds: float = Field(1.0, gt=0, le=1.0)
+    """Seconds a web process trusts an API key it has verified before asking Redis again: a
+    revoked key is refused by every process within this (at most 1 s)."""
+
+    tenant_max_active_jobs: int = Field(DEFAULT_TENANT_MAX_ACTIVE_JOBS, ge=1)
+    """Queued + running jobs a tenant may have (more: 429); an API key may set its own."""
+
+    tenant_max_active_batches: int = Field(DEFAULT_TENANT_MAX_ACTIVE_BATCHES, ge=1)
+    """Batch jobs a tenant may have queued or running at once (more: 429); per key too."""
+
+    tenant_max_stored_bytes: int = Field(DEFAULT_TENANT_MAX_STORED_BYTES, ge=0)
+    """Bytes of uploads and batch results a tenant may store (more: 413); per key too."""
+
+    bootstrap_admin_key: SecretStr | None = None
+    """An admin API key the web makes sure exists when it starts (compose sets it from
+    ``.env``, ``make run`` from ``var/api-key``); a revoked one stays revoked."""
+
+    bootstrap_metrics_key: SecretStr | None = None
+    """A key with the ``metrics`` scope the web makes sure exists when it starts (what
+    Prometheus scrapes ``/metrics`` with, from its credentials file)."""
+
+    bootstrap_tenant: str = Field("ops", pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    """Tenant of the bootstrap keys."""
 
     @property
     def uploads_dir(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 
+from core.apikeys import KeyStore
 from core.feedback import FeedbackStore
 from core.jobs import JobStore
 from core.keys import Keys
@@ -37,3 +38,7 @@ def feedback_store(settings: Settings, client: redis.Redis) -> FeedbackStore:
 
 def prediction_log(settings: Settings, client: redis.Redis) -> PredictionLog:
     return PredictionLog(client, keys(settings))
+
+
+def api_keys(settings: Settings, client: redis.Redis) -> KeyStore:
+    return KeyStore(client, keys(settings))

@@ -14,6 +14,7 @@ from devsupport.commands import (
     web_command,
     worker_command,
 )
+from devsupport.http import KeyedHTTP
 from devsupport.ports import LOOPBACK, free_port
 from devsupport.private_redis import PrivateRedis, without_password
 from devsupport.processes import PY, ROOT, Proc, http_ok, start, wait_until
@@ -24,7 +25,14 @@ from devsupport.redis_server import (
     redis_command,
     start_redis,
 )
-from devsupport.stack import Stack, make_stack, stack_env, wait_for_worker
+from devsupport.stack import (
+    UNBINDING_RATE,
+    Stack,
+    make_stack,
+    new_token,
+    stack_env,
+    wait_for_worker,
+)
 
 __all__ = [
     "EXPORTER_PYTHON",
@@ -32,8 +40,10 @@ __all__ = [
     "PY",
     "ROOT",
     "STAND_IN_AUTH_APP",
+    "UNBINDING_RATE",
     "WEB_APP",
     "WORKER_READY_MARK",
+    "KeyedHTTP",
     "PrivateRedis",
     "Proc",
     "RedisServer",
@@ -43,6 +53,7 @@ __all__ = [
     "free_port",
     "http_ok",
     "make_stack",
+    "new_token",
     "redis_answers",
     "redis_binary",
     "redis_command",

@@ -7,6 +7,7 @@ port is free and on loopback, every file under the stack's own folder.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from devsupport.commands import (
     web_command,
     worker_command,
 )
+from devsupport.http import KeyedHTTP
 from devsupport.ports import LOOPBACK, free_port
 from devsupport.processes import Proc, http_ok, start, wait_until
 from devsupport.redis_server import RedisServer
@@ -26,6 +28,13 @@ from devsupport.redis_server import RedisServer
 WEB_START_TIMEOUT = 30.0  # seconds gunicorn has to answer /health
 WORKER_START_TIMEOUT = 90.0  # seconds a worker has to serve /metrics, and its children the model
 DEFAULT_QUEUES = "predictions,batches,reports"  # one worker for everything, unlike production
+ADMIN_KEY_ENV = "LIFEBOAT_BOOTSTRAP_ADMIN_KEY"  # the web makes this admin key when it starts
+METRICS_KEY_ENV = "LIFEBOAT_BOOTSTRAP_METRICS_KEY"  # and this key with the metrics scope
+
+
+def new_token() -> str:
+    """A random API key token (the platform's own format)."""
+    return "lb_" + secrets.token_urlsafe(32)
 
 
 def wait_for_worker(proc: Proc, metrics_url: str, concurrency: int, timeout: float) -> None:
@@ -51,6 +60,26 @@ class Stack:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    @property
+    def admin_key(self) -> str:
+        """The stack's admin API key (tenant ``ops``), made by the web when it starts."""
+        return self.env[ADMIN_KEY_ENV]
+
+    @property
+    def http(self) -> KeyedHTTP:
+        """HTTP with the admin key."""
+        return KeyedHTTP(self.admin_key)
+
+    def make_key(self, tenant: str, *scopes: str, **limits: object) -> KeyedHTTP:
+        """A new API key of ``tenant`` with ``scopes``, made through the API."""
+        r = self.http.post(
+            self.url("/api/v1/keys"),
+            json={"name": f"{tenant} test key", "tenant": tenant, "scopes": list(scopes), **limits},
+            timeout=10,
+        )
+        r.raise_for_status()
+        return KeyedHTTP(r.json()["token"], r.json()["id"])
 
     def start_web(self, app: str = WEB_APP) -> Proc:
         proc = start("web", web_command(app), self.env, self.logdir)
@@ -92,6 +121,9 @@ class Stack:
             self.stop(name)
 
 
+UNBINDING_RATE = 1_000_000  # requests a second per key: far above any test's load
+
+
 def stack_env(redis_url: str, models_dir: Path, storage: Path, **extra: str) -> dict[str, str]:
     """This process's environment with a private Redis db, models, storage and free ports."""
     env = dict(os.environ)
@@ -103,6 +135,10 @@ def stack_env(redis_url: str, models_dir: Path, storage: Path, **extra: str) -> 
             "LIFEBOAT_WEB_PORT": str(free_port()),
             "LIFEBOAT_WORKER_METRICS_PORT": str(free_port()),
             "LIFEBOAT_WEB_WORKERS": "2",
+            ADMIN_KEY_ENV: new_token(),
+            METRICS_KEY_ENV: new_token(),
+            # limiting on, never binding: tests of the limit set their own rate
+            "LIFEBOAT_RATE_LIMIT_PER_SECOND": str(UNBINDING_RATE),
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -14,6 +14,11 @@ its environment (``LIFEBOAT_REDIS_URL``; celery-exporter reads ``CE_BROKER_URL``
 never on its command line, which ``ps`` shows to every user; what is printed
 masks the password.
 
+API keys: on first start a development admin key is written to ``var/api-key``
+(mode 0600) and printed, and a key with the ``metrics`` scope to ``var/metrics-key``
+(a native Prometheus's ``credentials_file``); the web makes both when it starts
+(``LIFEBOAT_BOOTSTRAP_*_KEY``), unless they exist. Later starts reuse the files.
+
 Two workers, as in production: the scoring worker (queues ``predictions`` and
 ``batches``) whose pool processes stay lean (numpy and pyarrow, no scikit-learn),
 and the reports worker (queue ``reports``: Evidently, pandas, scikit-learn) with
@@ -32,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.apikeys import new_token
 from core.settings import Settings, get_settings
 from devsupport import (
     EXPORTER_PYTHON,
@@ -49,6 +55,21 @@ from scripts import supervision
 
 log = logging.getLogger("lifeboat.run")
 VAR = ROOT / "var"  # make run's state: the private Redis, beat's schedule, logs, supervisord
+ADMIN_KEY_FILE = VAR / "api-key"  # the development admin key (curl -H "...$(cat …)")
+METRICS_KEY_FILE = VAR / "metrics-key"  # a metrics-only key, for a native Prometheus
+
+
+def key_file(path: Path) -> tuple[str, bool]:
+    """The token kept in ``path``; a new one (written with mode 0600) when there is none.
+    Returns (token, made)."""
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token, True
 
 
 def app_processes(settings: Settings, var: Path = VAR) -> list[tuple[str, str]]:
@@ -161,11 +182,20 @@ def main() -> int:
     if not auth:
         auth = f"admin:{secrets.token_urlsafe(12)}"
         env["FLOWER_BASIC_AUTH"] = auth
+    admin_key, made = key_file(ADMIN_KEY_FILE)
+    metrics_key, _ = key_file(METRICS_KEY_FILE)
+    env["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"] = admin_key
+    env["LIFEBOAT_BOOTSTRAP_METRICS_KEY"] = metrics_key
     config = supervision.write_config(run.procs, settings, ROOT, VAR)
     ctl = shlex.join(supervision.supervisorctl_command(config))
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    key_note = f"{'new, ' if made else ''}in {ADMIN_KEY_FILE.relative_to(ROOT)}"
     print(banner(settings, run, auth), flush=True)
     print(
-        f"""  logs           var/log/<name>.log  (tail -f var/log/*.log)
+        f"""  admin API key  {admin_key}  ({key_note}:
+                 curl -H "Authorization: Bearer $(cat var/api-key)" {web}/api/v1/jobs)
+  metrics key    in {METRICS_KEY_FILE.relative_to(ROOT)} (Prometheus: credentials_file)
+  logs           var/log/<name>.log  (tail -f var/log/*.log)
   supervisorctl  {ctl} status|restart <name>
 Every process is restarted when it exits; Ctrl-C stops them all in order
 (each worker has LIFEBOAT_WORKER_GRACE_SECONDS={settings.worker_grace_seconds} to finish its tasks).

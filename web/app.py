@@ -13,7 +13,8 @@ from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 from telemetry import metrics
-from web import errors, headers, rate_limits
+from web import auth, errors, headers, rate_limits
+from web.api.document import UNDOCUMENTED_ENDPOINTS
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.routes import MODULES
@@ -53,9 +54,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     headers.init_app(app)
     _instrument(app)
-    # authentication's before_request hook (it sets g.principal) must be registered above
-    # this line: Flask runs before_request hooks in registration order
-    rate_limits.init_app(app, settings, client)
+    keys = auth.VerifiedKeys(stores.api_keys(settings, client), settings.auth_cache_seconds)
+    auth.register(app, keys, public_endpoints=UNDOCUMENTED_ENDPOINTS)  # then rate limits
+    rate_limits.init_app(app, settings, client)  # after auth: it reads g.principal
     return app
 
 

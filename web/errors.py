@@ -52,6 +52,7 @@ def register(app: Flask) -> None:
         headers = {}
         if getattr(exc, "retry_after", None):
             headers["Retry-After"] = str(exc.retry_after)
+        headers.update(getattr(exc, "headers", {}))  # WWW-Authenticate on a 401
         return problem(
             exc.status,
             exc.title,

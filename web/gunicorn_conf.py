@@ -2,11 +2,13 @@
 
 gevent workers let a long-poll wait without holding an OS thread, so a thousand
 waiting clients do not starve other requests. The metrics directory is wiped
-when the arbiter starts and a dead worker's live gauges are dropped.
+when the arbiter starts and a dead worker's live gauges are dropped. The API keys the
+settings name (``LIFEBOAT_BOOTSTRAP_*_KEY``) are made then too, if missing.
 """
 
 from __future__ import annotations
 
+from core.apikeys.bootstrap import ensure_bootstrap_keys
 from core.settings import get_settings
 from telemetry.multiprocess import mark_dead, prepare
 from web.limits import MAX_REQUEST_LINE_BYTES
@@ -30,6 +32,7 @@ proc_name = "lifeboat-web"
 def on_starting(server) -> None:
     base = _settings.metrics_dir or _settings.storage_root / "metrics"
     prepare(base / f"web-{_settings.web_port}", wipe=True)
+    ensure_bootstrap_keys(_settings)  # before any worker answers a request
 
 
 def child_exit(server, worker) -> None:

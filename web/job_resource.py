@@ -33,5 +33,6 @@ def job_resource(job: Job, base_path: str = API_BASE, *, raw: bool = False) -> d
         "progress": {"done": job.progress_done, "total": job.progress_total},
         "result": result,
         "error": job.error,
+        "tenant": job.tenant,
         "links": {"self": f"{base_path}/jobs/{job.id}"},
     }

@@ -39,6 +39,10 @@ class StoreBase:
     def key(self, job_id: str) -> str:
         return self.keys.job(job_id)
 
+    def quota_args(self) -> list[str]:
+        """The ARGV a script reads a job's tenant's quota keys from (``quota_keys``)."""
+        return [self.keys.tenant_prefix, *self.keys.tenant_quota_suffixes]
+
     def script(self, name: str) -> Script:
         """The registered script ``name`` (``core/scripts/<name>.lua``), registered once."""
         registered = self._scripts.get(name)
@@ -46,6 +50,8 @@ class StoreBase:
             text = scripts.source(name)
             if "append_predictions(" in text:  # it logs predictions: the log's append first
                 text = prediction_log.APPEND + text
+            if "quota_" in text:  # it takes or ends a tenant's quota shares
+                text = scripts.source("quota") + text
             registered = self._scripts[name] = self.redis.register_script(text)
         return registered
 

@@ -73,8 +73,9 @@ class Job:
     result_json: bytes | None = None  # the result as stored: decoded only when asked for
     error: dict[str, Any] | None = None
     params_json: bytes | None = None  # the inputs as stored (1000 instances): decoded on demand
-    owner: str | None = None
+    owner: str | None = None  # the worker task that claimed it
     fingerprint: str | None = None
+    tenant: str | None = None  # the tenant of the API key that made it
 
     @property
     def result(self) -> Any:
@@ -108,6 +109,7 @@ class Job:
             params_json=params_json or None,
             owner=h.get("owner") or None,
             fingerprint=h.get("fingerprint") or None,
+            tenant=h.get("tenant") or None,
         )
 
 
@@ -120,3 +122,4 @@ class Outcome:
     result: Any = None
     error: dict[str, Any] | None = None
     log_records: list[LogRecord] = field(default_factory=list)
+    stored_bytes: int = 0  # bytes of the files it leaves (a batch's results), for its tenant

@@ -6,9 +6,12 @@ import time
 import uuid
 from typing import Any
 
-from core.errors import JobConflict
+from core.apikeys import Tenancy
+from core.errors import JobConflict, QuotaExceeded, StorageQuotaExceeded
 from core.jobs.base import StoreBase, guard
 from core.jobs.model import Job, JobStatus, JobType, encode
+
+UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the store itself)
 
 
 class Submissions(StoreBase):
@@ -23,11 +26,17 @@ class Submissions(StoreBase):
         total: int,
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
+        tenant: str | None = None,
+        tenancy: Tenancy = UNLIMITED,
+        stored_bytes: int = 0,
     ) -> tuple[str, bool]:
-        """Write a queued job record; returns (job id, created).
+        """Write a queued job record of a tenant; returns (job id, created).
 
-        With an idempotency key already used within the TTL, nothing is written and
-        the earlier job's id comes back with ``created=False``.
+        With an idempotency key the tenant already used within the TTL, nothing is
+        written and the earlier job's id comes back with ``created=False``. The job takes
+        its share of the tenant's quotas (``stored_bytes``: its upload) in the same
+        script: over a quota, nothing is written and :class:`QuotaExceeded` (429) or
+        :class:`StorageQuotaExceeded` (413) names the limit.
         """
         job_id = str(uuid.uuid4())
         now = time.time()
@@ -41,30 +50,66 @@ class Submissions(StoreBase):
             "progress_total": str(total),
             "params": encode(params),
             "fingerprint": fingerprint or "",
+            "tenant": tenant or "",
         }
-        args: list[Any] = [self.ttl, repr(now), job_id]
+        args: list[Any] = [
+            self.ttl,
+            repr(now),
+            job_id,
+            "1" if job_type is JobType.BATCH else "0",
+            stored_bytes,
+            tenancy.max_active_jobs,
+            tenancy.max_active_batches,
+            tenancy.max_stored_bytes,
+        ]
         for name, value in fields.items():
             args += [name, value]
         pending = self.pending_key if job_type is JobType.PREDICTION else ""
-        idem = self.keys.idempotency(idempotency_key) if idempotency_key else ""
+        idem = self.keys.idempotency(tenant or "", idempotency_key) if idempotency_key else ""
+        tenant_keys = (
+            [self.keys.tenant_recent_jobs(tenant), *self.keys.tenant_quota(tenant)]
+            if tenant
+            else ["", "", "", "", ""]
+        )
         got = guard(
             self.script("job_create"),
-            keys=[self.key(job_id), self.keys.recent_jobs, idem, pending],
+            keys=[self.key(job_id), self.keys.recent_jobs, idem, pending, *tenant_keys],
             args=args,
         )
-        got_id = got.decode() if isinstance(got, bytes) else str(got)
-        return got_id, got_id == job_id
+        outcome, *rest = [g.decode() if isinstance(g, bytes) else g for g in got]
+        if outcome == "quota":
+            raise _quota_error(tenant or "", str(rest[0]), int(rest[1]), int(rest[2]))
+        return str(rest[0]), outcome == "created"
 
     def discard(self, job_id: str, idempotency_key: str | None = None) -> None:
-        """Remove a job whose task could not be published (no half-made job is left)."""
-        keys = [self.key(job_id)]
-        if idempotency_key:
-            keys.append(self.keys.idempotency(idempotency_key))
-        pipe = self.redis.pipeline()
-        pipe.delete(*keys)
-        pipe.zrem(self.keys.recent_jobs, job_id)
-        pipe.lrem(self.pending_key, 0, job_id)
-        pipe.execute()
+        """Remove a job whose task could not be published (no half-made job is left, no
+        quota share is kept)."""
+        tenant = guard(self.redis.hget, self.key(job_id), "tenant")
+        idem = (
+            self.keys.idempotency((tenant or b"").decode(), idempotency_key)
+            if idempotency_key
+            else ""
+        )
+        guard(
+            self.script("job_discard"),
+            keys=[self.key(job_id), self.keys.recent_jobs, self.pending_key, idem],
+            args=[job_id, repr(time.time()), *self.quota_args()],
+        )
+
+    def usage(self, tenant: str) -> dict[str, int]:
+        """What a tenant's quotas hold now: active jobs, active batches, stored bytes."""
+        jobs, batches, _, stored = self.keys.tenant_quota(tenant)
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcount(jobs, f"({now}", "+inf")
+        pipe.zcount(batches, f"({now}", "+inf")
+        pipe.hget(stored, "#total")
+        n_jobs, n_batches, n_bytes = guard(pipe.execute)
+        return {
+            "active_jobs": int(n_jobs),
+            "active_batches": int(n_batches),
+            "stored_bytes": int(n_bytes or 0),
+        }
 
     def recent(
         self,
@@ -72,10 +117,13 @@ class Submissions(StoreBase):
         limit: int,
         job_type: JobType | None = None,
         status: JobStatus | None = None,
+        tenant: str | None = None,
         window: int = 2_000,
     ) -> list[Job]:
-        """Most recent jobs first, filtered, among the last ``window`` jobs created."""
-        ids = guard(self.redis.zrevrange, self.keys.recent_jobs, 0, window - 1)
+        """Most recent jobs first (of one tenant, when given), filtered, among the last
+        ``window`` jobs created."""
+        recent = self.keys.tenant_recent_jobs(tenant) if tenant else self.keys.recent_jobs
+        ids = guard(self.redis.zrevrange, recent, 0, window - 1)
         jobs: list[Job] = []
         pipe = self.redis.pipeline(transaction=False)
         for job_id in ids:
@@ -109,6 +157,8 @@ class Submissions(StoreBase):
                 self.ttl,
                 self.log_maxlen,
                 job_id,
+                0,
+                *self.quota_args(),
             ],
         )
         job = self.get(job_id)
@@ -117,3 +167,17 @@ class Submissions(StoreBase):
         if not ok:
             raise JobConflict(f"job {job_id} was already cancelled")
         return job
+
+
+def _quota_error(tenant: str, limit: str, allowed: int, used: int) -> QuotaExceeded:
+    """429 (413 for bytes) naming the limit; the problem's ``errors`` say it too."""
+    what = {
+        "active_jobs": f"{used} queued or running jobs",
+        "active_batches": f"{used} batch jobs queued or running",
+        "stored_bytes": f"{used} bytes stored and this upload does not fit",
+    }[limit]
+    error = StorageQuotaExceeded if limit == "stored_bytes" else QuotaExceeded
+    return error(
+        f"tenant {tenant!r} has {what}; its quota {limit} is {allowed}",
+        errors=[{"loc": ["quota", limit], "msg": f"limit {allowed} reached"}],
+    )

@@ -94,6 +94,8 @@ class Transitions(StoreBase):
                     self.ttl,
                     self.log_maxlen,
                     o.job_id,
+                    o.stored_bytes,
+                    *self.quota_args(),
                     *prediction_log.append_args(o.log_records),
                 ],
                 client=pipe,

@@ -1,17 +1,19 @@
--- Join each (prediction_id, actual) to its indexed prediction (newest day first) and
--- record the label once (HSETNX in the day's label hash); a new label's outcome goes
+-- Join each (prediction_id, actual) to its indexed prediction (newest day first), if it
+-- is the tenant's own (another tenant's prediction counts as unknown), and record the label
+-- once (HSETNX in the day's label hash); a new label's outcome goes
 -- onto the model version's capped list.
 -- KEYS[1] versions set
 -- ARGV: index key prefix, label key prefix, outcomes key prefix, retention, max labelled,
--- received_at, number of day buckets, the days (oldest first), then prediction_id /
--- actual pairs.
+-- received_at, tenant, number of day buckets, the days (oldest first), then
+-- prediction_id / actual pairs.
 -- Returns {accepted, duplicate, unknown ids, model versions touched}.
 local index_prefix, label_prefix, outcomes_prefix = ARGV[1], ARGV[2], ARGV[3]
 local retention = tonumber(ARGV[4])
 local max_labelled = tonumber(ARGV[5])
 local received = tonumber(ARGV[6])
-local nb = tonumber(ARGV[7])
-local first_day, first_pair = 8, 8 + nb
+local tenant = ARGV[7]
+local nb = tonumber(ARGV[8])
+local first_day, first_pair = 9, 9 + nb
 local accepted, duplicate = 0, 0
 local unknown = {}
 local versions = {}
@@ -21,8 +23,10 @@ for i = first_pair, #ARGV, 2 do
   for b = first_pair - 1, first_day, -1 do
     local v = redis.call('HGET', index_prefix .. ARGV[b], pid)
     if v then
-      found = v
-      day = ARGV[b]
+      if cjson.decode(v)[5] == tenant then
+        found = v
+        day = ARGV[b]
+      end
       break
     end
   end

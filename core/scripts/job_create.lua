@@ -1,19 +1,33 @@
--- Write a queued job record (and reserve its idempotency key) in one step.
+-- Write a queued job record (and reserve its idempotency key) in one step, taking the
+-- tenant's quota shares (quota.lua, joined before this): refused, nothing is written.
 -- KEYS[1] job, KEYS[2] recent jobs zset, KEYS[3] idempotency key ("" if none),
--- KEYS[4] pending list ("" if none)
--- ARGV: ttl, created_at, job id, then field/value pairs
--- Returns the job id: the earlier job's when the idempotency key is taken.
+-- KEYS[4] pending list ("" if none), KEYS[5] the tenant's recent jobs zset ("" if no
+-- tenant), KEYS[6..9] the tenant's quota keys
+-- ARGV: ttl, created_at, job id, 1 if a batch else 0, stored bytes, max active jobs,
+-- max active batches, max stored bytes, then field/value pairs
+-- Returns {'created', job id}, {'exists', the earlier job's id} when the idempotency key
+-- is taken, or {'quota', limit name, limit, in use}.
+local ttl, now, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 if KEYS[3] ~= '' then
   local existing = redis.call('GET', KEYS[3])
-  if existing then return existing end
-  redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[1])
+  if existing then return {'exists', existing} end
 end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[1]))
+if KEYS[5] ~= '' then
+  local q = {KEYS[6], KEYS[7], KEYS[8], KEYS[9]}
+  local limits = {tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
+  local refused = quota_take(q, id, ARGV[4] == '1', tonumber(ARGV[5]), limits, now, ttl)
+  if refused then return {'quota', refused[1], refused[2], refused[3]} end
+  redis.call('ZADD', KEYS[5], now, id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - ttl)
+  redis.call('EXPIRE', KEYS[5], ttl)
+end
+if KEYS[3] ~= '' then redis.call('SET', KEYS[3], id, 'EX', ttl) end
+for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[2], now, id)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
 if KEYS[4] ~= '' then
-  redis.call('RPUSH', KEYS[4], ARGV[3])
-  redis.call('EXPIRE', KEYS[4], ARGV[1])
+  redis.call('RPUSH', KEYS[4], id)
+  redis.call('EXPIRE', KEYS[4], ttl)
 end
-return ARGV[3]
+return {'created', id}

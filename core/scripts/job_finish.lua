@@ -1,8 +1,10 @@
 -- Finish a job once: only a job that has not finished can finish. Its prediction-log
--- entries are appended by append_predictions (core.prediction_log, joined before this).
+-- entries are appended by append_predictions (core.prediction_log, joined before this);
+-- its tenant's quota shares end (quota.lua, joined too): its files keep `stored bytes`.
 -- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter
 -- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
--- job id, then the log entries as (rows, entry JSON) pairs
+-- job id, stored bytes, the tenant key prefix, the 4 quota key suffixes, then the log
+-- entries as (rows, entry JSON) pairs
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
@@ -15,6 +17,12 @@ if ARGV[1] == 'succeeded' then
 end
 redis.call('HDEL', KEYS[1], 'params')
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-append_predictions(KEYS[3], KEYS[4], tonumber(ARGV[6]), 8)
+local tenant = redis.call('HGET', KEYS[1], 'tenant')
+if tenant and tenant ~= '' then
+  local stored = 0
+  if ARGV[1] == 'succeeded' then stored = tonumber(ARGV[8]) end
+  quota_end(quota_keys(tenant, 9), ARGV[7], stored, tonumber(ARGV[2]), tonumber(ARGV[5]))
+end
+append_predictions(KEYS[3], KEYS[4], tonumber(ARGV[6]), 14)
 redis.call('PUBLISH', KEYS[2], ARGV[7])
 return 1

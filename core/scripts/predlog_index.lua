@@ -1,6 +1,6 @@
 -- Index the prediction log by prediction id, from a cursor (the last entry indexed):
 -- every prediction of an entry gets prediction_id -> [model_version, prediction,
--- probabilities, ts] in the hash of the entry's UTC day, which expires `retention`
+-- probabilities, ts, tenant] in the hash of the entry's UTC day, which expires `retention`
 -- after that day ends. Stops after the entry that reaches the row budget.
 -- KEYS[1] log, KEYS[2] cursor; ARGV: row budget, index key prefix, retention seconds
 -- Returns {entries read, 1 if entries are left to index else 0}.
@@ -32,7 +32,8 @@ while rows < budget do
         local p = {}
         for _, label in ipairs(labels) do p[label] = obj.probabilities[label][i] end
         pairs_[#pairs_ + 1] = obj.job_id .. '-' .. n
-        pairs_[#pairs_ + 1] = cjson.encode({obj.model_version, obj.prediction[i], p, obj.ts})
+        pairs_[#pairs_ + 1] = cjson.encode(
+          {obj.model_version, obj.prediction[i], p, obj.ts, obj.tenant or ''})
         if #pairs_ >= 1000 then
           redis.call('HSET', key, unpack(pairs_))
           pairs_ = {}
@@ -42,10 +43,12 @@ while rows < budget do
       redis.call('EXPIREAT', key, (day + 1) * 86400 + retention)
       rows = rows + #obj.numbers
     elseif ok and type(obj) == 'table' and type(obj.prediction_id) == 'string' then
-      -- an entry of one prediction, as logged before entries held several
+      -- an entry of one prediction, as logged before entries held several (and before
+      -- tenants: no tenant can give it feedback)
       local day = math.floor(tonumber(string.match(e[1], '^(%d+)')) / 1000 / 86400)
       local key = prefix .. day
-      local value = cjson.encode({obj.model_version, obj.prediction, obj.probabilities, obj.ts})
+      local value = cjson.encode(
+        {obj.model_version, obj.prediction, obj.probabilities, obj.ts, obj.tenant or ''})
       redis.call('HSET', key, obj.prediction_id, value)
       redis.call('EXPIREAT', key, (day + 1) * 86400 + retention)
       rows = rows + 1

@@ -4,7 +4,9 @@ Real redis-server, gunicorn and a Celery worker; ``st run`` fetches ``/openapi.j
 and runs its examples, coverage, fuzzing and stateful (link-following) phases. The
 deprecated ``DELETE /jobs/{job_id}`` is left out: it cancels and keeps the job, as the
 document says, which schemathesis's use-after-free check reads as a failed delete;
-``POST /jobs/{job_id}/cancel`` is tested instead.
+``POST /jobs/{job_id}/cancel`` is tested instead. Every request carries the stack's
+admin key, which holds every scope; the document's security lets schemathesis check
+that an operation refuses a request without it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def test_schemathesis_finds_no_mismatch_between_the_document_and_the_server(
         "--request-timeout",
         "45",
         "--no-color",
+        "--header",
+        f"Authorization: Bearer {fuzzed_stack.admin_key}",
     ]
     env = {**fuzzed_stack.env, "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks"}
     run = subprocess.run(

@@ -59,7 +59,7 @@ def upload(
     headers: dict[str, str] | None = None,
     **params: str,
 ) -> requests.Response:
-    return requests.post(
+    return stack.http.post(
         stack.url("/api/v1/batches"),
         data=body,
         params=params,
@@ -69,7 +69,7 @@ def upload(
 
 
 def job(stack: Stack, job_id: str, wait: float = 0) -> dict[str, Any]:
-    return requests.get(
+    return stack.http.get(
         stack.url(f"/api/v1/jobs/{job_id}"), params={"wait": wait}, timeout=wait + 10
     ).json()
 
@@ -87,7 +87,7 @@ def finished(stack: Stack, job_id: str, timeout: float = 120) -> dict[str, Any]:
 
 
 def result(stack: Stack, job_id: str) -> list[dict[str, str]]:
-    resp = requests.get(stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=30)
+    resp = stack.http.get(stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=30)
     assert resp.status_code == 200, resp.text
     assert resp.headers["Content-Type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(resp.text)))

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
-import requests
 
 from devsupport import Stack, wait_until
 from tests.batches.helpers import FEATURES, counts, finished, job, result, rows, to_csv, upload
@@ -45,7 +44,7 @@ def test_a_batch_split_across_workers_equals_direct_scoring_in_input_order(
     fresh_stack.start_worker(concurrency=2)
     fresh_stack.start_web()
     records = rows(600)
-    resp = requests.post(
+    resp = fresh_stack.http.post(
         fresh_stack.url("/api/v1/batches"),
         files={"file": ("passengers.csv", to_csv(records), "text/csv")},
         data={"id_column": "passenger"},
@@ -146,7 +145,7 @@ def test_an_unknown_id_column_is_422_and_queues_nothing(idle_stack: Stack) -> No
 
 
 def test_a_body_that_is_not_csv_is_415(idle_stack: Stack) -> None:
-    resp = requests.post(idle_stack.url("/api/v1/batches"), json={"rows": []}, timeout=10)
+    resp = idle_stack.http.post(idle_stack.url("/api/v1/batches"), json={"rows": []}, timeout=10)
     assert resp.status_code == 415
 
 
@@ -156,7 +155,7 @@ def test_the_result_is_409_until_the_job_has_succeeded(idle_stack: Stack) -> Non
     queued = resp.json()
     assert queued["status"] == "queued"
     assert queued["progress"]["total"] == 3  # estimated from the file's size
-    got = requests.get(idle_stack.url(f"/api/v1/jobs/{queued['id']}/result"), timeout=10)
+    got = idle_stack.http.get(idle_stack.url(f"/api/v1/jobs/{queued['id']}/result"), timeout=10)
     assert got.status_code == 409
     assert got.headers["Content-Type"] == "application/problem+json"
     assert got.json()["detail"] == "the result is not ready: the job is queued"
@@ -168,7 +167,8 @@ def test_an_upload_over_the_limit_is_413_and_leaves_no_job(fresh_stack: Stack) -
     body = to_csv(rows(200))
     assert len(body) > 2048
     declared = upload(fresh_stack, body)
-    streamed = requests.post(  # no Content-Length: chunked, so the limit is met while reading
+    # no Content-Length: chunked, so the limit is met while reading
+    streamed = fresh_stack.http.post(
         fresh_stack.url("/api/v1/batches"),
         data=iter([body[i : i + 1000] for i in range(0, len(body), 1000)]),
         headers={"Content-Type": "text/csv"},
@@ -188,7 +188,7 @@ def test_cancelling_a_running_batch_stops_it_and_removes_its_files(fresh_stack: 
     fresh_stack.start_web()
     job_id = upload(fresh_stack, to_csv(rows(2000))).json()["id"]
     wait_until(lambda: job(fresh_stack, job_id)["progress"]["done"] > 0, 60, "scoring to start")
-    cancelled = requests.delete(fresh_stack.url(f"/api/v1/jobs/{job_id}"), timeout=10)
+    cancelled = fresh_stack.http.delete(fresh_stack.url(f"/api/v1/jobs/{job_id}"), timeout=10)
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
     wait_until(lambda: "'stopped'" in worker.output(), 30, "the running part to stop")
@@ -196,7 +196,7 @@ def test_cancelling_a_running_batch_stops_it_and_removes_its_files(fresh_stack: 
     final = job(fresh_stack, job_id)
     assert final["status"] == "cancelled"
     assert final["progress"]["done"] < 2000
-    got = requests.get(fresh_stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=10)
+    got = fresh_stack.http.get(fresh_stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=10)
     assert got.status_code == 409
 
 

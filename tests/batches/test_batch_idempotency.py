@@ -27,7 +27,7 @@ def test_a_retried_upload_with_the_same_key_is_the_same_job_queued_once_with_one
     files_before = uploads(idle_stack)
     first = upload(idle_stack, body, headers=keyed(key), id_column="passenger")
     again = upload(idle_stack, body, headers=keyed(key), id_column="passenger")
-    as_multipart = requests.post(  # the same file and parameters, sent another way
+    as_multipart = idle_stack.http.post(  # the same file and parameters, sent another way
         idle_stack.url("/api/v1/batches"),
         files={"file": ("passengers.csv", body, "text/csv")},
         data={"id_column": "passenger"},

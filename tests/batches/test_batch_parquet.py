@@ -8,7 +8,6 @@ import math
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import requests
 
 from devsupport import Stack
 from tests.batches.helpers import (
@@ -30,7 +29,7 @@ SMALL_PARTS = {"LIFEBOAT_BATCH_PART_BYTES": "4096", "LIFEBOAT_BATCH_CHUNK_BYTES"
 
 
 def parquet_result(stack: Stack, job_id: str, **kwargs: object) -> pa.Table:
-    resp = requests.get(stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=30, **kwargs)
+    resp = stack.http.get(stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=30, **kwargs)
     assert resp.status_code == 200, resp.text
     assert resp.headers["Content-Type"] == PARQUET_TYPE
     return pq.read_table(io.BytesIO(resp.content))
@@ -66,7 +65,7 @@ def test_a_parquet_upload_split_by_row_groups_scores_exactly_like_the_same_rows_
 
 
 def test_a_parquet_file_without_an_id_column_is_keyed_by_row_number(stack: Stack) -> None:
-    sent = requests.post(  # multipart; the name says Parquet, the part's type does not
+    sent = stack.http.post(  # multipart; the name says Parquet, the part's type does not
         stack.url("/api/v1/batches"),
         files={"file": ("passengers.parquet", to_parquet(rows(5)), "application/octet-stream")},
         timeout=30,
@@ -82,7 +81,7 @@ def test_a_parquet_file_missing_a_feature_column_is_422_naming_it_and_queues_not
 ) -> None:
     before = counts(idle_stack), uploads(idle_stack)
     records = [{k: v for k, v in r.items() if k != "age"} for r in rows(3)]
-    resp = requests.post(
+    resp = idle_stack.http.post(
         idle_stack.url("/api/v1/batches"),
         files={"file": ("passengers.parquet", to_parquet(records), PARQUET_TYPE)},
         timeout=30,
@@ -143,9 +142,9 @@ def test_the_result_is_csv_unless_parquet_is_asked_for(stack: Stack) -> None:
     done = finished(stack, upload(stack, to_csv(rows(3))).json()["id"])
     url = stack.url(f"/api/v1/jobs/{done['id']}/result")
     for headers in ({}, {"Accept": "*/*"}, {"Accept": "text/csv, */*;q=0.1"}):
-        resp = requests.get(url, headers=headers, timeout=10)
+        resp = stack.http.get(url, headers=headers, timeout=10)
         assert resp.headers["Content-Type"].startswith("text/csv"), headers
-    bad = requests.get(url, params={"format": "xlsx"}, timeout=10)
+    bad = stack.http.get(url, params={"format": "xlsx"}, timeout=10)
     assert bad.status_code == 422
     assert bad.json()["errors"] == [
         {"loc": ["query", "format"], "msg": "must be one of csv, parquet"}

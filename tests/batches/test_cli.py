@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +17,15 @@ pytestmark = pytest.mark.integration
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return cli_at(stack.base_url, *args)
+    return cli_at(stack.base_url, *args, env={"LIFEBOAT_API_KEY": stack.admin_key})
 
 
-def cli_at(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def cli_at(
+    url: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "client", "batch", *args, "--url", url],
+        env={**os.environ, **(env or {})},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -115,3 +119,51 @@ def test_an_output_in_a_missing_folder_is_a_usage_error_before_anything_is_sent(
     done = usage_error(source, target)
     assert done.returncode == 2
     assert done.stderr == f"error: cannot write {target}: {target.parent} is not a folder\n"
+
+
+def test_the_cli_sends_the_api_key_given_on_its_command_line(stack: Stack, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv(rows(5)))
+    target = tmp_path / "scored.csv"
+    key = stack.make_key("cli-tenant", "batch", "read")
+    done = cli_at(
+        stack.base_url,
+        str(source),
+        "-o",
+        str(target),
+        "--api-key",
+        key.token,
+        env={"LIFEBOAT_API_KEY": "lb_not_this_one"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(target.read_text().splitlines()) == 6
+
+
+def test_the_cli_without_a_key_exits_1_with_the_servers_401(stack: Stack, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(to_csv(rows(5)))
+    env = {k: v for k, v in os.environ.items() if k != "LIFEBOAT_API_KEY"}
+    target = str(tmp_path / "o.csv")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "client",
+            "batch",
+            str(source),
+            "-o",
+            target,
+            "--url",
+            stack.base_url,
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: Unauthorized (401): send an API key: Authorization: Bearer <key>"
+    )

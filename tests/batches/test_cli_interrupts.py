@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from devsupport import ROOT, Proc, Stack, wait_until
 from tests.batches.helpers import rows, to_csv
@@ -25,8 +24,9 @@ UPLOAD_FILE_BYTES = 32 * 1024 * 1024  # more than loopback socket buffers hold
 class RunningCli:
     """The CLI as a child process, its stderr in a file the test reads as it goes."""
 
-    def __init__(self, url: str, source: Path, target: Path, tmp_path: Path) -> None:
+    def __init__(self, url: str, source: Path, target: Path, tmp_path: Path, api_key: str) -> None:
         cmd = [sys.executable, "-m", "client", "batch", str(source), "-o", str(target)]
+        cmd += ["--api-key", api_key]
         log = tmp_path / "cli.stderr"
         # a handled SIGINT here is a default one in the child (exec resets it), as a shell
         # gives a command; an ignored one would stay ignored
@@ -64,11 +64,11 @@ def run_cli(tmp_path: Path) -> Iterator[CliRunner]:
     """Start the CLI on an input file of ``size`` bytes or so; stopped at the end in any case."""
     started: list[RunningCli] = []
 
-    def run(url: str, target: Path, size: int = 0) -> RunningCli:
+    def run(url: str, target: Path, size: int = 0, api_key: str = "lb_unused") -> RunningCli:
         source = tmp_path / "in.csv"
         data = to_csv(rows(20))
         source.write_bytes(data + data.split(b"\n", 1)[1] * (size // len(data)))
-        started.append(RunningCli(url, source, target, tmp_path))
+        started.append(RunningCli(url, source, target, tmp_path, api_key))
         return started[-1]
 
     yield run
@@ -106,7 +106,7 @@ def test_ctrl_c_while_waiting_cancels_the_job_and_exits_130(
     idle_stack: Stack, run_cli: CliRunner, tmp_path: Path
 ) -> None:
     target = tmp_path / "scored.csv"
-    cli = run_cli(idle_stack.base_url, target)
+    cli = run_cli(idle_stack.base_url, target, api_key=idle_stack.admin_key)
     # no worker: the job stays queued
     cli.wait_for(lambda: "queued" in cli.proc.output(), "the wait for the job")
     status, last = cli.interrupt()
@@ -114,7 +114,7 @@ def test_ctrl_c_while_waiting_cancels_the_job_and_exits_130(
     assert last.startswith("interrupted: job "), last
     assert last.endswith(" cancelled"), last
     job_id = last.removeprefix("interrupted: job ").removesuffix(" cancelled")
-    job = requests.get(idle_stack.url(f"/api/v1/jobs/{job_id}"), timeout=10).json()
+    job = idle_stack.http.get(idle_stack.url(f"/api/v1/jobs/{job_id}"), timeout=10).json()
     assert job["status"] == "cancelled"
     assert not target.exists()
 

@@ -585,3 +585,15 @@ def test_workers_stop_grace_period_is_the_workers_grace_setting(name):
     assert grace.startswith("${LIFEBOAT_WORKER_GRACE_SECONDS:-")
     assert SERVICES[name]["stop_grace_period"] == f"{grace}s"
     assert int(default_of(grace)) == Settings().worker_grace_seconds
+
+
+def test_prometheus_scrapes_the_web_with_the_metrics_key_the_web_makes():
+    job = scrape_configs()["lifeboat-web"]
+    secret = Path(job["authorization"]["credentials_file"])
+    assert job["authorization"]["type"] == "Bearer"
+    assert secret.parent == Path("/run/secrets")
+    assert secret.name in SERVICES["prometheus"]["secrets"]
+    assert COMPOSE["secrets"][secret.name] == {"environment": "METRICS_API_TOKEN"}
+    web = environment(SERVICES["web"])
+    assert web["LIFEBOAT_BOOTSTRAP_METRICS_KEY"].startswith("${METRICS_API_TOKEN:?")
+    assert web["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"].startswith("${ADMIN_API_TOKEN:?")

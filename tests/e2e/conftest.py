@@ -26,6 +26,7 @@ from devsupport import (
     start_redis,
     wait_until,
 )
+from devsupport.stack import METRICS_KEY_ENV
 
 SCRAPE_INTERVAL = "1s"
 # celery-exporter takes about two seconds to answer a scrape (it asks the workers)
@@ -62,12 +63,20 @@ def _need(path: str | Path | None, what: str) -> str:
     pytest.skip(f"{what} is not installed")
 
 
-def prometheus_config(targets: dict[str, str]) -> dict:
+def prometheus_config(targets: dict[str, str], web_credentials: Path) -> dict:
+    """Scrape ``targets``; the web with its metrics key, from a credentials file as in
+    ``prometheus/prometheus.yml``."""
+    auth = {"lifeboat-web": {"authorization": {"credentials_file": str(web_credentials)}}}
     return {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
         "rule_files": [str(ROOT / "prometheus" / "alerts.yml")],
         "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [target]}], **SLOW.get(job, {})}
+            {
+                "job_name": job,
+                "static_configs": [{"targets": [target]}],
+                **SLOW.get(job, {}),
+                **auth.get(job, {}),
+            }
             for job, target in targets.items()
         ],
     }
@@ -119,8 +128,11 @@ def observed(
             "flower": f"127.0.0.1:{flower_port}",
             "prometheus": f"127.0.0.1:{prom_port}",
         }
+        credentials = tmp / "metrics-key"  # the key the web made at start (scope metrics)
+        credentials.write_text(stack.env[METRICS_KEY_ENV])
+        credentials.chmod(0o600)
         config = tmp / "prometheus.yml"
-        config.write_text(yaml.safe_dump(prometheus_config(targets)))
+        config.write_text(yaml.safe_dump(prometheus_config(targets, credentials)))
         stack.procs["prometheus"] = start(
             "prometheus",
             [

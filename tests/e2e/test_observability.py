@@ -39,7 +39,7 @@ def driven(observed: Observed) -> Observed:
     stack = observed.stack
     succeeded = []
     for _ in range(JOBS):
-        r = requests.post(
+        r = stack.http.post(
             stack.url("/api/v1/predictions"),
             params={"wait": 10},
             json={"instances": passengers(ROWS_PER_JOB)},
@@ -49,15 +49,15 @@ def driven(observed: Observed) -> Observed:
         succeeded.append(r.json())
     first = succeeded[0]
     for _ in range(FAILING_JOBS):
-        r = requests.post(
+        r = stack.http.post(
             stack.url("/api/v1/predictions"),
             params={"wait": 10},
             json={"instances": passengers(1), "model_version": "broken"},
             timeout=20,
         )
         assert r.json()["status"] == "failed"
-    requests.get(stack.url("/api/v1/jobs/unknown"), timeout=5)  # a 404 for the API panels
-    batch = requests.post(
+    stack.http.get(stack.url("/api/v1/jobs/unknown"), timeout=5)  # a 404 for the API panels
+    batch = stack.http.post(
         stack.url("/api/v1/batches"),
         data=to_csv(rows(BATCH_ROWS)),
         headers={"Content-Type": "text/csv"},
@@ -67,7 +67,7 @@ def driven(observed: Observed) -> Observed:
     labelled = [p["prediction_id"] for p in first["result"]["predictions"]]
     hits = sum(p["prediction"] == "survived" for p in first["result"]["predictions"])
     observed.facts["accuracy"] = hits / len(labelled)
-    feedback = requests.post(
+    feedback = stack.http.post(
         stack.url("/api/v1/feedback"),
         timeout=10,
         json={"items": [{"prediction_id": pid, "actual": "survived"} for pid in labelled]},

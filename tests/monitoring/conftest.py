@@ -63,7 +63,7 @@ def predict(stack: Stack, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Score rows through the API (jobs of up to 1000 instances); their predictions, in order."""
     predictions: list[dict[str, Any]] = []
     for start_at in range(0, len(rows), 1000):
-        r = requests.post(
+        r = stack.http.post(
             stack.url("/api/v1/predictions"),
             json={"instances": rows[start_at : start_at + 1000]},
             params={"wait": 30},

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import requests
 
 from core.keys import Keys
 from devsupport import wait_until
@@ -41,7 +40,7 @@ def test_the_scheduled_check_puts_drift_on_exactly_the_shifted_features_into_the
         assert score == pytest.approx(feature.score, rel=1e-9, abs=1e-15), name
         detected = sample(got, "ml_data_drift_detected_total", feature_name=name)
         assert detected == (1.0 if name in ("age", "fare") else None), name
-    shown = requests.get(stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10).json()
+    shown = stack.http.get(stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10).json()
     assert shown["drift_check"]["rows"] == 1000
     assert shown["drift_check"]["summary"]["share_of_drifted_features"] == pytest.approx(2 / 7)
     drifted = shown["drift_check"]["summary"]["features"]
@@ -65,7 +64,7 @@ def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_es
         for p, a in zip(predictions, labels, strict=True)
     ]
 
-    r = requests.post(stack.url("/api/v1/feedback"), json={"items": items}, timeout=30)
+    r = stack.http.post(stack.url("/api/v1/feedback"), json={"items": items}, timeout=30)
     assert r.status_code == 200, r.text
     assert r.json() | {"unknown_ids": None} == {
         "received": len(items),
@@ -75,7 +74,7 @@ def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_es
         "unknown_ids": None,
         "model_versions": [VERSION],
     }
-    again = requests.post(
+    again = stack.http.post(
         stack.url("/api/v1/feedback"),
         json={"items": [*items[:10], {"prediction_id": "never-made-0", "actual": "died"}]},
         timeout=30,
@@ -94,11 +93,11 @@ def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_es
     )
     estimated = sample(got, "ml_model_estimated_accuracy", model_version=VERSION)
     assert abs(estimated - accuracy) <= 0.05
-    shown = requests.get(stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10).json()
+    shown = stack.http.get(stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10).json()
     assert shown["measured_accuracy"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
     assert shown["measured_accuracy"]["labelled"] == len(items)
 
-    perf = requests.post(
+    perf = stack.http.post(
         stack.url("/api/v1/reports"),
         json={"type": "performance", "window": {"last": len(items)}},
         params={"wait": 30},
@@ -113,7 +112,7 @@ def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_es
 
 
 def test_feedback_with_an_invalid_label_is_422_naming_it(idle_stack) -> None:
-    r = requests.post(
+    r = idle_stack.http.post(
         idle_stack.url("/api/v1/feedback"),
         json={
             "items": [
@@ -167,9 +166,9 @@ def test_a_later_check_decodes_only_the_new_predictions_and_checks_the_whole_win
 def test_monitoring_of_a_version_never_measured_is_null_and_of_an_unknown_one_404(
     idle_stack,
 ) -> None:
-    shown = requests.get(idle_stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10)
+    shown = idle_stack.http.get(idle_stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10)
     assert shown.status_code == 200
     assert shown.json() == {"version": VERSION, "drift_check": None, "measured_accuracy": None}
-    unknown = requests.get(idle_stack.url("/api/v1/models/nope-v9/monitoring"), timeout=10)
+    unknown = idle_stack.http.get(idle_stack.url("/api/v1/models/nope-v9/monitoring"), timeout=10)
     assert unknown.status_code == 404
     assert unknown.headers["Content-Type"] == "application/problem+json"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import requests
 
 from devsupport import Stack
 from ml.monitoring.drift import ColumnTypes, drift_report, summary_from_snapshot
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def report(stack: Stack, body: dict) -> dict:
-    r = requests.post(stack.url("/api/v1/reports"), json=body, params={"wait": 30}, timeout=60)
+    r = stack.http.post(stack.url("/api/v1/reports"), json=body, params={"wait": 30}, timeout=60)
     assert r.status_code == 200, r.text
     job = r.json()
     assert job["status"] == "succeeded", job
@@ -72,7 +71,7 @@ def test_the_report_html_is_served_once_the_job_has_succeeded(
     types = ColumnTypes.from_schema(feature_schema)
     predict(stack, instances(drawn(reference, types.all, 200, seed=3), feature_schema))
     job = report(stack, {"type": "drift", "window": {"last": 200}})
-    r = requests.get(stack.url(f"/api/v1/jobs/{job['id']}/report"), timeout=30)
+    r = stack.http.get(stack.url(f"/api/v1/jobs/{job['id']}/report"), timeout=30)
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/html")
     assert b"<html" in r.content[:2000].lower()
@@ -84,7 +83,7 @@ def test_an_uploaded_csv_is_the_current_data(
 ) -> None:
     types = ColumnTypes.from_schema(feature_schema)
     frame = shifted(reference, types.all, 500, seed=11)
-    r = requests.post(
+    r = stack.http.post(
         stack.url("/api/v1/reports"),
         files={"file": ("current.csv", frame.to_csv(index=False), "text/csv")},
         data={"type": "drift"},
@@ -98,20 +97,20 @@ def test_an_uploaded_csv_is_the_current_data(
 
 
 def test_the_report_of_an_unfinished_job_is_409(idle_stack: Stack) -> None:
-    r = requests.post(
+    r = idle_stack.http.post(
         idle_stack.url("/api/v1/reports"),
         json={"type": "drift", "window": {"last": 500}},
         timeout=10,
     )
     assert r.status_code == 202
     assert r.headers["Location"] == f"/api/v1/jobs/{r.json()['id']}"
-    got = requests.get(idle_stack.url(f"/api/v1/jobs/{r.json()['id']}/report"), timeout=10)
+    got = idle_stack.http.get(idle_stack.url(f"/api/v1/jobs/{r.json()['id']}/report"), timeout=10)
     assert got.status_code == 409
     assert got.headers["Content-Type"] == "application/problem+json"
 
 
 def test_the_report_of_an_unknown_job_is_404(idle_stack: Stack) -> None:
-    r = requests.get(idle_stack.url("/api/v1/jobs/no-such-job/report"), timeout=10)
+    r = idle_stack.http.get(idle_stack.url("/api/v1/jobs/no-such-job/report"), timeout=10)
     assert r.status_code == 404
 
 
@@ -138,7 +137,7 @@ def test_an_invalid_report_request_is_422_naming_each_field_and_queues_nothing(
     idle_stack: Stack, body: dict, locs: list[list]
 ) -> None:
     queued = idle_stack.redis.llen("reports")
-    r = requests.post(idle_stack.url("/api/v1/reports"), json=body, timeout=10)
+    r = idle_stack.http.post(idle_stack.url("/api/v1/reports"), json=body, timeout=10)
     assert r.status_code == 422
     assert r.headers["Content-Type"] == "application/problem+json"
     assert sorted(e["loc"] for e in r.json()["errors"]) == sorted(locs)
@@ -146,7 +145,7 @@ def test_an_invalid_report_request_is_422_naming_each_field_and_queues_nothing(
 
 
 def test_an_uploaded_csv_lacking_feature_columns_is_422(idle_stack: Stack) -> None:
-    r = requests.post(
+    r = idle_stack.http.post(
         idle_stack.url("/api/v1/reports"),
         data="pclass,sex\n1,male\n",
         headers={"Content-Type": "text/csv"},

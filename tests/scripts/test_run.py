@@ -20,7 +20,7 @@ from devsupport import (
     wait_until,
     without_password,
 )
-from scripts.run import app_processes, banner, plan
+from scripts.run import app_processes, banner, key_file, plan
 
 START_TIMEOUT = 10.0  # seconds the private redis-server has to answer
 APP_PROCESSES = {"worker", "reports", "beat", "web", "flower"}
@@ -157,3 +157,11 @@ def test_the_private_redis_keeps_queued_jobs_across_a_restart(
 )
 def test_printed_redis_urls_hide_the_password(url: str, shown: str) -> None:
     assert without_password(url) == shown
+
+
+def test_a_key_file_is_made_once_with_mode_0600_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "api-key"
+    token, made = key_file(path)
+    assert made
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert key_file(path) == (token, False)

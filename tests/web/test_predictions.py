@@ -18,7 +18,7 @@ def submit(
     stack: Stack, instances: list[dict], wait: float | None = None, **kw
 ) -> requests.Response:
     params = {"wait": wait} if wait is not None else None
-    return requests.post(
+    return stack.http.post(
         stack.url("/api/v1/predictions"),
         json={"instances": instances},
         params=params,
@@ -32,7 +32,7 @@ def test_a_submitted_job_succeeds_with_probabilities_summing_to_one(stack: Stack
     assert r.status_code == 202
     location = r.headers["Location"]
     assert location == f"/api/v1/jobs/{r.json()['id']}"
-    job = requests.get(stack.url(location), params={"wait": 5}, timeout=10).json()
+    job = stack.http.get(stack.url(location), params={"wait": 5}, timeout=10).json()
     assert job["status"] == "succeeded"
     (prediction,) = job["result"]["predictions"]
     assert prediction["id"] == "alice"
@@ -66,7 +66,7 @@ def test_predictions_equal_the_model_scored_directly(stack: Stack) -> None:
 
 
 def test_unknown_job_id_is_404_problem(stack: Stack) -> None:
-    r = requests.get(stack.url("/api/v1/jobs/no-such-job"), timeout=5)
+    r = stack.http.get(stack.url("/api/v1/jobs/no-such-job"), timeout=5)
     assert r.status_code == 404
     assert r.headers["Content-Type"] == "application/problem+json"
     assert r.json()["status"] == 404
@@ -74,7 +74,7 @@ def test_unknown_job_id_is_404_problem(stack: Stack) -> None:
 
 def test_jobs_list_shows_recent_jobs_newest_first(stack: Stack) -> None:
     ids = [submit(stack, [PASSENGER], wait=5).json()["id"] for _ in range(3)]
-    listed = requests.get(
+    listed = stack.http.get(
         stack.url("/api/v1/jobs"), params={"type": "prediction", "limit": 3}, timeout=5
     ).json()
     assert [j["id"] for j in listed["jobs"]] == ids[::-1]
@@ -83,38 +83,38 @@ def test_jobs_list_shows_recent_jobs_newest_first(stack: Stack) -> None:
 def test_finished_job_cannot_be_cancelled(stack: Stack) -> None:
     job = submit(stack, [PASSENGER], wait=5).json()
     assert job["status"] == "succeeded"
-    r = requests.delete(stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5)
+    r = stack.http.delete(stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5)
     assert r.status_code == 409
     assert (
-        requests.get(stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5).json()["status"]
+        stack.http.get(stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5).json()["status"]
         == "succeeded"
     )
 
 
 def test_models_endpoint_lists_the_default_version_with_its_card(stack: Stack) -> None:
-    models = requests.get(stack.url("/api/v1/models"), timeout=5).json()
+    models = stack.http.get(stack.url("/api/v1/models"), timeout=5).json()
     assert models["default"] == "test-v1"
-    card = requests.get(stack.url("/api/v1/models/test-v1"), timeout=5).json()["card"]
+    card = stack.http.get(stack.url("/api/v1/models/test-v1"), timeout=5).json()["card"]
     assert card["holdout_metrics"]["roc_auc"] >= 0.84
-    assert requests.get(stack.url("/api/v1/models/nope"), timeout=5).status_code == 404
+    assert stack.http.get(stack.url("/api/v1/models/nope"), timeout=5).status_code == 404
 
 
 def test_ready_reports_redis_model_and_worker(stack: Stack) -> None:
-    r = requests.get(stack.url("/ready"), timeout=10)
+    r = stack.http.get(stack.url("/ready"), timeout=10)
     assert r.status_code == 200
     checks = r.json()["checks"]
     assert [checks[name]["ok"] for name in ("redis", "model", "workers")] == [True] * 3
 
 
 def test_openapi_and_swagger_ui_are_served_offline(stack: Stack) -> None:
-    doc = requests.get(stack.url("/openapi.json"), timeout=5).json()
+    doc = stack.http.get(stack.url("/openapi.json"), timeout=5).json()
     assert "/api/v1/predictions" in doc["paths"]
     instance = doc["components"]["schemas"]["Instance"]
     assert instance["properties"]["sex"]["enum"] == ["female", "male"]
-    page = requests.get(stack.url("/docs"), timeout=5)
+    page = stack.http.get(stack.url("/docs"), timeout=5)
     assert page.status_code == 200
     for asset in ("/docs/assets/js/swagger-ui-bundle.js", "/docs/assets/css/swagger-ui.css"):
-        assert requests.get(stack.url(asset), timeout=5).status_code == 200
+        assert stack.http.get(stack.url(asset), timeout=5).status_code == 200
         assert asset in page.text
 
 
@@ -133,7 +133,7 @@ def test_metrics_count_predictions_of_every_process(stack: Stack) -> None:
     for _ in range(6):  # spread over both pool children
         assert submit(stack, passengers(3), wait=5).json()["status"] == "succeeded"
     assert scored() - before == 18
-    web = requests.get(stack.url("/metrics"), timeout=5).text
+    web = stack.http.get(stack.url("/metrics"), timeout=5).text
     assert (
         'lifeboat_http_requests_total{method="POST",route="/api/v1/predictions",status="200"}'
         in web

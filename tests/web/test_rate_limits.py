@@ -1,8 +1,10 @@
 """Per-key rate limits against real gunicorn (2 workers) and a real Redis.
 
-The web is served with the stand-in for authentication (``devsupport.stand_in_auth``):
-``X-Stand-In-Key`` names the request's API key. Its default limit is so slow to refill
-(one request every 1,000 s, bursts of 10) that nothing refills during a test.
+Each test makes its own API keys in the stack's key store (through the API they would
+be rate limited too). The default limit is so slow to refill (one request every
+1,000 s, bursts of 10) that nothing refills during a test. The web is served with
+``devsupport.stand_in_auth``'s hook only for its ``X-Stand-In-Worker`` header (which
+gunicorn worker answered).
 """
 
 from __future__ import annotations
@@ -14,8 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from devsupport import LOOPBACK, STAND_IN_AUTH_APP, RedisServer, Stack, make_stack
-from devsupport.stand_in_auth import KEY_HEADER, RATE_HEADER, WORKER_HEADER
+from core import stores
+from core.settings import Settings
+from devsupport import (
+    LOOPBACK,
+    STAND_IN_AUTH_APP,
+    RedisServer,
+    Stack,
+    free_port,
+    http_ok,
+    make_stack,
+    start,
+    wait_until,
+    web_command,
+)
+from devsupport.stand_in_auth import WORKER_HEADER
 from tests.conftest import new_db
 
 pytestmark = pytest.mark.integration
@@ -25,7 +40,7 @@ BURST_SECONDS = 10_000  # so a key's bucket holds RATE x BURST_SECONDS = 10 requ
 QUOTA = 10
 INTERVAL = 1_000  # seconds one request takes to refill
 LIMITED = "/api/v1/models"  # a limited operation that needs neither Redis nor a worker
-MAX_CONNECTIONS = 200  # connections opened, at most, to find both gunicorn workers
+MAX_CONNECTIONS = 1_000  # connections opened, at most, to find both gunicorn workers
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +60,20 @@ def limited_stack(
     s.stop_all()
 
 
-def new_key() -> str:
-    return f"key-{uuid.uuid4().hex[:12]}"
+class Key:
+    """A real API key of its own tenant, with every scope but admin and monitor."""
+
+    def __init__(self, stack: Stack, rate: float | None = None) -> None:
+        store = stores.api_keys(Settings(), stack.redis)
+        limits = {} if rate is None else {"rate_limit_per_second": rate}
+        record, token = store.create(
+            name="rate-limit test",
+            tenant=f"t-{uuid.uuid4().hex[:8]}",
+            scopes=frozenset({"predict", "read", "batch", "report", "feedback", "metrics"}),
+            **limits,
+        )
+        self.id = record.id
+        self.headers = {"Authorization": f"Bearer {token}"}
 
 
 def connect(stack: Stack) -> http.client.HTTPConnection:
@@ -78,13 +105,28 @@ def one_connection_per_worker(stack: Stack) -> list[http.client.HTTPConnection]:
 
 def test_one_limit_holds_across_both_gunicorn_workers(limited_stack: Stack) -> None:
     conns = one_connection_per_worker(limited_stack)
-    key = {KEY_HEADER: new_key()}
+    key = Key(limited_stack).headers
     statuses = [get(conns[i % 2], LIMITED, key).status for i in range(2 * QUOTA)]
     assert statuses == [200] * QUOTA + [429] * QUOTA
 
 
+def test_one_limit_holds_across_two_web_servers_on_one_redis(limited_stack: Stack) -> None:
+    """As two hosts would: a second gunicorn (its own port) beside the stack's."""
+    env = {**limited_stack.env, "LIFEBOAT_WEB_PORT": str(free_port())}
+    second = start("web-2", web_command(), env, limited_stack.logdir)
+    try:
+        port = int(env["LIFEBOAT_WEB_PORT"])
+        wait_until(lambda: http_ok(f"http://{LOOPBACK}:{port}/health"), 30, "web-2", second)
+        conns = [connect(limited_stack), http.client.HTTPConnection(LOOPBACK, port, timeout=10)]
+        key = Key(limited_stack).headers
+        statuses = [get(conns[i % 2], LIMITED, key).status for i in range(2 * QUOTA)]
+    finally:
+        second.stop()
+    assert statuses == [200] * QUOTA + [429] * QUOTA
+
+
 def test_remaining_counts_down_with_each_request(limited_stack: Stack) -> None:
-    conn, key = connect(limited_stack), {KEY_HEADER: new_key()}
+    conn, key = connect(limited_stack), Key(limited_stack).headers
     seen = []
     for _ in range(3):
         resp = get(conn, LIMITED, key)
@@ -100,10 +142,11 @@ def test_remaining_counts_down_with_each_request(limited_stack: Stack) -> None:
 def test_a_refused_request_is_a_429_problem_with_retry_after_and_ratelimit_headers(
     limited_stack: Stack,
 ) -> None:
-    conn, key_id = connect(limited_stack), new_key()
+    conn, key = connect(limited_stack), Key(limited_stack)
+    key_id = key.id
     for _ in range(QUOTA):
-        assert get(conn, LIMITED, {KEY_HEADER: key_id}).status == 200
-    conn.request("GET", LIMITED, headers={KEY_HEADER: key_id})
+        assert get(conn, LIMITED, key.headers).status == 200
+    conn.request("GET", LIMITED, headers=key.headers)
     resp = conn.getresponse()
     body = resp.read().decode()
     assert resp.status == 429
@@ -121,7 +164,7 @@ def test_a_refused_request_is_a_429_problem_with_retry_after_and_ratelimit_heade
 
 def test_a_keys_own_rate_overrides_the_default(limited_stack: Stack) -> None:
     conn = connect(limited_stack)
-    fast = {KEY_HEADER: new_key(), RATE_HEADER: str(2 * RATE)}
+    fast = Key(limited_stack, rate=2 * RATE).headers
     statuses = [get(conn, LIMITED, fast).status for _ in range(2 * QUOTA + 1)]
     assert statuses == [200] * (2 * QUOTA) + [429]
     policy = get(conn, LIMITED, fast).getheader("RateLimit-Policy")
@@ -129,15 +172,15 @@ def test_a_keys_own_rate_overrides_the_default(limited_stack: Stack) -> None:
 
 
 def test_keys_are_limited_apart(limited_stack: Stack) -> None:
-    conn, first, second = connect(limited_stack), new_key(), new_key()
+    conn, first, second = connect(limited_stack), Key(limited_stack), Key(limited_stack)
     for _ in range(QUOTA):
-        get(conn, LIMITED, {KEY_HEADER: first})
-    assert get(conn, LIMITED, {KEY_HEADER: first}).status == 429
-    assert get(conn, LIMITED, {KEY_HEADER: second}).status == 200
+        get(conn, LIMITED, first.headers)
+    assert get(conn, LIMITED, first.headers).status == 429
+    assert get(conn, LIMITED, second.headers).status == 200
 
 
-def test_public_routes_and_requests_without_a_key_are_not_limited(limited_stack: Stack) -> None:
-    conn, key = connect(limited_stack), {KEY_HEADER: new_key()}
+def test_public_routes_are_not_limited(limited_stack: Stack) -> None:
+    conn, key = connect(limited_stack), Key(limited_stack).headers
     for _ in range(QUOTA):
         get(conn, LIMITED, key)
     answers = {}
@@ -151,16 +194,15 @@ def test_public_routes_and_requests_without_a_key_are_not_limited(limited_stack:
         "/openapi.json": (200, None),
         "/metrics": (200, None),
     }
-    assert get(conn, LIMITED, {}).status == 200
+    assert get(conn, LIMITED, key).status == 429  # the key itself is used up
 
 
 def test_redis_down_while_limiting_is_503_with_retry_after(fresh_stack: Stack) -> None:
     fresh_stack.start_web(STAND_IN_AUTH_APP)
-    conn = connect(fresh_stack)
-    assert get(conn, LIMITED, {KEY_HEADER: new_key()}).status == 200
+    conn, key = connect(fresh_stack), Key(fresh_stack)
+    assert get(conn, LIMITED, key.headers).status == 200
     fresh_stack.redis.shutdown(nosave=True)
-    assert get(conn, LIMITED, {}).status == 200  # the operation itself needs no Redis
-    conn.request("GET", LIMITED, headers={KEY_HEADER: new_key()})
+    conn.request("GET", LIMITED, headers=key.headers)
     resp = conn.getresponse()
     resp.read()
     assert resp.status == 503

@@ -34,13 +34,13 @@ def queued_state(stack: Stack) -> tuple[int, int, int]:
 def post_raw(
     stack: Stack, data: bytes, content_type: str = "application/json", **kw: Any
 ) -> requests.Response:
-    return requests.post(
+    return stack.http.post(
         stack.url(URL), data=data, headers={"Content-Type": content_type}, timeout=10, **kw
     )
 
 
 def post(stack: Stack, body: Any, **kw: Any) -> requests.Response:
-    return requests.post(stack.url(URL), json=body, timeout=10, **kw)
+    return stack.http.post(stack.url(URL), json=body, timeout=10, **kw)
 
 
 def locs(r: requests.Response) -> list[list]:
@@ -183,28 +183,30 @@ def test_idempotency_key_reused_with_another_body_is_409(idle_stack: Stack) -> N
 
 def test_a_queued_job_can_be_cancelled_once(idle_stack: Stack) -> None:
     job = post(idle_stack, {"instances": [PASSENGER]}).json()
-    r = requests.delete(idle_stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5)
+    r = idle_stack.http.delete(idle_stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5)
     assert r.status_code == 200
     assert r.json()["status"] == "cancelled"
-    again = requests.delete(idle_stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5)
+    again = idle_stack.http.delete(idle_stack.url(f"/api/v1/jobs/{job['id']}"), timeout=5)
     assert again.status_code == 409
 
 
 def test_long_poll_of_a_queued_job_returns_its_state_after_the_wait(idle_stack: Stack) -> None:
     job = post(idle_stack, {"instances": [PASSENGER]}).json()
     started = time.monotonic()
-    r = requests.get(idle_stack.url(f"/api/v1/jobs/{job['id']}"), params={"wait": 0.5}, timeout=5)
+    r = idle_stack.http.get(
+        idle_stack.url(f"/api/v1/jobs/{job['id']}"), params={"wait": 0.5}, timeout=5
+    )
     assert time.monotonic() - started >= 0.5
     assert r.json()["status"] == "queued"
 
 
 def test_unknown_route_is_a_404_problem(idle_stack: Stack) -> None:
-    r = requests.get(idle_stack.url("/api/v1/nothing"), timeout=5)
+    r = idle_stack.http.get(idle_stack.url("/api/v1/nothing"), timeout=5)
     assert r.status_code == 404
     assert r.headers["Content-Type"] == "application/problem+json"
 
 
 def test_ready_is_503_without_a_worker(idle_stack: Stack) -> None:
-    r = requests.get(idle_stack.url("/ready"), timeout=10)
+    r = idle_stack.http.get(idle_stack.url("/ready"), timeout=10)
     assert r.status_code == 503
     assert r.json()["checks"]["workers"]["ok"] is False

@@ -9,7 +9,6 @@ from datetime import datetime
 
 import psutil
 import pytest
-import requests
 
 from core.keys import Keys
 from devsupport import RedisServer, Stack, wait_until
@@ -25,7 +24,7 @@ def epoch(stamp: str) -> float:
 
 
 def job(stack: Stack, job_id: str, wait: float = 0) -> dict:
-    return requests.get(
+    return stack.http.get(
         stack.url(f"/api/v1/jobs/{job_id}"), params={"wait": wait}, timeout=wait + 10
     ).json()
 
@@ -38,9 +37,9 @@ def log_entries_of(stack: Stack, job_id: str) -> int:
 def test_long_poll_answers_within_50_ms_of_the_job_finishing(fresh_stack: Stack) -> None:
     fresh_stack.start_worker(extra_env={"LIFEBOAT_FAULT_DELAY_SECONDS": "1.0"})
     fresh_stack.start_web()
-    job_id = requests.post(fresh_stack.url(URL), json={"instances": [PASSENGER]}, timeout=5).json()[
-        "id"
-    ]
+    job_id = fresh_stack.http.post(
+        fresh_stack.url(URL), json={"instances": [PASSENGER]}, timeout=5
+    ).json()["id"]
     asked = time.time()
     got = job(fresh_stack, job_id, wait=10)
     received = time.time()
@@ -52,15 +51,17 @@ def test_long_poll_answers_within_50_ms_of_the_job_finishing(fresh_stack: Stack)
 
 def test_a_queued_job_cancelled_while_no_worker_runs_is_never_executed(fresh_stack: Stack) -> None:
     fresh_stack.start_web()
-    cancelled = requests.post(
+    cancelled = fresh_stack.http.post(
         fresh_stack.url(URL), json={"instances": [PASSENGER]}, timeout=5
     ).json()["id"]
     assert (
-        requests.delete(fresh_stack.url(f"/api/v1/jobs/{cancelled}"), timeout=5).json()["status"]
+        fresh_stack.http.delete(fresh_stack.url(f"/api/v1/jobs/{cancelled}"), timeout=5).json()[
+            "status"
+        ]
         == "cancelled"
     )
     fresh_stack.start_worker()
-    later = requests.post(
+    later = fresh_stack.http.post(
         fresh_stack.url(URL), params={"wait": 10}, json={"instances": [PASSENGER]}, timeout=15
     ).json()
     assert later["status"] == "succeeded"  # the worker has drained the queue past our message
@@ -74,7 +75,7 @@ def test_a_queued_job_cancelled_while_no_worker_runs_is_never_executed(fresh_sta
 def test_a_worker_killed_mid_task_still_ends_the_job_succeeded_once(fresh_stack: Stack) -> None:
     worker = fresh_stack.start_worker(extra_env={"LIFEBOAT_FAULT_DELAY_SECONDS": "3"})
     fresh_stack.start_web()
-    job_id = requests.post(
+    job_id = fresh_stack.http.post(
         fresh_stack.url(URL), json={"instances": passengers(3)}, timeout=5
     ).json()["id"]
     wait_until(lambda: job(fresh_stack, job_id)["status"] == "running", 10, "job running")
@@ -91,14 +92,16 @@ def test_a_worker_killed_mid_task_still_ends_the_job_succeeded_once(fresh_stack:
 def test_redis_down_is_503_with_retry_after(fresh_stack: Stack, own_redis: RedisServer) -> None:
     fresh_stack.start_web()
     assert (
-        requests.post(fresh_stack.url(URL), json={"instances": [PASSENGER]}, timeout=5).status_code
+        fresh_stack.http.post(
+            fresh_stack.url(URL), json={"instances": [PASSENGER]}, timeout=5
+        ).status_code
         == 202
     )
     own_redis.proc.stop()
-    r = requests.post(fresh_stack.url(URL), json={"instances": [PASSENGER]}, timeout=15)
+    r = fresh_stack.http.post(fresh_stack.url(URL), json={"instances": [PASSENGER]}, timeout=15)
     assert r.status_code == 503
     assert r.headers["Retry-After"].isdigit()
     assert r.headers["Content-Type"] == "application/problem+json"
     assert "Traceback" not in r.text
-    got = requests.get(fresh_stack.url("/api/v1/jobs/x"), timeout=15)
+    got = fresh_stack.http.get(fresh_stack.url("/api/v1/jobs/x"), timeout=15)
     assert got.status_code == 503

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-import requests
 
 from core.keys import Keys
 from devsupport import Stack, free_port, wait_until
@@ -31,7 +30,7 @@ def test_a_scoring_pool_child_scores_without_sklearn_scipy_or_pandas(fresh_stack
     fresh_stack.start_web()
     (child,) = psutil.Process(worker.popen.pid).children()
 
-    resp = requests.post(
+    resp = fresh_stack.http.post(
         fresh_stack.url("/api/v1/predictions"),
         params={"wait": 20},
         json={"instances": [PASSENGER]},

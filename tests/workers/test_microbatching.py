@@ -43,7 +43,7 @@ def queue_jobs(stack: Stack, bodies: list[list[dict[str, Any]]]) -> list[str]:
 
 
 def job(stack: Stack, job_id: str, wait: float = 0) -> dict:
-    return requests.get(
+    return stack.http.get(
         stack.url(f"/api/v1/jobs/{job_id}"), params={"wait": wait}, timeout=wait + 10
     ).json()
 
@@ -103,6 +103,7 @@ def test_each_job_gets_its_own_result_under_concurrent_load(stack: Stack) -> Non
 
     def client(numbers: list[int]) -> None:
         with requests.Session() as session:
+            session.headers.update(stack.http.headers)
             for n in numbers:
                 r = session.post(
                     stack.url("/api/v1/predictions"),

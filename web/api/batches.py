@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.apikeys import Scope
 from web.api.common import IDEMPOTENCY_KEY
 from web.api.components import (
     INVALID,
+    QUOTA,
     UNAVAILABLE,
     job_response,
     model_versions,
@@ -59,6 +61,7 @@ CREATE_BATCH = Operation(
         "`/api/v1/jobs/{job_id}/result` once it has succeeded."
     ),
     tags=("batches",),
+    scopes=(Scope.BATCH,),
     params=(
         Param("model_version", "query", model_versions, "default: the default version"),
         Param("id_column", "query", ID_COLUMN, "input column copied first (default: `row`)"),
@@ -73,12 +76,16 @@ CREATE_BATCH = Operation(
         "200": job_response("a retry with the same Idempotency-Key: its job, finished"),
         "202": job_response("the batch job is queued (or a retry's job, not finished)"),
         "409": problem_response("Idempotency-Key already used with another file or parameters"),
-        "413": problem_response("the file is larger than the upload limit"),
+        "413": problem_response(
+            "the file is larger than the upload limit, or than what is left of the tenant's "
+            "quota of stored bytes (`errors` names `quota`, `stored_bytes`)"
+        ),
         "415": problem_response("neither CSV, a Parquet type nor multipart/form-data"),
         "422": problem_response(
             "not a CSV file with a header and rows (or not Parquet), missing or clashing "
             "columns, an unknown id column, invalid parameters: each named"
         ),
+        "429": QUOTA,
         "503": UNAVAILABLE,
     },
 )
@@ -86,6 +93,7 @@ CREATE_BATCH = Operation(
 GET_RESULT = Operation(
     summary="A batch job's scored file (CSV, or Parquet when asked), streamed",
     tags=("batches",),
+    scopes=(Scope.READ,),
     params=(
         Param(
             "format",
@@ -103,7 +111,9 @@ GET_RESULT = Operation(
             ),
             "content": {"text/csv": {"schema": BINARY}, PARQUET_TYPES[0]: {"schema": BINARY}},
         },
-        "404": problem_response("unknown or expired job, not a batch job, or its file expired"),
+        "404": problem_response(
+            "unknown or expired job (or another tenant's), not a batch job, or its file expired"
+        ),
         "409": problem_response("the job has not succeeded"),
         "422": INVALID,
         "503": UNAVAILABLE,

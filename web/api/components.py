@@ -32,6 +32,7 @@ JOB: dict[str, Any] = {
         },
         "result": {},
         "error": {"type": ["object", "null"]},
+        "tenant": {"type": ["string", "null"], "description": "the tenant that made it"},
         "links": {"type": "object"},
     },
 }
@@ -112,7 +113,37 @@ RATE_LIMITED = problem_response(
     "the API key's rate limit is used up (the problem names it); see Retry-After",
     headers=RATE_LIMIT_HEADERS,
 )
-NOT_FOUND_JOB = problem_response("unknown or expired job")
+NOT_FOUND_JOB = problem_response("unknown or expired job, or another tenant's")
+BEARER_SCHEME = "bearer"  # the security scheme's name in the document
+UNAUTHORIZED = problem_response(
+    "no API key, or an unknown, revoked or expired one",
+    headers={
+        "WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}},
+    },
+)
+FORBIDDEN = problem_response("the API key lacks the scope this operation needs")
+QUOTA = problem_response(
+    "the tenant has as many queued or running jobs (or batches) as its quota allows; the "
+    "problem names the limit in `errors` (`quota`, `active_jobs` or `active_batches`)"
+)
+STORAGE_QUOTA = problem_response(
+    "the body is too large, or the tenant's stored files would exceed its quota of bytes "
+    "(`errors` names `quota`, `stored_bytes`)"
+)
+SECURITY_SCHEMES = {
+    BEARER_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": (
+            "An API key: `Authorization: Bearer <key>`. Keys are made by an admin "
+            "(`POST /api/v1/keys`); each belongs to a tenant and holds scopes: `predict`, "
+            "`batch`, `report`, `feedback`, `read` (the tenant's own jobs), `monitor` "
+            "(platform-wide model monitoring), `metrics`, `admin` (every scope, every "
+            "tenant's jobs, the keys). A missing, unknown, revoked or expired key is 401; "
+            "a key lacking the operation's scope is 403; another tenant's job is 404."
+        ),
+    }
+}
 INVALID = problem_response("invalid fields or parameters, each named in `errors`")
 MALFORMED = problem_response("the body is not JSON, or is nested too deeply")
 NOT_JSON = problem_response("the body is not application/json")
@@ -163,7 +194,8 @@ def components(svc: Services) -> dict[str, Any]:
             "Instance": instance_schema(default_schema(svc)),
             "Job": JOB,
             "Problem": PROBLEM,
-        }
+        },
+        "securitySchemes": SECURITY_SCHEMES,
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask import request
 
 from core.errors import InvalidRequest
-from web.api.components import components
+from web.api.components import BEARER_SCHEME, FORBIDDEN, UNAUTHORIZED, components
 from web.api.validation import Problem, Schema, problems
 from web.bodies import json_body
 from web.services import Services
@@ -103,6 +103,10 @@ class Operation:
     body_required: bool = True
     examples: Mapping[str, Any] = field(default_factory=dict)  # media type → an example body
     deprecated: bool = False
+    # who may call it: ``public`` needs no key; otherwise an API key holding one of
+    # ``scopes`` (``admin`` holds them all; no scopes: any usable key). Unsaid: admin only.
+    scopes: tuple[str, ...] = ("admin",)
+    public: bool = False
     # components the route checks itself with the code the schema is made from (an
     # instance: ml.schema's checks of the model card, faster on 1,000 instances)
     checked_by_route: tuple[str, ...] = ()
@@ -164,6 +168,16 @@ class Operation:
                     content[media_type]["example"] = self.examples[media_type]
             doc["requestBody"] = {"required": self.body_required, "content": content}
         doc["responses"] = dict(self.responses)
+        if self.public:
+            doc["security"] = []
+        else:
+            doc["security"] = [{BEARER_SCHEME: [s]} for s in self.scopes] or [{BEARER_SCHEME: []}]
+            doc["responses"].setdefault("401", UNAUTHORIZED)
+            if self.scopes:
+                doc["responses"].setdefault("403", FORBIDDEN)
+            needs = " or ".join(f"`{s}`" for s in self.scopes) or "any scope"
+            access = f"Needs an API key with the scope {needs} (`admin` holds every scope)."
+            doc["description"] = f"{doc['description']}\n\n{access}" if self.description else access
         return doc
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.apikeys import Scope
 from web.api.components import (
     INVALID,
     MALFORMED,
@@ -68,10 +69,12 @@ POST_FEEDBACK = Operation(
         "Joins each item to its logged prediction by `prediction_id` (as returned in a "
         "prediction job's result). Ids that are unknown (never logged, or older than the "
         "feedback retention) are counted and listed; an id that already has feedback counts "
-        "as a duplicate and is not recorded again. The rolling accuracy per model version "
-        "is exported as `ml_model_accuracy`."
+        "as a duplicate and is not recorded again. Only the predictions of the key's tenant "
+        "can receive its feedback: another tenant's prediction id counts as unknown. The "
+        "rolling accuracy per model version is exported as `ml_model_accuracy`."
     ),
     tags=("feedback",),
+    scopes=(Scope.FEEDBACK,),
     bodies={JSON: _body},
     examples={JSON: {"items": [{"prediction_id": "…", "actual": "survived"}]}},
     responses={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.apikeys import TENANT_PATTERN, Scope
 from core.jobs import JobStatus, JobType
 from web.api.common import WAIT
 from web.api.components import (
@@ -14,12 +15,15 @@ from web.api.components import (
 )
 from web.api.contract import Operation, Param
 
+# who may cancel a job: the scope that makes its type (checked against the job itself)
+CANCEL_SCOPES = (Scope.PREDICT, Scope.BATCH, Scope.REPORT)
 MAX_LIST = 200  # jobs one list answer holds at most
 DEFAULT_LIST = 50
 
 GET_JOB = Operation(
     summary="A job (long-poll with `wait`)",
     tags=("jobs",),
+    scopes=(Scope.READ,),
     params=(WAIT,),
     responses={
         "200": json_response("the job", JOB_REF),
@@ -34,9 +38,11 @@ CANCEL_JOB = Operation(
     description=(
         "A queued job is never run; a running batch stops between chunks and its files are "
         "removed. The job record is kept until it expires: `GET /api/v1/jobs/{job_id}` "
-        "answers it with status `cancelled`. A finished job cannot be cancelled (409)."
+        "answers it with status `cancelled`. A finished job cannot be cancelled (409). "
+        "Needs the scope that makes jobs of its type (`predict`, `batch` or `report`)."
     ),
     tags=("jobs",),
+    scopes=CANCEL_SCOPES,
     responses={
         "200": json_response("the cancelled job", JOB_REF),
         "404": NOT_FOUND_JOB,
@@ -53,13 +59,19 @@ CANCEL_JOB_BY_DELETE = Operation(
         "after it answers 200. Use `POST /api/v1/jobs/{job_id}/cancel`."
     ),
     tags=("jobs",),
+    scopes=CANCEL_SCOPES,
     deprecated=True,
     responses=CANCEL_JOB.responses,
 )
 
 LIST_JOBS = Operation(
-    summary="Recent jobs, newest first",
+    summary="Recent jobs of the key's tenant, newest first",
+    description=(
+        "An `admin` key may list another tenant's jobs with `tenant`; another key may name "
+        "only its own tenant there (403 otherwise)."
+    ),
     tags=("jobs",),
+    scopes=(Scope.READ,),
     params=(
         Param(
             "limit",
@@ -69,6 +81,12 @@ LIST_JOBS = Operation(
         ),
         Param("type", "query", {"type": "string", "enum": [t.value for t in JobType]}),
         Param("status", "query", {"type": "string", "enum": [s.value for s in JobStatus]}),
+        Param(
+            "tenant",
+            "query",
+            {"type": "string", "pattern": TENANT_PATTERN},
+            "whose jobs (default: the key's tenant; another tenant's needs `admin`)",
+        ),
     ),
     responses={
         "200": json_response(

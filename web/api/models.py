@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.apikeys import Scope
 from web.api.components import UNAVAILABLE, json_response, problem_response
 from web.api.contract import Operation
 
@@ -11,6 +12,7 @@ OBJECT = {"type": "object"}
 LIST_MODELS = Operation(
     summary="Installed model versions",
     tags=("models",),
+    scopes=(),
     responses={
         "200": json_response(
             "the versions and which is the default",
@@ -29,6 +31,7 @@ LIST_MODELS = Operation(
 GET_MODEL = Operation(
     summary="A model version's card",
     tags=("models",),
+    scopes=(),
     responses={"200": json_response("the model card", OBJECT), "404": NO_VERSION},
 )
 GET_MONITORING = Operation(
@@ -37,9 +40,10 @@ GET_MONITORING = Operation(
         "`drift_check`: the last scheduled drift check (rows, per-feature drift summary, "
         "label-free estimated accuracy, calibration, timings); `measured_accuracy`: the "
         "rolling accuracy (and ROC AUC) over the latest predictions with feedback. Each is "
-        "null until measured."
+        "null until measured. Platform-wide (every tenant's predictions): `monitor` scope."
     ),
     tags=("models",),
+    scopes=(Scope.MONITOR,),
     responses={
         "200": json_response("the latest drift check and measured accuracy", OBJECT),
         "404": NO_VERSION,
@@ -50,12 +54,14 @@ GET_MONITORING = Operation(
 HEALTH = Operation(
     summary="Liveness",
     tags=("operations",),
+    public=True,
     responses={"200": json_response("up", OBJECT)},
     rate_limited=False,
 )
 READY = Operation(
     summary="Readiness: Redis, the model, a worker",
     tags=("operations",),
+    public=True,
     responses={
         "200": json_response("ready", OBJECT),
         "503": json_response("not ready; `checks` says what is missing", OBJECT),
@@ -65,6 +71,7 @@ READY = Operation(
 METRICS = Operation(
     summary="Prometheus metrics (every web process)",
     tags=("operations",),
+    scopes=(Scope.METRICS,),
     responses={
         "200": {
             "description": "Prometheus text format",
@@ -76,12 +83,14 @@ METRICS = Operation(
 OPENAPI = Operation(
     summary="This document",
     tags=("operations",),
+    public=True,
     responses={"200": json_response("OpenAPI 3.1")},
     rate_limited=False,
 )
 SWAGGER_UI = Operation(
     summary="Swagger UI for this document",
     tags=("operations",),
+    public=True,
     responses={"200": {"description": "the page", "content": {"text/html": {"schema": {}}}}},
     rate_limited=False,
 )

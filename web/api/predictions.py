@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.apikeys import Scope
 from web.api.common import IDEMPOTENCY_KEY, WAIT
 from web.api.components import (
     INSTANCE_REF,
     INVALID,
     MALFORMED,
     NOT_JSON,
+    QUOTA,
     TOO_LARGE,
     UNAVAILABLE,
     job_response,
@@ -46,6 +48,7 @@ CREATE_PREDICTION = Operation(
         "with the finished job when it finishes in time."
     ),
     tags=("predictions",),
+    scopes=(Scope.PREDICT,),
     params=(WAIT, IDEMPOTENCY_KEY),
     bodies={JSON: _body},
     checked_by_route=("Instance",),
@@ -57,6 +60,7 @@ CREATE_PREDICTION = Operation(
         "413": TOO_LARGE,
         "415": NOT_JSON,
         "422": INVALID,
+        "429": QUOTA,
         "503": UNAVAILABLE,
     },
 )

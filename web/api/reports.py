@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.apikeys import Scope
 from core.jobs import JobType
 from web.api.common import WAIT
 from web.api.components import (
     MALFORMED,
-    TOO_LARGE,
+    QUOTA,
+    STORAGE_QUOTA,
     UNAVAILABLE,
     job_response,
     model_versions,
@@ -94,9 +96,12 @@ CREATE_REPORT = Operation(
         "needs a header naming every feature (and the target, for a performance report) "
         "and at least one row. A performance report reads predictions that have feedback. "
         "Reference data: the model version's reference sample. The job's result holds a "
-        "JSON summary; the Evidently HTML is at `GET /api/v1/jobs/{job_id}/report`."
+        "JSON summary; the Evidently HTML is at `GET /api/v1/jobs/{job_id}/report`. A "
+        "window of the prediction log holds every tenant's predictions: it needs the "
+        "`monitor` scope as well (403 without)."
     ),
     tags=("reports",),
+    scopes=(Scope.REPORT,),
     params=(
         WAIT,
         Param("type", "query", TYPE, f"the report type, {CSV_ONLY} (required there)"),
@@ -112,12 +117,13 @@ CREATE_REPORT = Operation(
         "200": job_response("the job finished within `wait`"),
         "202": job_response("the job is queued or running; poll `Location`"),
         "400": MALFORMED,
-        "413": TOO_LARGE,
+        "413": STORAGE_QUOTA,
         "415": problem_response("neither JSON, CSV nor multipart/form-data"),
         "422": problem_response(
             "invalid fields or parameters (type, window, model version, the CSV's header and "
             "columns), each named in `errors`"
         ),
+        "429": QUOTA,
         "503": UNAVAILABLE,
     },
 )
@@ -125,9 +131,12 @@ CREATE_REPORT = Operation(
 GET_REPORT = Operation(
     summary="A report job's Evidently HTML",
     tags=("reports",),
+    scopes=(Scope.READ,),
     responses={
         "200": {"description": "the report", "content": {"text/html": {"schema": {}}}},
-        "404": problem_response("unknown job, not a report job, or its report expired"),
+        "404": problem_response(
+            "unknown job (or another tenant's), not a report job, or its report expired"
+        ),
         "409": problem_response("the job has not succeeded (yet)"),
         "503": UNAVAILABLE,
     },

@@ -1,7 +1,17 @@
 """One blueprint per resource; each view carries its contract (``web.api``)."""
 
-from web.routes import batches, docs, feedback, jobs, models, ops, predictions, reports
+from web.routes import (
+    batches,
+    docs,
+    feedback,
+    jobs,
+    keys,
+    models,
+    ops,
+    predictions,
+    reports,
+)
 
-MODULES = (predictions, batches, reports, feedback, jobs, models, ops, docs)
+MODULES = (predictions, batches, reports, feedback, jobs, models, keys, ops, docs)
 
 __all__ = ["MODULES"]

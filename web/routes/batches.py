@@ -30,6 +30,7 @@ from core.jobs import JobType
 from core.queue import SCORE_BATCH_TASK
 from ml.batch.columns import reserved_columns
 from telemetry import metrics
+from web import auth
 from web.api.batches import CREATE_BATCH
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
@@ -82,6 +83,9 @@ def create_batch() -> Response:
             total=header.estimated_rows,
             idempotency_key=key,
             fingerprint=fingerprint,
+            tenant=auth.tenant(),
+            tenancy=auth.tenancy(),
+            stored_bytes=upload.size,
         )
         if created:
             os.replace(incoming, files.upload_path(s, job_id, upload.format))

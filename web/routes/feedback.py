@@ -9,6 +9,7 @@ from kombu.exceptions import OperationalError
 
 from core import stores
 from core.queue import UPDATE_ACCURACY_TASK
+from web import auth
 from web.api.feedback import POST_FEEDBACK
 from web.services import Services, services
 
@@ -25,7 +26,7 @@ def post_feedback() -> Response:
     items = [(item["prediction_id"], item["actual"]) for item in body["items"]]
     store = stores.feedback_store(svc.settings, svc.store.redis)
     store.catch_up()
-    result = store.record(items)
+    result = store.record(items, tenant=auth.tenant())
     if result.model_versions:
         _refresh_accuracy(svc, result.model_versions)
     return jsonify(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from core import batch_files
+from core.apikeys import Scope
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
 from core.jobs import JobStatus, JobType
 from telemetry import metrics
+from web import auth
 from web.api import batches as batches_api
 from web.api import jobs as api
 from web.api import reports as reports_api
@@ -16,6 +18,12 @@ from web.responses import json_response
 from web.services import services
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
+CANCEL_SCOPE = {  # who may cancel a job: a key that may make jobs of its type
+    JobType.PREDICTION: Scope.PREDICT,
+    JobType.BATCH: Scope.BATCH,
+    JobType.DRIFT_REPORT: Scope.REPORT,
+    JobType.PERFORMANCE_REPORT: Scope.REPORT,
+}
 
 
 @bp.get("/jobs/<job_id>")
@@ -23,7 +31,9 @@ bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
 def get_job(job_id: str) -> Response:
     svc = services()
     wait = api.GET_JOB.read_params(svc)["wait"] or 0.0
-    job = svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id)
+    job = auth.own(svc.store.get(job_id))  # another tenant's job is never waited for
+    if wait > 0 and not job.status.terminal:
+        job = svc.wait(job_id, wait)
     return json_response(job_resource(job, raw=True))
 
 
@@ -32,7 +42,7 @@ def get_job(job_id: str) -> Response:
 def get_report(job_id: str) -> Response:
     """A report job's Evidently HTML: 409 until the job has succeeded."""
     svc = services()
-    job = svc.store.get(job_id)
+    job = auth.own(svc.store.get(job_id))
     if job.type not in (JobType.DRIFT_REPORT, JobType.PERFORMANCE_REPORT):
         raise ReportNotFound(f"job {job.id} is a {job.type.value} job; it has no report")
     if job.status is not JobStatus.SUCCEEDED:
@@ -57,7 +67,7 @@ def get_result(job_id: str) -> Response:
     """
     svc = services()
     file_format = _result_format(batches_api.GET_RESULT.read_params(svc)["format"])
-    job = svc.store.get(job_id)
+    job = auth.own(svc.store.get(job_id))
     if job.type is not JobType.BATCH:
         raise ResultNotFound(f"job {job.id} is a {job.type.value} job; it has no result file")
     if job.status is not JobStatus.SUCCEEDED:
@@ -91,9 +101,13 @@ def _result_format(asked: str | None) -> str:
 @bp.post("/jobs/<job_id>/cancel")
 @api.CANCEL_JOB
 def cancel_job(job_id: str) -> Response:
-    """Cancel and keep: the job stays readable as ``cancelled`` until it expires."""
+    """Cancel and keep: the job stays readable as ``cancelled`` until it expires.
+
+    Needs the scope that makes jobs of its type."""
     svc = services()
-    job = svc.store_for(svc.store.get(job_id).type).cancel(job_id)
+    job = auth.own(svc.store.get(job_id))
+    auth.require(CANCEL_SCOPE[job.type])
+    job = svc.store_for(job.type).cancel(job_id)
     metrics.JOBS_FINISHED.labels(job.type.value, JobStatus.CANCELLED.value).inc()
     if job.type is JobType.BATCH:  # a running part notices between chunks and stops
         batch_files.remove_all(svc.settings, job.id)
@@ -113,9 +127,13 @@ def list_jobs() -> Response:
     svc = services()
     params = api.LIST_JOBS.read_params(svc)
     limit, job_type, status = params["limit"], params["type"], params["status"]
+    tenant = params["tenant"] or auth.tenant()
+    if tenant != auth.tenant():
+        auth.require(Scope.ADMIN)
     jobs = svc.store.recent(
         limit=limit,
         job_type=JobType(job_type) if job_type else None,
         status=JobStatus(status) if status else None,
+        tenant=tenant,
     )
     return jsonify({"jobs": [job_resource(j) for j in jobs], "limit": limit})

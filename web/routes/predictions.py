@@ -12,6 +12,7 @@ from core.jobs import JobType
 from core.queue import PREDICT_TASK
 from ml.columns import Columns, validate_columns
 from telemetry import metrics
+from web import auth
 from web.api.predictions import CREATE_PREDICTION
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
@@ -35,6 +36,8 @@ def create_prediction() -> Response:
         total=len(columns),
         idempotency_key=key,
         fingerprint=fingerprint,
+        tenant=auth.tenant(),
+        tenancy=auth.tenancy(),
     )
     if not created:
         return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")

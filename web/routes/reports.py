@@ -19,9 +19,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from core.apikeys import Scope
+from core.batch_files import REPORT_UPLOAD_PREFIX
 from core.errors import InvalidRequest
 from core.queue import BUILD_REPORT_TASK
 from telemetry import metrics
+from web import auth
 from web.api.reports import CREATE_REPORT, FORM, REPORT_TYPES, window_limits
 from web.responses import job_response
 from web.services import Services, services
@@ -43,15 +46,22 @@ def create_report() -> Response:
         params, version = _from_upload(svc, query)
     job_type = REPORT_TYPES[params["type"]]
     total = params.get("window", {}).get("last", 0)
+    upload = Path(params["upload"]) if params.get("upload") else None
     try:
         job_id, _ = svc.store_for(job_type).create(
-            job_type, params=params, model_version=version, total=total
+            job_type,
+            params=params,
+            model_version=version,
+            total=total,
+            tenant=auth.tenant(),
+            tenancy=auth.tenancy(),
+            stored_bytes=upload.stat().st_size if upload else 0,
         )
         metrics.JOBS_SUBMITTED.labels(job_type.value).inc()
         svc.publish(BUILD_REPORT_TASK, job_id)
     except BaseException:
-        if params.get("upload"):
-            discard(Path(params["upload"]))
+        if upload:
+            discard(upload)
         raise
     wait = query["wait"] or 0.0
     return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
@@ -60,6 +70,7 @@ def create_report() -> Response:
 # --- JSON: a window of the prediction log ---------------------------------------------------
 def _from_json(svc: Services) -> Params:
     body, _ = CREATE_REPORT.read_json(svc)
+    auth.require(Scope.MONITOR)  # the log holds every tenant's predictions
     version = svc.catalog.resolve(body.get("model_version"))
     window = body["window"]
     if "last" in window:
@@ -98,7 +109,7 @@ def _invalid(loc: list[Any], msg: str) -> InvalidRequest:
 def _from_upload(svc: Services, query: dict[str, Any]) -> Params:
     s = svc.settings
     s.uploads_dir.mkdir(parents=True, exist_ok=True)
-    path = s.uploads_dir / f"report-{uuid.uuid4()}.csv"
+    path = s.uploads_dir / f"{REPORT_UPLOAD_PREFIX}{uuid.uuid4()}.csv"
     try:
         upload = receive(path, s.max_upload_bytes, formats=(CSV,))
         if upload.multipart:

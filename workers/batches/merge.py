@@ -80,7 +80,10 @@ def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
             scorer.model.version,
             [row for m in metas for row in m.get("sample", [])],
             source=prediction_log.SOURCE_BATCH,
+            tenant=job.tenant or "",
         ),
+        # what the tenant's storage quota holds of the job once its upload is removed
+        stored_bytes=result.stat().st_size + parquet_bytes,
         result={
             "rows": rows,
             "failed_rows": failed,

@@ -151,6 +151,7 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
             prediction=chosen,
             probabilities={c: proba[start:end, j].tolist() for j, c in enumerate(labels)},
             ts=now,
+            tenant=job.tenant or "",
         )
         result = predictions_json(
             job.id, model.version, labels, ids=columns.ids, chosen=chosen, rows=rows

@@ -1,0 +1,118 @@
+"""API keys on every request: ``Authorization: Bearer <token>``, scopes, tenants.
+
+A before-request hook finds the view's :class:`~web.api.contract.Operation`: a public
+one needs nothing; any other needs a usable key (401 with ``WWW-Authenticate: Bearer``
+when it is missing, unknown, revoked or expired) holding one of the operation's scopes
+(403; ``admin`` holds them all). It then sets ``g.principal`` (:class:`Principal`).
+
+A key verified from Redis (one round trip) is trusted by this process for
+``LIFEBOAT_AUTH_CACHE_SECONDS`` (at most 1 s), so a revocation reaches every process
+within that; an expiry time is checked on every request.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, g, request
+
+from core.apikeys import ApiKey, KeyStore, Scope, Tenancy
+from core.errors import Forbidden, JobNotFound, Unauthenticated
+from core.jobs import Job
+from web.principal import Principal
+from web.services import services
+
+CACHE_MAX_ENTRIES = 10_000  # tokens one process remembers (unknown ones too); then it forgets all
+BEARER = "bearer"
+
+
+class VerifiedKeys:
+    """Tokens this process has looked up, each trusted for ``ttl`` seconds."""
+
+    def __init__(self, store: KeyStore, ttl: float) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    def lookup(self, token: str) -> ApiKey | None:
+        now = time.monotonic()
+        cached = self._cache.get(token)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        key = self.store.verify(token)
+        if len(self._cache) >= CACHE_MAX_ENTRIES:
+            self._cache.clear()
+        self._cache[token] = (now + self.ttl, key)
+        return key
+
+
+def register(app: Flask, keys: VerifiedKeys, public_endpoints: frozenset[str]) -> None:
+    """Authenticate every request to a view whose operation is not public."""
+
+    @app.before_request
+    def authenticate() -> None:
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in public_endpoints:
+            return  # no route (Flask answers 404/405), or Swagger UI's files
+        operation = getattr(app.view_functions[endpoint], "operation", None)
+        if operation is not None and operation.public:
+            return
+        key = _authenticated(keys)
+        scopes = operation.scopes if operation is not None else (Scope.ADMIN.value,)
+        if scopes and not any(key.allows(s) for s in scopes):
+            raise _forbidden(scopes)
+        g.api_key = key
+        g.principal = Principal.of(key)
+
+
+def _authenticated(keys: VerifiedKeys) -> ApiKey:
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if not scheme:
+        raise Unauthenticated("send an API key: Authorization: Bearer <key>")
+    if scheme.lower() != BEARER or not token.strip():
+        raise Unauthenticated("the Authorization header must be: Bearer <key>")
+    key = keys.lookup(token.strip())
+    if key is None:
+        raise Unauthenticated("unknown API key")
+    if key.revoked:
+        raise Unauthenticated("this API key has been revoked")
+    if not key.usable(time.time()):
+        raise Unauthenticated("this API key has expired")
+    return key
+
+
+def _forbidden(scopes: tuple[str, ...]) -> Forbidden:
+    wanted = " or ".join(f"'{s}'" for s in scopes)
+    return Forbidden(f"this API key lacks the scope this needs: {wanted}")
+
+
+# --- what views ask -----------------------------------------------------------------------
+def current_key() -> ApiKey:
+    return g.api_key
+
+
+def tenant() -> str:
+    return current_key().tenant
+
+
+def tenancy() -> Tenancy:
+    """The caller's tenant's quotas (the key's own, else the settings')."""
+    return current_key().tenancy(services().settings)
+
+
+def is_admin() -> bool:
+    return current_key().allows(Scope.ADMIN.value)
+
+
+def require(scope: str) -> None:
+    """403 unless the key holds ``scope`` (for needs that depend on the request)."""
+    if not current_key().allows(scope):
+        raise _forbidden((scope,))
+
+
+def own(job: Job) -> Job:
+    """The job if the caller's tenant made it (an admin sees every tenant's); else 404, the
+    same answer as for a job that does not exist."""
+    if job.tenant != tenant() and not is_admin():
+        raise JobNotFound(f"no job with id {job.id!r} (unknown, or expired)")
+    return job
