@@ -26,11 +26,13 @@ kombu="+lpush +rpush +brpop +rpop +llen +del +exists +expire +pexpire
  +multi +exec +watch +unwatch +discard
  +evalsha +eval +script|load +script|exists +time
  +publish +psubscribe +punsubscribe +subscribe +unsubscribe"
-# Lifeboat's job store, prediction log, feedback and monitoring window (the Lua scripts
-# in core/scripts run with the caller's permissions, so their commands are here too).
-store="+hmget +hsetnx +hincrby +hvals +incrby +lpop +lrange +ltrim +lindex
+# Lifeboat's job store, prediction log, feedback (its capped index: HLEN), monitoring
+# window, API keys, tenants' quotas and per-key rate limits (the Lua scripts in
+# core/scripts run with the caller's permissions, so their commands are here too:
+# DECRBY trims the log's counter, LREM takes a discarded job off the pending list).
+store="+hmget +hsetnx +hincrby +hvals +incrby +decrby +lpop +lrange +lrem +ltrim +lindex
  +expireat +pexpireat +ttl +pttl +mget +incr +getdel +type
- +zcard +zrevrange +zremrangebyscore +zrangebylex +zscore +zmscore
+ +hlen +zcard +zrevrange +zremrangebyscore +zrangebylex +zscore +zmscore
  +xadd +xrange +xrevrange +xlen +xtrim +sismember +smismember"
 # redis_exporter: server statistics only (INFO, SLOWLOG, LATENCY, memory figures).
 stats="+info +slowlog|get +slowlog|len +latency|latest +dbsize

@@ -94,7 +94,7 @@ def acl_stack(
 
 
 def test_the_web_and_the_worker_score_a_prediction_as_their_own_users(acl_stack):
-    r = requests.post(
+    r = acl_stack.http.post(
         acl_stack.url("/api/v1/predictions"),
         params={"wait": 20},
         json={"instances": passengers(3)},

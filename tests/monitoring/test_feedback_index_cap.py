@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 CAP = 1_000
 ENTRY = 100  # predictions per log entry
+TENANT = "acme"  # the tenant every prediction here is logged for
 _encoder = msgspec.json.Encoder()
 
 
@@ -32,6 +33,7 @@ def log_day(client: redis.Redis, day: int, job: str, predictions: int) -> None:
             features={"age": [30.0] * ENTRY},
             prediction=["died"] * ENTRY,
             probabilities={"died": [0.75] * ENTRY, "survived": [0.25] * ENTRY},
+            tenant=TENANT,
         )
         stream_id = f"{day * DAY_SECONDS * 1000 + start}-0"
         client.xadd(Keys().prediction_log, {"entry": _encoder.encode(record)}, id=stream_id)
@@ -60,7 +62,10 @@ def test_the_oldest_days_are_dropped_until_the_index_is_under_its_cap(
     assert store.catch_up(now=now) == 15  # every entry read
     sizes = {day: n for day, n in store.indexed(now).items() if n}
     assert sizes == {today - 1: 400, today: 300}
-    got = store.record([("d3-0", "died"), ("d2-399", "died"), ("d1-0", "died"), ("d0-0", "died")])
+    got = store.record(
+        [("d3-0", "died"), ("d2-399", "died"), ("d1-0", "died"), ("d0-0", "died")],
+        tenant=TENANT,
+    )
     assert (got.accepted, got.unknown_ids) == (2, ["d3-0", "d2-399"])
 
 
@@ -76,12 +81,11 @@ def test_indexing_waits_while_today_alone_holds_the_cap_and_resumes_the_next_day
     # 500 predictions a call: 500, 1000, then yesterday goes and today reaches 1300
     store.catch_up(rows=500, now=now)
     assert {day: n for day, n in store.indexed(now).items() if n} == {today: 1_300}
-    assert store.record([("big-1299", "died"), ("big-1300", "died")], now=now).unknown_ids == [
-        "big-1300"
-    ]
+    got = store.record([("big-1299", "died"), ("big-1300", "died")], tenant=TENANT, now=now)
+    assert got.unknown_ids == ["big-1300"]
 
     tomorrow = now + DAY_SECONDS
     store.catch_up(rows=500, now=tomorrow)  # today's day is old now: dropped, then the rest
     assert {day: n for day, n in store.indexed(tomorrow).items() if n} == {today: 700}
-    got = store.record([("big-1300", "died"), ("big-1999", "died")], now=tomorrow)
+    got = store.record([("big-1300", "died"), ("big-1999", "died")], tenant=TENANT, now=tomorrow)
     assert (got.accepted, got.unknown_ids) == (2, [])

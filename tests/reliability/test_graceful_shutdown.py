@@ -61,6 +61,7 @@ def submit_steadily(stack: Stack, until: float, accepted: list[str], refused: li
     A job is accepted with 202, or 200 when it had finished before the answer was sent.
     """
     session = requests.Session()
+    session.headers.update(stack.http.headers)
     pause = CLIENTS / RATE
     next_at = time.monotonic()
     while next_at < until:

@@ -27,6 +27,7 @@ from devsupport import (
     LOOPBACK,
     ROOT,
     WORKER_READY_MARK,
+    KeyedHTTP,
     Proc,
     free_port,
     http_ok,
@@ -67,6 +68,11 @@ class Platform:
     supervisor: Proc | None = None
     redis: Proc | None = None
     procs: list[str] = field(default_factory=list)
+
+    @property
+    def http(self) -> KeyedHTTP:
+        """HTTP with the admin key, which the web makes from its environment when it starts."""
+        return KeyedHTTP(self.env["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"])
 
     @property
     def web(self) -> str:
@@ -137,6 +143,7 @@ def platform(models_dir: Path, tmp_path: Path) -> Iterator[Platform]:
 def submit_until(platform: Platform, stop: threading.Event, accepted: list[tuple[str, float]]):
     """One client: submit jobs until ``stop``; keep (id, when the answer came) of each accepted."""
     session = requests.Session()
+    session.headers.update(platform.http.headers)
     while not stop.is_set():
         try:
             r = session.post(
@@ -185,7 +192,7 @@ def test_a_redis_restart_loses_no_job_accepted_before_it_and_the_platform_stays_
 
     wait_until(lambda: set(statuses()) == {"succeeded"}, FINISH_TIMEOUT, "the jobs accepted before")
     # the platform answers again, and every process is running (restarted if it crashed)
-    after = requests.post(
+    after = platform.http.post(
         platform.web + "/api/v1/predictions",
         params={"wait": 10},
         json={"instances": passengers(1)},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from devsupport import Stack, wait_until
 from tests.batches.helpers import finished, job, rows, to_csv, upload
@@ -53,7 +52,7 @@ def test_prediction_jobs_past_the_soft_time_limit_fail_and_the_worker_goes_on(
     fresh_stack.start_web()
     url = fresh_stack.url("/api/v1/predictions")
     ids = [
-        requests.post(url, json={"instances": passengers(2)}, timeout=5).json()["id"]
+        fresh_stack.http.post(url, json={"instances": passengers(2)}, timeout=5).json()["id"]
         for _ in range(3)
     ]
     for job_id in ids:

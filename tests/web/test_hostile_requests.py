@@ -33,6 +33,7 @@ from tests.payloads import PASSENGER
 pytestmark = pytest.mark.integration
 BOUND = 2.0  # seconds a hostile request may take to be refused
 PARQUET = "application/vnd.apache.parquet"
+ROOMY = "64mb"  # the small Redis's maxmemory except while a test fills it
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_the_24_byte_parquet_file_is_refused_within_2_s(one_worker_web: Stack) -
     assert len(body) == 24
     r = refused_while_serving(
         one_worker_web,
-        lambda timeout: requests.post(
+        lambda timeout: one_worker_web.http.post(
             one_worker_web.url("/api/v1/batches"),
             data=body,
             headers={"Content-Type": PARQUET},
@@ -88,7 +89,7 @@ def test_json_nested_deeply_is_400_within_2_s(one_worker_web: Stack, depth: int)
     body = b'{"instances": ' + b"[" * depth + b"]" * depth + b"}"
     r = refused_while_serving(
         one_worker_web,
-        lambda timeout: requests.post(
+        lambda timeout: one_worker_web.http.post(
             one_worker_web.url("/api/v1/predictions"),
             data=body,
             headers={"Content-Type": "application/json"},
@@ -100,7 +101,7 @@ def test_json_nested_deeply_is_400_within_2_s(one_worker_web: Stack, depth: int)
 
 
 def test_a_report_csv_with_a_bare_carriage_return_is_422(one_worker_web: Stack) -> None:
-    r = requests.post(
+    r = one_worker_web.http.post(
         one_worker_web.url("/api/v1/reports"),
         data={"type": "drift"},
         files={"file": ("x.csv", b"a\rb\n", "text/csv")},
@@ -118,11 +119,15 @@ def test_a_report_csv_with_a_bare_carriage_return_is_422(one_worker_web: Stack) 
 # --- a Redis that refuses commands -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A redis-server with 1 MB of memory and no eviction: full once filled."""
+    """A redis-server with no eviction, of 64 MB until a test shrinks it to 1 MB and fills it.
+
+    It starts roomy: the web writes its bootstrap API keys when it starts, which a
+    1 MB Redis (all but full when empty) would refuse.
+    """
     logdir = tmp_path_factory.mktemp("small-redis")
     port = free_port()
     args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    args += ["--dir", str(logdir), "--maxmemory", "1mb", "--maxmemory-policy", "noeviction"]
+    args += ["--dir", str(logdir), "--maxmemory", ROOMY, "--maxmemory-policy", "noeviction"]
     args += ["--busy-reply-threshold", "100"]  # ms a script runs before others get BUSY
     proc = start("small-redis", [redis_binary(), *args], {}, logdir)
     server = RedisServer(port, proc)
@@ -144,7 +149,7 @@ def web_on_small_redis(
 
 
 def predict(stack: Stack, timeout: float) -> requests.Response:
-    return requests.post(
+    return stack.http.post(
         stack.url("/api/v1/predictions"), json={"instances": [PASSENGER]}, timeout=timeout
     )
 
@@ -156,20 +161,22 @@ def assert_503_retry_later(r: requests.Response) -> None:
 
 
 def test_a_full_redis_is_503_with_retry_after_within_2_s(web_on_small_redis: Stack) -> None:
-    client = web_on_small_redis.redis
+    client = web_on_small_redis.redis  # the web has started and made its API keys
+    client.config_set("maxmemory", "1mb")
     filler = "x" * 10_000
+    fillers = [f"filler:{i}" for i in range(200)]
     pipe = client.pipeline(transaction=False)
-    for i in range(200):  # 2 MB into 1 MB
-        pipe.set(f"filler:{i}", filler)
-    with pytest.raises(redis.exceptions.OutOfMemoryError):
-        pipe.execute()
+    for key in fillers:  # 2 MB into 1 MB
+        pipe.set(key, filler)
     try:
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            pipe.execute()
         r = refused_while_serving(web_on_small_redis, lambda t: predict(web_on_small_redis, t))
         assert_503_retry_later(r)
         assert "OutOfMemoryError" in r.json()["detail"]
     finally:
-        client.flushdb()
-        client.config_set("maxmemory", "64mb")  # an empty 1 MB Redis is all but full
+        client.delete(*fillers)  # not a flush: the API keys stay
+        client.config_set("maxmemory", ROOMY)  # an empty 1 MB Redis is all but full
     assert predict(web_on_small_redis, 10).status_code == 202  # the web recovers by itself
 
 

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from core import stores
 from core.errors import MalformedBody
 from core.settings import Settings
 from devsupport import RedisServer
@@ -77,7 +78,12 @@ def client(
         models_dir=models_dir,
         storage_root=tmp_path_factory.mktemp("json-fuzz"),
     )
-    return create_app(settings_).test_client()
+    app = create_app(settings_)
+    keys = stores.api_keys(settings_, app.extensions["lifeboat"].store.redis)
+    _, token = keys.create(name="json fuzz", tenant="ops", scopes=frozenset({"admin"}))
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 def _bodies_with(value: bytes) -> list[bytes]:

@@ -45,7 +45,7 @@ def browser() -> Iterator[object]:
 
 def test_no_script_from_a_reports_data_runs_in_the_api_origin(stack: Stack, browser) -> None:
     job = hostile_report(stack)
-    context = browser.new_context()
+    context = browser.new_context(extra_http_headers=stack.http.headers)  # the admin key
     dialogs: list[str] = []
     try:
         api = context.new_page()

@@ -8,7 +8,6 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-import requests
 
 from devsupport import Stack
 from tests.batches.helpers import finished, upload
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def hostile_report(stack: Stack) -> dict[str, Any]:
-    r = requests.post(
+    r = stack.http.post(
         stack.url("/api/v1/reports"),
         data={"type": "drift"},
         files={"file": ("current.csv", report_csv(), "text/csv")},
@@ -34,16 +33,18 @@ def hostile_report(stack: Stack) -> dict[str, Any]:
 
 def test_every_response_says_nosniff(stack: Stack) -> None:
     for path in ("/health", "/openapi.json", "/api/v1/jobs/nope", "/no-such-route"):
-        r = requests.get(stack.url(path), timeout=5)
+        r = stack.http.get(stack.url(path), timeout=5)
         assert r.headers["X-Content-Type-Options"] == "nosniff", path
 
 
 def test_a_job_is_served_no_store(stack: Stack) -> None:
-    r = requests.post(stack.url("/api/v1/predictions"), json={"instances": [PASSENGER]}, timeout=10)
-    got = requests.get(stack.url(r.headers["Location"]), params={"wait": 5}, timeout=10)
+    r = stack.http.post(
+        stack.url("/api/v1/predictions"), json={"instances": [PASSENGER]}, timeout=10
+    )
+    got = stack.http.get(stack.url(r.headers["Location"]), params={"wait": 5}, timeout=10)
     assert got.json()["status"] == "succeeded"
     assert got.headers["Cache-Control"] == "no-store"
-    assert requests.get(stack.url("/api/v1/jobs"), timeout=5).headers["Cache-Control"] == (
+    assert stack.http.get(stack.url("/api/v1/jobs"), timeout=5).headers["Cache-Control"] == (
         "no-store"
     )
 
@@ -51,7 +52,7 @@ def test_a_job_is_served_no_store(stack: Stack) -> None:
 def test_a_report_from_hostile_data_is_sandboxed_and_holds_none_of_its_text(stack: Stack) -> None:
     job = hostile_report(stack)
     assert job["result"]["summary"]["unknown_categories"] == {"sex": 0, "embarked": HOSTILE_ROWS}
-    r = requests.get(stack.url(f"/api/v1/jobs/{job['id']}/report"), timeout=30)
+    r = stack.http.get(stack.url(f"/api/v1/jobs/{job['id']}/report"), timeout=30)
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/html")
     assert r.headers["Content-Security-Policy"] == "sandbox allow-scripts"
@@ -81,14 +82,14 @@ def test_a_scored_csv_writes_formulas_as_text_and_the_parquet_keeps_them_raw(
     job_id = r.json()["id"]
     assert finished(stack, job_id)["status"] == "succeeded"
 
-    scored = requests.get(stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=30)
+    scored = stack.http.get(stack.url(f"/api/v1/jobs/{job_id}/result"), timeout=30)
     lines = list(csv.reader(io.StringIO(scored.text)))
     assert lines[0][:2] == ["passenger", "'=note"]
     escaped = ["'" + f for f in FORMULAS]
     assert [line[1] for line in lines[1:]] == [*escaped, "-1.5", "plain"]
     assert [line[0] for line in lines[1 : len(FORMULAS) + 1]] == escaped
 
-    raw = requests.get(
+    raw = stack.http.get(
         stack.url(f"/api/v1/jobs/{job_id}/result"), params={"format": "parquet"}, timeout=30
     )
     table = pq.read_table(io.BytesIO(raw.content))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from core.keys import Keys
 from core.settings import Settings
@@ -37,7 +36,7 @@ def test_every_job_type_lives_its_own_ttl_from_creation_through_cancel_and_finis
 ) -> None:
     fresh_stack.env.update(TTLS)
     fresh_stack.start_web()
-    queued = requests.post(
+    queued = fresh_stack.http.post(
         fresh_stack.url("/api/v1/batches"),
         data=to_csv(rows(20)),
         headers={"Content-Type": "text/csv"},
@@ -45,12 +44,12 @@ def test_every_job_type_lives_its_own_ttl_from_creation_through_cancel_and_finis
     ).json()
     assert 7200 - SLACK < ttl(fresh_stack, queued["id"]) <= 7200
     fresh_stack.redis.expire(Keys().job(queued["id"]), 100)  # cancelling sets it again
-    r = requests.post(fresh_stack.url(f"/api/v1/jobs/{queued['id']}/cancel"), timeout=10)
+    r = fresh_stack.http.post(fresh_stack.url(f"/api/v1/jobs/{queued['id']}/cancel"), timeout=10)
     assert r.json()["status"] == "cancelled"
     assert 7200 - SLACK < ttl(fresh_stack, queued["id"]) <= 7200
 
     fresh_stack.start_worker(concurrency=1)
-    prediction = requests.post(
+    prediction = fresh_stack.http.post(
         fresh_stack.url("/api/v1/predictions"),
         params={"wait": 10},
         json={"instances": passengers(2)},
@@ -59,7 +58,7 @@ def test_every_job_type_lives_its_own_ttl_from_creation_through_cancel_and_finis
     assert prediction["status"] == "succeeded"
     assert 600 - SLACK < ttl(fresh_stack, prediction["id"]) <= 600
 
-    batch = requests.post(
+    batch = fresh_stack.http.post(
         fresh_stack.url("/api/v1/batches"),
         data=to_csv(rows(20)),
         headers={"Content-Type": "text/csv"},
@@ -69,7 +68,7 @@ def test_every_job_type_lives_its_own_ttl_from_creation_through_cancel_and_finis
     assert 7200 - SLACK < ttl(fresh_stack, batch["id"]) <= 7200
 
     # two logged predictions: too few for a report, which fails (and finishes)
-    report = requests.post(
+    report = fresh_stack.http.post(
         fresh_stack.url("/api/v1/reports"),
         params={"wait": 30},
         json={"type": "drift", "window": {"last": 100}},

@@ -114,6 +114,10 @@ class Operation:
     # False for public operations: health, readiness, metrics, the docs
     rate_limited: bool = True
 
+    def __post_init__(self) -> None:
+        if self.public and self.rate_limited:
+            raise ValueError("a public operation is not rate limited: say rate_limited=False")
+
     def __call__(self, view: View) -> View:
         view.operation = self  # type: ignore[attr-defined]
         return view

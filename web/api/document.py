@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from web.api.components import RATE_LIMITED, components
+from web.api.components import RATE_LIMIT_HEADERS, RATE_LIMITED, components
 from web.api.contract import Operation
 from web.limits import MAX_REQUEST_LINE_BYTES
 from web.services import Services
@@ -48,7 +48,7 @@ def document(app: Flask, svc: Services) -> dict[str, Any]:
         doc = operation.openapi(svc, path_params)
         doc["responses"].setdefault("414", URI_TOO_LONG)
         if operation.rate_limited and svc.settings.rate_limit_enabled:
-            doc["responses"].setdefault("429", RATE_LIMITED)
+            doc["responses"]["429"] = rate_limited(doc["responses"].get("429"))
         paths.setdefault(path, {})[method] = doc
     return {
         "openapi": "3.1.0",
@@ -62,6 +62,25 @@ def document(app: Flask, svc: Services) -> dict[str, Any]:
         },
         "paths": dict(sorted(paths.items())),
         "components": components(svc),
+    }
+
+
+def rate_limited(own: dict[str, Any] | None) -> dict[str, Any]:
+    """The 429 of a rate-limited operation: the rate limit's, or both when the operation
+    has a 429 of its own (a tenant's quota), which carries the ``RateLimit`` headers too
+    (every answer to a keyed request does) but no ``Retry-After``."""
+    if own is None:
+        return RATE_LIMITED
+    headers = {**own.get("headers", {}), **RATE_LIMIT_HEADERS}
+    headers["Retry-After"] = {
+        **headers["Retry-After"],
+        "required": False,
+        "description": f"{headers['Retry-After']['description']} (the rate limit's 429 only)",
+    }
+    return {
+        **own,
+        "description": f"{own['description']}; or {RATE_LIMITED['description']}",
+        "headers": headers,
     }
 
 
