@@ -122,6 +122,7 @@ class Stack:
 
 
 UNBINDING_RATE = 1_000_000  # requests a second per key: far above any test's load
+UNBINDING_COUNT = 1_000_000  # jobs a tenant may have queued: far above any test's
 
 
 def stack_env(redis_url: str, models_dir: Path, storage: Path, **extra: str) -> dict[str, str]:
@@ -139,6 +140,10 @@ def stack_env(redis_url: str, models_dir: Path, storage: Path, **extra: str) -> 
             METRICS_KEY_ENV: new_token(),
             # limiting on, never binding: tests of the limit set their own rate
             "LIFEBOAT_RATE_LIMIT_PER_SECOND": str(UNBINDING_RATE),
+            # the admin key's tenant is shared by a module's tests, whose jobs may stay
+            # queued on a stack without a worker: quota tests give their keys their own
+            "LIFEBOAT_TENANT_MAX_ACTIVE_BATCHES": str(UNBINDING_COUNT),
+            "LIFEBOAT_TENANT_MAX_ACTIVE_JOBS": str(UNBINDING_COUNT),
             "PYTHONUNBUFFERED": "1",
         }
     )
