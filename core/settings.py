@@ -33,6 +33,9 @@ JOB_TTL_FIELDS = {
 DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
 DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
 DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
+DEFAULT_QUEUED_LEASE = 60.0  # seconds a queued job may wait for a worker before re-publishing
+DEFAULT_RUNNING_LEASE = 60.0  # seconds of a running plan, part or report's lease (renewed)
+DEFAULT_MAX_ATTEMPTS = 3  # times a job or a batch part may be taken before it is poison
 SOFT_LIMIT_SHARE = 0.9  # an unset soft time limit is this share of the hard one
 
 
@@ -93,7 +96,27 @@ class Settings(BaseSettings):
     """Most rows a worker scores in one model call (one job is never split)."""
 
     claim_lease_seconds: float = Field(30.0, gt=0)
-    """A job claimed by a worker that has not finished it after this long is re-queued."""
+    """Lease of a claimed prediction job: one its worker has not finished after this long
+    is re-queued by beat's sweeper."""
+
+    queued_lease_seconds: float = Field(DEFAULT_QUEUED_LEASE, gt=0)
+    """A queued job or batch part no worker has taken after this long is published again
+    by beat's sweeper (its message was lost, e.g. the web died before publishing it); each
+    further time it waits twice as long, up to 16 times this."""
+
+    running_lease_seconds: float = Field(DEFAULT_RUNNING_LEASE, gt=0)
+    """Lease of a running batch plan, batch part or report: its task renews it every third
+    of this (a heartbeat); one whose worker died is re-queued after this long."""
+
+    max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1)
+    """Times a job or a batch part may be taken by a worker (a redelivery or a retry after
+    a crash or a hard time limit counts); past it the job fails with error type ``poison``."""
+
+    lease_sweep_seconds: float = Field(15.0, gt=0)
+    """How often beat's sweeper looks for expired leases (and re-publishes or re-queues)."""
+
+    lease_sweep_batch: int = Field(1_000, ge=1)
+    """Most expired leases the sweeper reads in one Redis call (it reads again while full)."""
 
     prediction_time_limit: int = Field(60, ge=2)
     """Hard time limit, in seconds, of a prediction task: its pool process is killed."""
@@ -156,6 +179,13 @@ class Settings(BaseSettings):
 
     batch_fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long after each chunk of a batch part (fault-injection tests)."""
+
+    batch_fault_stall_seconds: float = Field(0.0, ge=0)
+    """Stall each batch part this long before it scores, deaf to its soft time limit (as
+    C code stuck in a decoder): fault-injection tests of the hard time limit."""
+
+    report_fault_delay_seconds: float = Field(0.0, ge=0)
+    """Sleep this long in each report task after claiming its job (fault-injection tests)."""
 
     worker_metrics_host: str = "127.0.0.1"
     """Address of the worker's metrics endpoint (0.0.0.0 in containers, for Prometheus)."""

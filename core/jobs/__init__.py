@@ -3,12 +3,14 @@
 - :mod:`core.jobs.model`: job types, states and the record;
 - :mod:`core.jobs.submissions`: what the web does (create, list, cancel);
 - :mod:`core.jobs.transitions`: what workers do (claim, progress, finish);
+- :mod:`core.jobs.leases`: the lease of every non-terminal job and running batch part;
 - the Lua scripts are ``core/scripts/job_*.lua``; the key names are :class:`core.keys.Keys`.
 """
 
 from __future__ import annotations
 
 from core.jobs.base import guard
+from core.jobs.leases import Expired, Leases, PartClaim, Release
 from core.jobs.model import TERMINAL, ClaimOutcome, Job, JobStatus, JobType, Outcome
 from core.jobs.submissions import Submissions
 from core.jobs.transitions import Transitions
@@ -16,14 +18,17 @@ from core.jobs.transitions import Transitions
 __all__ = [
     "TERMINAL",
     "ClaimOutcome",
+    "Expired",
     "Job",
     "JobStatus",
     "JobStore",
     "JobType",
     "Outcome",
+    "PartClaim",
+    "Release",
     "guard",
 ]
 
 
-class JobStore(Submissions, Transitions):
+class JobStore(Submissions, Transitions, Leases):
     """Job records, transitions and completion events in Redis (both sides)."""

@@ -1,7 +1,8 @@
 -- Finish a job once: only a job that has not finished can finish. Its prediction-log
 -- entries are appended by append_predictions (core.prediction_log, joined before this);
 -- its tenant's quota shares end (quota.lua, joined too): its files keep `stored bytes`.
--- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter
+-- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter,
+-- KEYS[5] leases zset (a finished job holds no lease)
 -- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
 -- job id, stored bytes, the tenant key prefix, the 4 quota key suffixes, then the log
 -- entries as (rows, entry JSON) pairs
@@ -16,6 +17,7 @@ if ARGV[1] == 'succeeded' then
   redis.call('HSET', KEYS[1], 'progress_done', total or '0')
 end
 redis.call('HDEL', KEYS[1], 'params')
+redis.call('ZREM', KEYS[5], ARGV[7])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant and tenant ~= '' then
