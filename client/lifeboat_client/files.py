@@ -49,6 +49,7 @@ class Upload:
         self.start = self.file.tell()
         self.size = os.fstat(self.file.fileno()).st_size - self.start
         self.on_progress = on_progress
+        self._report(0)  # the phase starts now, before the connection is made
 
     def _spooled(self, source: IO[bytes]) -> IO[bytes]:
         copy = self._stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
