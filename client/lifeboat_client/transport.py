@@ -32,7 +32,7 @@ API_PREFIX = "/api/v1"
 class RetryPolicy:
     """How often and how patiently a call is tried."""
 
-    attempts: int = 6  # tries in all, the first included (1: never retry)
+    attempts: int = 5  # tries in all, the first included (1: never retry)
     initial: float = 0.5  # seconds before the first retry; doubled after each
     maximum: float = 30.0  # longest wait between two tries, seconds (a Retry-After too)
     jitter: float = 0.5  # up to this many random seconds added to each backoff
