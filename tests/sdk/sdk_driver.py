@@ -19,6 +19,7 @@ from lifeboat_client import (
     NO_RETRIES,
     AsyncClient,
     Client,
+    ConnectionFailed,
     NotFound,
     Progress,
     RetryPolicy,
@@ -169,6 +170,17 @@ def rate_limited(calls: str) -> dict[str, Any]:
     return {"answered": answered, "statuses": Counting.statuses, "refused": refused}
 
 
+def report_dropped() -> dict[str, Any]:
+    """A report submission whose answer is lost: the server keeps no Idempotency-Key for
+    reports, so the SDK must not send it again."""
+    with Client() as lb:
+        try:
+            lb.report("drift", 100)
+        except ConnectionFailed as exc:
+            return {"raised": "ConnectionFailed", "message": str(exc)}
+    return {"raised": None}
+
+
 def idle() -> dict[str, Any]:
     """With no worker: jobs stay queued."""
     out: dict[str, Any] = {}
@@ -213,6 +225,7 @@ SCENARIOS = {
     "submit_batch": submit_batch,
     "rate_limited": rate_limited,
     "idle": idle,
+    "report_dropped": report_dropped,
     "async_tour": async_tour,
 }
 
