@@ -8,6 +8,8 @@
 'survived'
 """
 
+__version__ = "0.1.0"  # first: the modules below read it (and flit reads it for the wheel)
+
 from lifeboat_client.aio import AsyncClient
 from lifeboat_client.client import Client
 from lifeboat_client.errors import (
@@ -40,8 +42,6 @@ from lifeboat_client.models import (
     Progress,
 )
 from lifeboat_client.transport import NO_RETRIES, RetryPolicy
-
-__version__ = "0.1.0"
 
 __all__ = [
     "NO_RETRIES",

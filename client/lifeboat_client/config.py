@@ -7,13 +7,14 @@ from typing import Any
 
 import httpx
 
+from lifeboat_client import __version__
 from lifeboat_client.transport import RetryPolicy
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 URL_ENV = "LIFEBOAT_URL"
 API_KEY_ENV = "LIFEBOAT_API_KEY"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)  # seconds; long-polls read longer
-USER_AGENT = "lifeboat-client/0.1.0"
+USER_AGENT = f"lifeboat-client/{__version__}"
 
 
 class Settings:

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from lifeboat_client import __version__
 from lifeboat_client.cli.inputs import InputError
 from lifeboat_client.client import Client
 from lifeboat_client.config import API_KEY_ENV, DEFAULT_URL, URL_ENV
@@ -46,6 +47,7 @@ class State:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lifeboat")
 @click.option("--url", envvar=URL_ENV, default=DEFAULT_URL, show_default=True, help="API base URL")
 @click.option("--api-key", envvar=API_KEY_ENV, help=f"API key (default: ${API_KEY_ENV})")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (for scripts)")
