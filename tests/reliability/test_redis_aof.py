@@ -11,6 +11,7 @@ loses nothing Redis wrote to its file before answering, whichever the mode: with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -24,6 +25,8 @@ import requests
 
 from core.keys import Keys
 from devsupport import LOOPBACK, PrivateRedis, Proc, Stack, free_port, stack_env, start, wait_until
+from tests.batches.helpers import finished, result, rows, to_csv, upload
+from tests.batches.test_batch_api import SMALL_PARTS
 from tests.payloads import passengers
 
 pytestmark = pytest.mark.integration
@@ -36,17 +39,19 @@ LOAD_AFTER = 4.0  # seconds of load after Redis is back
 SAFE_BEFORE_KILL = {"everysec": 1.0, "always": 0.0}  # what each mode may lose (machine crash)
 FINISH_TIMEOUT = 150.0  # seconds for every such job to finish (the stale-job sweep included)
 REDIS_START_TIMEOUT = 30.0  # seconds Redis has to load its file and answer
+BATCH_QUEUES = "predictions,batches"
+PART_RECEIVED = "Task lifeboat.score_batch_part["  # logged when a worker takes a part
 
 
 class DurableStack:
     """A web, a worker and beat on a private Redis the test kills and starts again."""
 
-    def __init__(self, tmp_path: Path, models_dir: Path, appendfsync: str) -> None:
+    def __init__(self, tmp_path: Path, models_dir: Path, appendfsync: str, **env_: str) -> None:
         self.private = PrivateRedis(tmp_path / "redis", appendfsync)
         self.port = free_port()
         self.logdir = tmp_path / "logs"
         url = self.private.url(self.port)
-        env = stack_env(url, models_dir, tmp_path / "storage", LIFEBOAT_WORKER_CONCURRENCY="1")
+        env = stack_env(url, models_dir, tmp_path / "storage", **env_)
         self.stack = Stack(
             env, f"http://{LOOPBACK}:{env['LIFEBOAT_WEB_PORT']}", self.client(), self.logdir
         )
@@ -65,14 +70,11 @@ class DurableStack:
         self.redis.popen.wait(5)
 
 
-@pytest.fixture(params=["everysec", "always"])
-def durable(
-    request: pytest.FixtureRequest, tmp_path: Path, models_dir: Path
-) -> Iterator[DurableStack]:
-    d = DurableStack(tmp_path, models_dir, request.param)
+@contextlib.contextmanager
+def running(d: DurableStack, queues: str) -> Iterator[DurableStack]:
     d.start_redis()
     try:
-        d.stack.start_worker(concurrency=1, queues="predictions")
+        d.stack.start_worker(concurrency=1, queues=queues)
         d.stack.start_beat()  # re-publishes a job whose message the crash took
         d.stack.start_web()
         yield d
@@ -80,6 +82,22 @@ def durable(
         d.stack.stop_all()
         if d.redis:
             d.redis.stop()
+
+
+@pytest.fixture(params=["everysec", "always"])
+def durable(
+    request: pytest.FixtureRequest, tmp_path: Path, models_dir: Path
+) -> Iterator[DurableStack]:
+    with running(DurableStack(tmp_path, models_dir, request.param), "predictions") as d:
+        yield d
+
+
+@pytest.fixture
+def durable_batches(tmp_path: Path, models_dir: Path) -> Iterator[DurableStack]:
+    # batch parts of a few chunks, 0.3 s apart: a part runs when Redis is killed
+    env = {**SMALL_PARTS, "LIFEBOAT_BATCH_FAULT_DELAY_SECONDS": "0.3"}
+    with running(DurableStack(tmp_path, models_dir, "everysec", **env), BATCH_QUEUES) as d:
+        yield d
 
 
 def submit_until(stack: Stack, stop: threading.Event, accepted: list[tuple[str, float]]) -> None:
@@ -137,3 +155,25 @@ def test_a_redis_crash_loses_no_job_its_fsync_mode_promises_to_keep(durable: Dur
         lambda: statuses().keys() == {"succeeded"}, FINISH_TIMEOUT, f"the kept jobs ({mode})"
     )
     assert statuses() == {"succeeded": len(kept)}
+
+
+@pytest.mark.skip(
+    reason="needs the lease sweeper (branch lease): the running part's task meets Redis down, "
+    "logs 'batch job failed unexpectedly' (the failure cannot be written either) and raises; "
+    "its message stays in Redis's unacked hash until the 7 h visibility timeout and nothing "
+    "re-publishes a part, so the job stays running (seen: not finished 150 s after Redis came back)"
+)
+def test_a_batch_running_when_redis_crashes_finishes_with_every_row_once(
+    durable_batches: DurableStack,
+) -> None:
+    stack = durable_batches.stack
+    records_in = rows(1500)
+    job_id = upload(stack, to_csv(records_in), id_column="passenger").json()["id"]
+    worker = stack.procs["worker"]
+    wait_until(lambda: PART_RECEIVED in worker.output(), 30, "a part running", worker)
+    durable_batches.kill_redis()
+    time.sleep(DOWN_SECONDS)
+    durable_batches.start_redis()
+    done = finished(stack, job_id, timeout=FINISH_TIMEOUT)
+    assert done["status"] == "succeeded"
+    assert [r["passenger"] for r in result(stack, job_id)] == [r["passenger"] for r in records_in]
