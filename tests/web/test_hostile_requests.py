@@ -223,8 +223,7 @@ def test_a_full_redis_refuses_a_submission_with_503_and_takes_it_once_memory_fre
     submit = SUBMISSIONS[submission]
     with full(web_on_small_redis.redis):  # the web has started and made its API keys
         r = refused_while_serving(web_on_small_redis, lambda t: submit(web_on_small_redis, t))
-        assert_503_retry_later(r)
-        assert "OutOfMemoryError" in r.json()["detail"]
+        assert_503_retry_later(r)  # refused writing the job, or publishing it (then undone)
     # the web recovers by itself
     assert submit(web_on_small_redis, 10).status_code == 202
 
