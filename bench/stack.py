@@ -171,8 +171,9 @@ def restart_web(stack: Stack, app: str = WEB_APP, extra_env: dict[str, str] | No
 
 
 @contextlib.contextmanager
-def running_stack(*, train: bool = False) -> Iterator[Stack]:
-    """Start Redis, a worker and the web, and stop them at the end.
+def running_stack(*, train: bool = False, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """Start Redis, a worker and the web (``env`` added to their environment), and stop them
+    at the end.
 
     The model is the default of ``models/``; one is trained into the temporary
     directory when ``models/`` has none (a fresh clone) or ``train`` is set.
@@ -184,7 +185,7 @@ def running_stack(*, train: bool = False) -> Iterator[Stack]:
             t0 = time.monotonic()
             stack.models_dir = _models_dir(workdir, train=train)
             redis_port = _start_redis(stack)
-            stack.env = _base_env(workdir, redis_port, stack.models_dir)
+            stack.env = {**_base_env(workdir, redis_port, stack.models_dir), **(env or {})}
             _start_worker(stack)
             _start_web(stack)
             log.info(

@@ -84,6 +84,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_retry=True,
         broker_connection_max_retries=None,
+        # … and a Redis that refuses commands for a while (full, read-only) counts as down
+        broker_transport="core.broker:Transport",
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
         # a publisher must fail fast when Redis is down (the API answers 503)
         task_publish_retry=False,

@@ -7,6 +7,9 @@ written (MISCONF). redis-py gives some of these their own classes and reports
 the rest as a ``ResponseError`` whose message starts with Redis's error code;
 both are recognised here, in one place. Anything else (a wrong type, a script
 error of ours) is a bug and stays one.
+
+The Celery apps' broker transport (``core/broker.py``) treats the same refusals
+as passing.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ from core.errors import BrokerUnavailable
 PASSING_CODES = frozenset(
     {"OOM", "READONLY", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "MISCONF", "NOREPLICAS"}
 )
-_PASSING_CLASSES = (
-    redis.ConnectionError,  # also BusyLoadingError, MaxConnectionsError
-    redis.TimeoutError,
+# replies redis-py gives a class of their own that refuse a command for a passing reason
+PASSING_REPLIES = (
     redis.exceptions.OutOfMemoryError,
     redis.exceptions.ReadOnlyError,
     redis.exceptions.MasterDownError,
     redis.exceptions.TryAgainError,
+)
+_PASSING_CLASSES = (
+    redis.ConnectionError,  # also BusyLoadingError, MaxConnectionsError
+    redis.TimeoutError,
+    *PASSING_REPLIES,
     OperationalError,  # kombu's word for the broker connection failing under Celery
 )
 

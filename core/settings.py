@@ -209,6 +209,10 @@ class Settings(BaseSettings):
     exporter_port: int = 9808
     """Port of celery-exporter started by ``make run``."""
 
+    run_dir: Path = Path("var")
+    """``make run``'s own files (relative to the project root): the private Redis, beat's
+    schedule, the logs, supervisord's configuration and socket, the API key files."""
+
     redis_appendfsync: Literal["everysec", "always"] = "everysec"
     """When ``make run``'s private Redis (and compose's) fsyncs its append-only file.
 

@@ -54,9 +54,9 @@ from devsupport import (
 from scripts import supervision
 
 log = logging.getLogger("lifeboat.run")
-VAR = ROOT / "var"  # make run's state: the private Redis, beat's schedule, logs, supervisord
-ADMIN_KEY_FILE = VAR / "api-key"  # the development admin key (curl -H "...$(cat …)")
-METRICS_KEY_FILE = VAR / "metrics-key"  # a metrics-only key, for a native Prometheus
+VAR = ROOT / "var"  # make run's state by default (LIFEBOAT_RUN_DIR): Redis, logs, supervisord
+ADMIN_KEY_FILE = "api-key"  # the development admin key (curl -H "...$(cat var/api-key)")
+METRICS_KEY_FILE = "metrics-key"  # a metrics-only key, for a native Prometheus
 
 
 def key_file(path: Path) -> tuple[str, bool]:
@@ -134,7 +134,12 @@ def plan(settings: Settings, environ: Mapping[str, str], var: Path = VAR) -> Pla
         procs.append(("redis", shlex.join(private.command(port))))
         url = private.url(port)
     env.update(redis_environment(url))
-    return Plan(procs + app_processes(settings), env, url, private)
+    return Plan(procs + app_processes(settings, var), env, url, private)
+
+
+def shown(path: Path) -> Path:
+    """``path`` as printed: relative to the project root when it is inside it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def banner(settings: Settings, run: Plan, flower_auth: str) -> str:
@@ -143,11 +148,9 @@ def banner(settings: Settings, run: Plan, flower_auth: str) -> str:
     user, password = flower_auth.split(":", 1)
     redis_line = without_password(run.redis_url)
     if run.private_redis:
-        folder = run.private_redis.folder
-        shown = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
         redis_line += (
             f"\n                 private: its password, full URL and append-only file"
-            f" are in {shown}/ (password, url, appendonlydir)"
+            f" are in {shown(run.private_redis.folder)}/ (password, url, appendonlydir)"
         )
     return f"""
 Lifeboat is starting (Ctrl-C stops everything):
@@ -165,7 +168,8 @@ Lifeboat is starting (Ctrl-C stops everything):
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = get_settings()
-    run = plan(settings, os.environ)
+    var = ROOT / settings.run_dir  # an absolute run_dir stays as it is
+    run = plan(settings, os.environ, var)
     env = run.env
 
     models = Path(settings.models_dir)
@@ -182,20 +186,21 @@ def main() -> int:
     if not auth:
         auth = f"admin:{secrets.token_urlsafe(12)}"
         env["FLOWER_BASIC_AUTH"] = auth
-    admin_key, made = key_file(ADMIN_KEY_FILE)
-    metrics_key, _ = key_file(METRICS_KEY_FILE)
+    admin_key_file, metrics_key_file = var / ADMIN_KEY_FILE, var / METRICS_KEY_FILE
+    admin_key, made = key_file(admin_key_file)
+    metrics_key, _ = key_file(metrics_key_file)
     env["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"] = admin_key
     env["LIFEBOAT_BOOTSTRAP_METRICS_KEY"] = metrics_key
-    config = supervision.write_config(run.procs, settings, ROOT, VAR)
+    config = supervision.write_config(run.procs, settings, ROOT, var)
     ctl = shlex.join(supervision.supervisorctl_command(config))
     web = f"http://{settings.web_host}:{settings.web_port}"
-    key_note = f"{'new, ' if made else ''}in {ADMIN_KEY_FILE.relative_to(ROOT)}"
+    key_note = f"{'new, ' if made else ''}in {shown(admin_key_file)}"
     print(banner(settings, run, auth), flush=True)
     print(
         f"""  admin API key  {admin_key}  ({key_note}:
-                 curl -H "Authorization: Bearer $(cat var/api-key)" {web}/api/v1/jobs)
-  metrics key    in {METRICS_KEY_FILE.relative_to(ROOT)} (Prometheus: credentials_file)
-  logs           var/log/<name>.log  (tail -f var/log/*.log)
+                 curl -H "Authorization: Bearer $(cat {shown(admin_key_file)})" {web}/api/v1/jobs)
+  metrics key    in {shown(metrics_key_file)} (Prometheus: credentials_file)
+  logs           {shown(var)}/log/<name>.log  (tail -f {shown(var)}/log/*.log)
   supervisorctl  {ctl} status|restart <name>
 Every process is restarted when it exits; Ctrl-C stops them all in order
 (each worker has LIFEBOAT_WORKER_GRACE_SECONDS={settings.worker_grace_seconds} to finish its tasks).

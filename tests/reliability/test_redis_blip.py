@@ -1,9 +1,12 @@
-"""A Redis restart under ``make run``'s supervisor: the platform stays up, no accepted job is lost.
+"""``make run`` itself under a Redis crash: the platform stays up, no accepted job is lost.
 
-The platform runs as ``scripts/run.py`` starts it (supervisord, the same process
-list and configuration) on free ports, against a redis-server with AOF
-(``appendfsync everysec``) that the test starts, SIGKILLs and starts again 3 s
-later on the same port and data directory.
+``python -m scripts.run`` runs as ``make run`` runs it, pointed at a temporary
+``LIFEBOAT_RUN_DIR`` and free ports, with no Redis answering at
+``LIFEBOAT_REDIS_URL``: it starts its private Redis (password, append-only file
+fsynced every second, in ``<run dir>/redis``) under supervisord beside every other
+process. The test SIGKILLs that Redis while clients submit; supervisord starts it
+again on the same port and folder, and whatever else exits on the lost
+connection (celery-exporter) is restarted too.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,96 +25,81 @@ import redis
 import requests
 
 from core.keys import Keys
-from core.settings import Settings
 from devsupport import (
     LOOPBACK,
-    ROOT,
+    PY,
     WORKER_READY_MARK,
     KeyedHTTP,
     Proc,
     free_port,
     http_ok,
-    redis_command,
     stack_env,
     start,
     wait_until,
 )
 from scripts import supervision
-from scripts.run import app_processes, redis_environment
 from tests.payloads import passengers
 
 pytestmark = pytest.mark.integration
 
 CLIENTS = 4  # threads submitting prediction jobs
 PAUSE = 0.05  # seconds between two submissions of one client
-DOWN_SECONDS = 3.0  # how long Redis stays down
 SAFE_BEFORE_KILL = 1.0  # a job accepted this long before the kill is on disk (everysec)
 FINISH_TIMEOUT = 150.0  # seconds for every such job to finish (the stale-job sweep included)
-START_TIMEOUT = 120.0  # seconds for the platform to come up
+START_TIMEOUT = 180.0  # seconds for make run to bring the platform up
 STOP_TIMEOUT = 120.0  # seconds supervisord has to stop every process in order
-
-
-def aof_redis_command(port: int, data: Path) -> list[str]:
-    """The private redis-server with an append-only file, fsynced every second."""
-    return [*redis_command(port, data), "--appendonly", "yes", "--appendfsync", "everysec"]
+PROCESSES = {"redis", "worker", "reports", "beat", "web", "flower", "exporter"}
 
 
 @dataclass
-class Platform:
-    """The platform under supervisord, and the Redis it uses."""
+class MakeRun:
+    """``python -m scripts.run`` (supervisord once it has started everything) and its files."""
 
+    proc: Proc
+    var: Path
     env: dict[str, str]
-    config: Path
-    redis_port: int
-    redis_dir: Path
-    logdir: Path
-    supervisor: Proc | None = None
-    redis: Proc | None = None
-    procs: list[str] = field(default_factory=list)
-
-    @property
-    def http(self) -> KeyedHTTP:
-        """HTTP with the admin key, which the web makes from its environment when it starts."""
-        return KeyedHTTP(self.env["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"])
 
     @property
     def web(self) -> str:
         return f"http://{LOOPBACK}:{self.env['LIFEBOAT_WEB_PORT']}"
 
-    def start_redis(self) -> None:
-        self.redis = start(
-            "redis", aof_redis_command(self.redis_port, self.redis_dir), self.env, self.logdir
-        )
+    @property
+    def http(self) -> KeyedHTTP:
+        """HTTP with the admin key make run wrote to ``<run dir>/api-key``."""
+        return KeyedHTTP((self.var / "api-key").read_text().strip())
 
     def redis_client(self) -> redis.Redis:
-        return redis.Redis(host=LOOPBACK, port=self.redis_port, socket_timeout=10)
+        """The private Redis, through the URL (password included) make run keeps for us."""
+        url = (self.var / "redis" / "url").read_text().strip()
+        return redis.Redis.from_url(url, socket_timeout=10)
 
-    def statuses(self) -> dict[str, str]:
-        out = subprocess.run(
-            supervision.supervisorctl_command(self.config, "status"),
+    def ctl(self, *args: str) -> str:
+        config = self.var / "supervisord.conf"
+        return subprocess.run(
+            supervision.supervisorctl_command(config, *args),
             capture_output=True,
             text=True,
             env=self.env,
             check=False,
         ).stdout
-        return {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip()}
+
+    def statuses(self) -> dict[str, str]:
+        lines = [line.split() for line in self.ctl("status").splitlines() if line.strip()]
+        return {words[0]: words[1] for words in lines}
 
     def log(self, name: str) -> str:
-        path = self.config.parent / "log" / f"{name}.log"
+        path = self.var / "log" / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
 
 @pytest.fixture
-def platform(models_dir: Path, tmp_path: Path) -> Iterator[Platform]:
+def make_run(models_dir: Path, tmp_path: Path) -> Iterator[MakeRun]:
     var = tmp_path / "var"
-    redis_dir = tmp_path / "redis"
-    redis_dir.mkdir()
-    port = free_port()
-    url = f"redis://{LOOPBACK}:{port}/0"
     env = stack_env(
-        url,
+        f"redis://{LOOPBACK}:{free_port()}/0",  # nothing answers: make run starts its own
         models_dir,
         tmp_path / "storage",
+        LIFEBOAT_RUN_DIR=str(var),
         LIFEBOAT_REPORTS_WORKER_METRICS_PORT=str(free_port()),
         LIFEBOAT_FLOWER_PORT=str(free_port()),
         LIFEBOAT_EXPORTER_PORT=str(free_port()),
@@ -119,61 +107,55 @@ def platform(models_dir: Path, tmp_path: Path) -> Iterator[Platform]:
         LIFEBOAT_WORKER_GRACE_SECONDS="10",
         FLOWER_BASIC_AUTH="test:test",
     )
-    env.update(redis_environment(url))
-    settings = Settings(
-        **{k[len("LIFEBOAT_") :].lower(): v for k, v in env.items() if k.startswith("LIFEBOAT_")}
-    )
-    procs = app_processes(settings, var)
-    config = supervision.write_config(procs, settings, ROOT, var)
-    p = Platform(env, config, port, redis_dir, tmp_path / "logs", procs=[n for n, _ in procs])
-    p.start_redis()
-    p.supervisor = start("supervisord", supervision.supervisord_command(config), env, p.logdir)
+    run = MakeRun(start("make-run", [PY, "-m", "scripts.run"], env, tmp_path / "logs"), var, env)
     try:
-        wait_until(lambda: http_ok(p.web + "/ready"), START_TIMEOUT, "the web", p.supervisor)
+        wait_until(lambda: http_ok(run.web + "/ready"), START_TIMEOUT, "the web", run.proc)
         wait_until(
-            lambda: WORKER_READY_MARK in p.log("worker"), START_TIMEOUT, "the worker", p.supervisor
+            lambda: WORKER_READY_MARK in run.log("worker"), START_TIMEOUT, "the worker", run.proc
         )
-        yield p
+        yield run
     finally:
-        p.supervisor.stop(timeout=STOP_TIMEOUT)
-        if p.redis:
-            p.redis.stop()
+        run.proc.stop(timeout=STOP_TIMEOUT)  # SIGTERM: supervisord stops everything in order
 
 
-def submit_until(platform: Platform, stop: threading.Event, accepted: list[tuple[str, float]]):
+def submit_until(run: MakeRun, stop: threading.Event, accepted: list[tuple[str, float]]) -> None:
     """One client: submit jobs until ``stop``; keep (id, when the answer came) of each accepted."""
     session = requests.Session()
-    session.headers.update(platform.http.headers)
+    session.headers.update(run.http.headers)
     while not stop.is_set():
         try:
             r = session.post(
-                platform.web + "/api/v1/predictions", json={"instances": passengers(2)}, timeout=10
+                run.web + "/api/v1/predictions", json={"instances": passengers(2)}, timeout=10
             )
             if r.ok:
                 accepted.append((r.json()["id"], time.time()))
         except requests.RequestException:
-            pass  # Redis is down: the web answers 503, or a connection breaks
+            pass  # Redis is restarting: the web answers 503, or a connection breaks
         time.sleep(PAUSE)
 
 
-def test_a_redis_restart_loses_no_job_accepted_before_it_and_the_platform_stays_up(
-    platform: Platform,
+def test_make_run_survives_a_redis_crash_and_finishes_every_job_accepted_before_it(
+    make_run: MakeRun,
 ) -> None:
+    assert make_run.statuses().keys() == PROCESSES  # the private Redis is supervised too
+    redis_pid = int(make_run.ctl("pid", "redis"))
     accepted: list[tuple[str, float]] = []
     stop = threading.Event()
     clients = [
-        threading.Thread(target=submit_until, args=(platform, stop, accepted))
+        threading.Thread(target=submit_until, args=(make_run, stop, accepted))
         for _ in range(CLIENTS)
     ]
     for client in clients:
         client.start()
     time.sleep(4)
-    assert platform.redis is not None
     killed_at = time.time()
-    os.kill(platform.redis.popen.pid, signal.SIGKILL)
-    platform.redis.popen.wait(5)
-    time.sleep(DOWN_SECONDS)
-    platform.start_redis()
+    os.kill(redis_pid, signal.SIGKILL)
+    wait_until(
+        lambda: int(make_run.ctl("pid", "redis")) not in (0, redis_pid),
+        30,
+        "supervisord to start Redis again",
+        make_run.proc,
+    )
     time.sleep(5)
     stop.set()
     for client in clients:
@@ -182,24 +164,24 @@ def test_a_redis_restart_loses_no_job_accepted_before_it_and_the_platform_stays_
     before = [job_id for job_id, at in accepted if at < killed_at - SAFE_BEFORE_KILL]
     assert len(before) > 50  # the load was real
     keys = Keys()
-    redis_client = platform.redis_client()
+    client = make_run.redis_client()
 
     def statuses() -> list[str]:
-        pipe = redis_client.pipeline(transaction=False)
+        pipe = client.pipeline(transaction=False)
         for job_id in before:
             pipe.hget(keys.job(job_id), "status")
         return [(s or b"missing").decode() for s in pipe.execute()]
 
     wait_until(lambda: set(statuses()) == {"succeeded"}, FINISH_TIMEOUT, "the jobs accepted before")
     # the platform answers again, and every process is running (restarted if it crashed)
-    after = platform.http.post(
-        platform.web + "/api/v1/predictions",
+    after = make_run.http.post(
+        make_run.web + "/api/v1/predictions",
         params={"wait": 10},
         json={"instances": passengers(1)},
         timeout=20,
     )
     assert after.json()["status"] == "succeeded"
     wait_until(
-        lambda: set(platform.statuses().values()) == {"RUNNING"}, 60, "every process running"
+        lambda: set(make_run.statuses().values()) == {"RUNNING"}, 60, "every process running"
     )
-    assert set(platform.statuses()) == set(platform.procs)
+    assert make_run.statuses().keys() == PROCESSES

@@ -1,0 +1,79 @@
+"""kombu's Redis transport, made to outlive a Redis that refuses commands for a while.
+
+A full Redis (``maxmemory`` under ``noeviction``) or a read-only one refuses the
+writes kombu makes to keep track of a delivered message (``ZADD``/``HSET`` of the
+unacked index when it is delivered, ``ZREM``/``HDEL`` when it is acked). With
+kombu's own transport the first ends the worker's main process ("Unrecoverable
+error") and the second leaves the message's prefetch slot taken for good: the
+worker never takes another message, and the platform does not recover once
+memory frees. Here:
+
+- every passing refusal (``core.redis_errors.PASSING_REPLIES``) is a connection
+  error: the worker reconnects and retries, as for a Redis restart;
+- a message Redis would not record is still run (without the copy Redis keeps
+  for a worker that dies; the job's record and the stale-job sweep still have it);
+- an ack Redis refuses still frees the prefetch slot; the bookkeeping is removed
+  at the next ack Redis takes (until then, a copy could be redelivered after the
+  visibility timeout, and its task would find its jobs finished).
+
+The Celery app names :class:`Transport` as its ``broker_transport`` (``core/queue.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+
+from core.redis_errors import PASSING_REPLIES
+
+log = logging.getLogger(__name__)
+
+
+class QoS(kombu_redis.QoS):
+    """kombu's Redis ack emulation; a refused write of its bookkeeping frees the slot anyway."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._unforgotten: set[str] = set()  # acked tags Redis still holds in its unacked index
+
+    def append(self, message: object, delivery_tag: str) -> None:
+        try:
+            super().append(message, delivery_tag)
+        except PASSING_REPLIES as exc:
+            log.warning("Redis did not record delivered message %s (%s)", delivery_tag, exc)
+            virtual.QoS.append(self, message, delivery_tag)
+
+    def ack(self, delivery_tag: str) -> None:
+        tags = [*self._unforgotten, delivery_tag]
+        try:
+            with self.pipe_or_acquire() as pipe:
+                for tag in tags:
+                    self._remove_from_indices(tag, pipe)
+                pipe.execute()
+            self._unforgotten.clear()
+        except PASSING_REPLIES as exc:
+            log.warning("Redis kept acked message %s in its unacked index (%s)", delivery_tag, exc)
+            self._unforgotten.add(delivery_tag)
+        virtual.QoS.ack(self, delivery_tag)
+
+    def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        try:
+            super().reject(delivery_tag, requeue=requeue)
+        except PASSING_REPLIES as exc:
+            # still in the unacked index: restored after the visibility timeout
+            log.warning("Redis refused to put message %s back (%s)", delivery_tag, exc)
+            virtual.QoS.ack(self, delivery_tag)
+
+
+class Channel(kombu_redis.Channel):
+    QoS = QoS
+
+
+class Transport(kombu_redis.Transport):
+    """kombu's Redis transport with :class:`QoS`, for which a passing refusal is a lost
+    connection (to retry), not an unrecoverable error."""
+
+    Channel = Channel
+    connection_errors = (*kombu_redis.Transport.connection_errors, *PASSING_REPLIES)
