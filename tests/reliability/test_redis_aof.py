@@ -95,7 +95,13 @@ def durable(
 @pytest.fixture
 def durable_batches(tmp_path: Path, models_dir: Path) -> Iterator[DurableStack]:
     # batch parts of a few chunks, 0.3 s apart: a part runs when Redis is killed
-    env = {**SMALL_PARTS, "LIFEBOAT_BATCH_FAULT_DELAY_SECONDS": "0.3"}
+    env = {
+        **SMALL_PARTS,
+        "LIFEBOAT_BATCH_FAULT_DELAY_SECONDS": "0.3",
+        # a part whose task died with Redis is taken again once its lease runs out
+        "LIFEBOAT_RUNNING_LEASE_SECONDS": "6",
+        "LIFEBOAT_LEASE_SWEEP_SECONDS": "1",
+    }
     with running(DurableStack(tmp_path, models_dir, "everysec", **env), BATCH_QUEUES) as d:
         yield d
 
@@ -157,12 +163,6 @@ def test_a_redis_crash_loses_no_job_its_fsync_mode_promises_to_keep(durable: Dur
     assert statuses() == {"succeeded": len(kept)}
 
 
-@pytest.mark.skip(
-    reason="needs the lease sweeper (branch lease): the running part's task meets Redis down, "
-    "logs 'batch job failed unexpectedly' (the failure cannot be written either) and raises; "
-    "its message stays in Redis's unacked hash until the 7 h visibility timeout and nothing "
-    "re-publishes a part, so the job stays running (seen: not finished 150 s after Redis came back)"
-)
 def test_a_batch_running_when_redis_crashes_finishes_with_every_row_once(
     durable_batches: DurableStack,
 ) -> None:
