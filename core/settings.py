@@ -255,6 +255,14 @@ class Settings(BaseSettings):
         override = getattr(self, JOB_TTL_FIELDS.get(str(job_type), ""), None)
         return self.job_ttl_seconds if override is None else override
 
+    @property
+    def job_index_seconds(self) -> int:
+        """Seconds the recent-jobs indexes keep a job's entry: the longest TTL of any job type
+        plus the longest a task may run (a record's TTL restarts at its last change)."""
+        longest_ttl = max(self.job_ttl(t) for t in JOB_TTL_FIELDS)
+        longest_run = max(getattr(self, f"{kind}_time_limit") for kind in TIME_LIMITED)
+        return longest_ttl + longest_run
+
     @model_validator(mode="after")
     def _soft_limits_below_hard(self) -> Settings:
         for kind in TIME_LIMITED:

@@ -23,6 +23,7 @@ def job_store(settings: Settings, client: redis.Redis, job_type: str | None = No
         keys=keys(settings),
         ttl=settings.job_ttl(job_type) if job_type else settings.job_ttl_seconds,
         log_maxlen=settings.prediction_log_maxlen,
+        index_ttl=settings.job_index_seconds,
     )
 
 

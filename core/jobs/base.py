@@ -27,10 +27,15 @@ class StoreBase:
         keys: Keys | None = None,
         ttl: int = DEFAULT_TTL,
         log_maxlen: int = DEFAULT_LOG_MAXLEN,
+        index_ttl: int | None = None,
     ) -> None:
         self.redis = client
         self.keys = keys or Keys()
         self.ttl = ttl
+        # seconds the recent-jobs indexes keep an entry: as long as the longest-lived job
+        # type may live, whatever the type of the job being created (its own TTL may be
+        # shorter); an entry that outlives its record is skipped and removed by a listing
+        self.index_ttl = max(ttl, index_ttl or 0)
         self.log_maxlen = log_maxlen
         self.done_channel = self.keys.done_channel
         self.pending_key = self.keys.pending(JobType.PREDICTION.value)
