@@ -61,12 +61,19 @@ class StoreBase:
         return registered
 
     def get(self, job_id: str) -> Job:
-        raw = guard(self.redis.hgetall, self.key(job_id))
+        """The job with its result, wherever the result is kept (record or own key)."""
+        pipe = self.redis.pipeline(transaction=True)  # never a state without its result
+        pipe.hgetall(self.key(job_id))
+        pipe.get(self.keys.job_result(job_id))
+        raw, result = guard(pipe.execute)
         if not raw:
             raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
+        if result is not None:
+            raw[b"result"] = result
         return Job.from_hash(raw)
 
     def get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
+        """The jobs' records (a large result, kept under its own key, is not read)."""
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.hgetall(self.key(job_id))

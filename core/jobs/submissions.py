@@ -121,6 +121,7 @@ class Submissions(StoreBase):
                 self.done_channel,
                 self.keys.prediction_log,
                 self.keys.prediction_log_rows,
+                "",
             ],
             args=[
                 JobStatus.CANCELLED.value,

@@ -1,7 +1,8 @@
 -- Finish a job once: only a job that has not finished can finish. Its prediction-log
 -- entries are appended by append_predictions (core.prediction_log, joined before this);
 -- its tenant's quota shares end (quota.lua, joined too): its files keep `stored bytes`.
--- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter
+-- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter,
+-- KEYS[5] the result's own key ("": the result goes into the job record)
 -- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
 -- job id, stored bytes, the tenant key prefix, the 4 quota key suffixes, then the log
 -- entries as (rows, entry JSON) pairs
@@ -9,7 +10,11 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[3]) end
+if ARGV[3] ~= '' and KEYS[5] ~= '' then
+  redis.call('SET', KEYS[5], ARGV[3], 'EX', ARGV[5])
+elseif ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'result', ARGV[3])
+end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
 if ARGV[1] == 'succeeded' then
   local total = redis.call('HGET', KEYS[1], 'progress_total')
