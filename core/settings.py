@@ -30,6 +30,10 @@ JOB_TTL_FIELDS = {
     "drift_report": "report_job_ttl_seconds",
     "performance_report": "report_job_ttl_seconds",
 }
+# a part streams in chunks, but one Parquet page is decompressed whole and a page is at most
+# its column chunk's uncompressed size: a lean scoring process (~100-120 MB) holding a page
+# and its decoded copy of this size stays under ~250 MB; planned parts are 4 MB
+DEFAULT_BATCH_PART_DECODED_BYTES = 64 * 1024 * 1024
 DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
 DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
 DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
@@ -143,6 +147,11 @@ class Settings(BaseSettings):
 
     batch_part_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     """Bytes of an upload scored by one part task; parts run on any free worker process."""
+
+    batch_part_decoded_bytes: int = Field(DEFAULT_BATCH_PART_DECODED_BYTES, ge=1024)
+    """Bytes of decoded data one batch part may produce (CSV: its byte range; Parquet: its
+    row groups' columns read, checked from the footer before decoding, then as decoded); a
+    part over it fails its job naming the part and row group. At least ``batch_part_bytes``."""
 
     batch_chunk_bytes: int = Field(256 * 1024, ge=1024)
     """Bytes of CSV a batch part reads, scores and writes at a time (cancel is seen between)."""
@@ -269,6 +278,8 @@ class Settings(BaseSettings):
             hard, soft = getattr(self, f"{kind}_time_limit"), self.soft_time_limit(kind)
             if soft >= hard:
                 raise ValueError(f"{kind}_soft_time_limit ({soft}) must be below {hard}")
+        if self.batch_part_decoded_bytes < self.batch_part_bytes:
+            raise ValueError("batch_part_decoded_bytes must be at least batch_part_bytes")
         return self
 
     def soft_time_limit(self, kind: str) -> int:
