@@ -62,13 +62,13 @@ class StoreBase:
 
     def get(self, job_id: str) -> Job:
         """The job with its result, wherever the result is kept (record or own key)."""
-        pipe = self.redis.pipeline(transaction=True)  # never a state without its result
-        pipe.hgetall(self.key(job_id))
-        pipe.get(self.keys.job_result(job_id))
-        raw, result = guard(pipe.execute)
+        raw = guard(self.redis.hgetall, self.key(job_id))
         if not raw:
             raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
-        if result is not None:
+        if raw.pop(b"result_in_key", None):  # a large result: a second read, only then
+            result = guard(self.redis.get, self.keys.job_result(job_id))
+            if result is None:  # expired between the two reads, with its record
+                raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
             raw[b"result"] = result
         return Job.from_hash(raw)
 
