@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 from core.jobs.base import guard
-from core.jobs.listing import CURSOR_PATTERN, Cursor, Listing, Page
+from core.jobs.listing import CURSOR_PATTERN, SCAN_LIMIT, Cursor, Listing, Page
 from core.jobs.model import TERMINAL, ClaimOutcome, Job, JobStatus, JobType, Outcome
 from core.jobs.submissions import Submissions
 from core.jobs.transitions import Transitions
 
 __all__ = [
     "CURSOR_PATTERN",
+    "SCAN_LIMIT",
     "TERMINAL",
     "ClaimOutcome",
     "Cursor",

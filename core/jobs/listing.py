@@ -8,7 +8,8 @@ costs O(``limit``) without filters. A type or status filter reads entries until
 ``limit`` jobs match or ``scan_limit`` entries were read, then answers a cursor
 where it stopped: a page may then hold fewer jobs than ``limit`` (even none)
 while a next cursor says there is more. Entries whose record has expired are
-skipped and taken out of the index.
+skipped (they count towards ``scan_limit``, not ``limit``) and taken out of the
+index, so each costs one read once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from core.errors import InvalidRequest
 from core.jobs.base import StoreBase, guard
 from core.jobs.model import Job, JobStatus, JobType
 
-DEFAULT_SCAN_LIMIT = 1_000  # index entries one page reads at most when a filter skips jobs
+SCAN_LIMIT = 1_000  # index entries one page reads at most when a filter skips jobs
 # what a listing reads of a job record ('type' and 'status' first: the script filters on them)
 SUMMARY_FIELDS = (
     "type",
@@ -84,7 +85,7 @@ class Listing(StoreBase):
         job_type: JobType | None = None,
         status: JobStatus | None = None,
         tenant: str | None = None,
-        scan_limit: int = DEFAULT_SCAN_LIMIT,
+        scan_limit: int = SCAN_LIMIT,
     ) -> Page:
         """Up to ``limit`` jobs newest first, from ``cursor`` on (see the module's doc)."""
         index = self.keys.tenant_recent_jobs(tenant) if tenant else self.keys.recent_jobs

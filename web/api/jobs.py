@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.apikeys import TENANT_PATTERN, Scope
-from core.jobs import CURSOR_PATTERN, JobStatus, JobType
+from core.jobs import CURSOR_PATTERN, SCAN_LIMIT, JobStatus, JobType
 from web.api.common import WAIT
 from web.api.components import (
     INVALID,
@@ -20,7 +20,6 @@ from web.api.contract import Operation, Param
 CANCEL_SCOPES = (Scope.PREDICT, Scope.BATCH, Scope.REPORT)
 MAX_LIST = 200  # jobs one list answer holds at most
 DEFAULT_LIST = 50
-SCAN_LIMIT = 1_000  # index entries a filtered page reads at most before answering a cursor
 
 GET_JOB = Operation(
     summary="A job (long-poll with `wait`)",

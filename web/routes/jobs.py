@@ -138,7 +138,6 @@ def list_jobs() -> Response:
         job_type=JobType(job_type) if job_type else None,
         status=JobStatus(status) if status else None,
         tenant=tenant,
-        scan_limit=api.SCAN_LIMIT,
     )
     following = page.next_cursor.encode() if page.next_cursor else None
     return jsonify(
