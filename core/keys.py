@@ -14,6 +14,7 @@ DEFAULT_PREFIX = "lifeboat"
 # active jobs and active batches (sorted sets: job id -> when its share lapses), jobs with
 # stored files (job id -> when they expire) and their bytes (a hash, with the total)
 TENANT_QUOTA_PARTS = ("jobs", "batches", "files", "bytes")
+BATCH_PARTS_SUFFIX = ":parts"  # after ``batch_prefix`` and the job id: its parts' leases
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,21 @@ class Keys:
         """Sorted set of job ids by creation time."""
         return f"{self.prefix}:jobs:recent"
 
+    @property
+    def leases(self) -> str:
+        """Sorted set of every non-terminal job and running batch part, by lease deadline.
+
+        A member is a job id (queued: must be taken by then; running: its worker must
+        renew it by then) or ``lease_part`` of a batch part; beat's sweeper reads only the
+        members past their deadline (:mod:`workers.sweeper`).
+        """
+        return f"{self.prefix}:leases"
+
+    @staticmethod
+    def lease_part(job_id: str, index: int) -> str:
+        """A batch part's member of ``leases`` (``<job id>/<part>``; job ids hold no ``/``)."""
+        return f"{job_id}/{index}"
+
     def pending(self, job_type: str) -> str:
         """List of queued job ids of a type that workers may claim beside their own."""
         return f"{self.prefix}:pending:{job_type}"
@@ -65,6 +81,16 @@ class Keys:
     def batch_rows(self, job_id: str) -> str:
         """Hash: rows written so far per part."""
         return f"{self.prefix}:batch:{job_id}:rows"
+
+    @property
+    def batch_prefix(self) -> str:
+        """What a batch job's id is appended to for its bookkeeping keys (scripts build them)."""
+        return f"{self.prefix}:batch:"
+
+    def batch_parts(self, job_id: str) -> str:
+        """Hash: per part, its owner task (``<part>:owner``), its attempts (``<part>:attempts``)
+        and its last failure (``<part>:error``)."""
+        return f"{self.batch_prefix}{job_id}{BATCH_PARTS_SUFFIX}"
 
     def batch_done(self, job_id: str) -> str:
         """Set of the parts scored."""

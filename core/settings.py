@@ -30,13 +30,15 @@ JOB_TTL_FIELDS = {
     "drift_report": "report_job_ttl_seconds",
     "performance_report": "report_job_ttl_seconds",
 }
-# a part streams in chunks, but one Parquet page is decompressed whole and a page is at most
-# its column chunk's uncompressed size: a lean scoring process (~100-120 MB) holding a page
-# and its decoded copy of this size stays under ~250 MB; planned parts are 4 MB
+# a Parquet page is decompressed whole (at most its column chunk's uncompressed size): a lean
+# scoring process (~100-120 MB) holding one and its decoded copy stays under ~250 MB
 DEFAULT_BATCH_PART_DECODED_BYTES = 64 * 1024 * 1024
 DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
 DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
 DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
+DEFAULT_QUEUED_LEASE = 60.0  # seconds a queued job may wait for a worker before re-publishing
+DEFAULT_RUNNING_LEASE = 60.0  # seconds of a running plan, part or report's lease (renewed)
+DEFAULT_MAX_ATTEMPTS = 3  # times a job or a batch part may be taken before it is poison
 SOFT_LIMIT_SHARE = 0.9  # an unset soft time limit is this share of the hard one
 
 
@@ -97,7 +99,27 @@ class Settings(BaseSettings):
     """Most rows a worker scores in one model call (one job is never split)."""
 
     claim_lease_seconds: float = Field(30.0, gt=0)
-    """A job claimed by a worker that has not finished it after this long is re-queued."""
+    """Lease of a claimed prediction job: one its worker has not finished after this long
+    is re-queued by beat's sweeper."""
+
+    queued_lease_seconds: float = Field(DEFAULT_QUEUED_LEASE, gt=0)
+    """A queued job or batch part no worker has taken after this long is published again
+    by beat's sweeper (its message was lost, e.g. the web died before publishing it); each
+    further time it waits twice as long, up to 16 times this."""
+
+    running_lease_seconds: float = Field(DEFAULT_RUNNING_LEASE, gt=0)
+    """Lease of a running batch plan, batch part or report: its task renews it every third
+    of this (a heartbeat); one whose worker died is re-queued after this long."""
+
+    max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1)
+    """Times a job or a batch part may be taken by a worker (a redelivery or a retry after
+    a crash or a hard time limit counts); past it the job fails with error type ``poison``."""
+
+    lease_sweep_seconds: float = Field(15.0, gt=0)
+    """How often beat's sweeper looks for expired leases (and re-publishes or re-queues)."""
+
+    lease_sweep_batch: int = Field(1_000, ge=1)
+    """Most expired leases the sweeper reads in one Redis call (it reads again while full)."""
 
     prediction_time_limit: int = Field(60, ge=2)
     """Hard time limit, in seconds, of a prediction task: its pool process is killed."""
@@ -149,9 +171,8 @@ class Settings(BaseSettings):
     """Bytes of an upload scored by one part task; parts run on any free worker process."""
 
     batch_part_decoded_bytes: int = Field(DEFAULT_BATCH_PART_DECODED_BYTES, ge=1024)
-    """Bytes of decoded data one batch part may produce (CSV: its byte range; Parquet: its
-    row groups' columns read, checked from the footer before decoding, then as decoded); a
-    part over it fails its job naming the part and row group. At least ``batch_part_bytes``."""
+    """Bytes of decoded data one batch part may produce (never less than ``batch_part_bytes``):
+    over it, its job fails naming the part and row group (see ``ml.batch.budget``)."""
 
     batch_chunk_bytes: int = Field(256 * 1024, ge=1024)
     """Bytes of CSV a batch part reads, scores and writes at a time (cancel is seen between)."""
@@ -165,6 +186,13 @@ class Settings(BaseSettings):
 
     batch_fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long after each chunk of a batch part (fault-injection tests)."""
+
+    batch_fault_stall_seconds: float = Field(0.0, ge=0)
+    """Stall each batch part this long before it scores, deaf to its soft time limit (as
+    C code stuck in a decoder): fault-injection tests of the hard time limit."""
+
+    report_fault_delay_seconds: float = Field(0.0, ge=0)
+    """Sleep this long in each report task after claiming its job (fault-injection tests)."""
 
     worker_metrics_host: str = "127.0.0.1"
     """Address of the worker's metrics endpoint (0.0.0.0 in containers, for Prometheus)."""
@@ -264,22 +292,12 @@ class Settings(BaseSettings):
         override = getattr(self, JOB_TTL_FIELDS.get(str(job_type), ""), None)
         return self.job_ttl_seconds if override is None else override
 
-    @property
-    def job_index_seconds(self) -> int:
-        """Seconds the recent-jobs indexes keep a job's entry: the longest TTL of any job type
-        plus the longest a task may run (a record's TTL restarts at its last change)."""
-        longest_ttl = max(self.job_ttl(t) for t in JOB_TTL_FIELDS)
-        longest_run = max(getattr(self, f"{kind}_time_limit") for kind in TIME_LIMITED)
-        return longest_ttl + longest_run
-
     @model_validator(mode="after")
     def _soft_limits_below_hard(self) -> Settings:
         for kind in TIME_LIMITED:
             hard, soft = getattr(self, f"{kind}_time_limit"), self.soft_time_limit(kind)
             if soft >= hard:
                 raise ValueError(f"{kind}_soft_time_limit ({soft}) must be below {hard}")
-        if self.batch_part_decoded_bytes < self.batch_part_bytes:
-            raise ValueError("batch_part_decoded_bytes must be at least batch_part_bytes")
         return self
 
     def soft_time_limit(self, kind: str) -> int:

@@ -64,6 +64,7 @@ MODEL_ROC_AUC: Gauge
 MODEL_LABELLED_PREDICTIONS: Gauge
 BATCH_UPLOAD_BYTES: Counter
 BATCH_PARTS: Counter
+LEASES_EXPIRED: Counter
 BEAT_TASK_LAST_RUN: Gauge
 BEAT_TASK_INTERVAL: Gauge
 
@@ -199,6 +200,13 @@ def _create() -> dict[str, Any]:
             "lifeboat_batch_parts_total",
             "Parts of batch jobs scored by a worker process, by outcome.",
             ["outcome"],
+        ),
+        "LEASES_EXPIRED": Counter(
+            "lifeboat_leases_expired_total",
+            "Expired leases the sweeper took back and published again, by what held them"
+            " (prediction, batch, drift_report, performance_report, part) and state (queued:"
+            " its message was lost or late; running: its worker died).",
+            ["kind", "state"],
         ),
         # --- beat ----------
         # "max" across processes, dead ones included: the last run by any process counts

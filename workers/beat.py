@@ -1,7 +1,7 @@
 """Beat's schedule, and the proof that its tasks run: each task's last-run time and interval.
 
-Beat publishes three housekeeping tasks: the stale-job sweep (the at-least-once
-safety net), the sweep of expired batch files and the scheduled drift check. A
+Beat publishes three housekeeping tasks: the sweep of expired leases (the
+at-least-once safety net), the sweep of expired batch files and the scheduled drift check. A
 task that stops running breaks nothing at once, so each one, when it completes,
 sets ``lifeboat_beat_task_last_run_timestamp_seconds{task}`` and
 ``lifeboat_beat_task_interval_seconds{task}``; the ``BeatTaskLate`` alert fires
@@ -21,13 +21,11 @@ from core.queue import CHECK_DRIFT_TASK, REQUEUE_STALE_TASK, ROUTES, SWEEP_BATCH
 from core.settings import Settings
 from telemetry import metrics
 
-STALE_SWEEP_SECONDS = 15.0  # how often beat re-publishes prediction jobs nobody works on
-
 
 def intervals(settings: Settings) -> dict[str, float]:
     """Seconds between two runs of each beat task, by task name."""
     return {
-        REQUEUE_STALE_TASK: STALE_SWEEP_SECONDS,
+        REQUEUE_STALE_TASK: settings.lease_sweep_seconds,
         SWEEP_BATCH_FILES_TASK: settings.batch_sweep_seconds,
         CHECK_DRIFT_TASK: settings.drift_check_interval_seconds,
     }

@@ -48,6 +48,7 @@ app.conf.imports = (
     "workers.predictions.tasks",
     "workers.batches.tasks",
     "workers.monitoring.tasks",
+    "workers.leases.tasks",
     "workers.signals",
     "workers.shutdown",  # before the pool forks: its shared stop flag must be inherited
     "workers.timeouts",

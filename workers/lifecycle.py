@@ -21,6 +21,10 @@ from telemetry import metrics
 from workers.runtime import Runtime
 
 TIME_LIMIT_DETAIL = "the task ran past its time limit (LIFEBOAT_*_TIME_LIMIT settings)"
+POISON = "poison"  # the error type of a job or part taken LIFEBOAT_MAX_ATTEMPTS times
+# the last failure of an attempt that ended without a word: its pool process died
+# (Celery redelivers the message), e.g. killed or out of memory
+LOST = "its worker process was lost (killed, or out of memory)"
 
 
 class MissingModelVersion(Exception):
@@ -35,6 +39,22 @@ def error_of(exc: BaseException) -> dict[str, Any]:
     return {"type": type(exc).__name__, "detail": str(exc) or type(exc).__name__}
 
 
+def poison(what: str, attempts: int, last_error: str | None) -> dict[str, Any]:
+    """The error of a job whose ``what`` (``job …`` or ``part 3 of batch job …``) was taken
+    ``attempts`` times without finishing."""
+    return {
+        "type": POISON,
+        "detail": f"{what} was attempted {attempts} times (LIFEBOAT_MAX_ATTEMPTS) without "
+        f"finishing; last failure: {last_error or LOST}",
+    }
+
+
+def failure_text(exc: BaseException) -> str:
+    """An attempt's failure as a part or job records it (for a later poison's detail)."""
+    error = error_of(exc)
+    return f"{error['type']}: {error['detail']}"
+
+
 def version_of(job: Job) -> str:
     """The model version a job runs with (resolved by the web when it accepted the job)."""
     if not job.model_version:
@@ -43,11 +63,20 @@ def version_of(job: Job) -> str:
 
 
 def claim(rt: Runtime, job_id: str, owner: str) -> Job | ClaimOutcome:
-    """Claim one job for ``owner``: the job when this call may run it, else why not."""
-    outcome = rt.store.claim(job_id, owner, rt.settings.claim_lease_seconds)
+    """Claim one job (a batch plan or a report, whose task renews the lease) for ``owner``:
+    the job when this call may run it, else why not. ``POISON``: the caller fails it
+    with :func:`poisoned`."""
+    s = rt.settings
+    outcome = rt.store.claim(job_id, owner, s.running_lease_seconds, s.max_attempts)
     if outcome is not ClaimOutcome.CLAIMED:
         return outcome
     return rt.store.get(job_id)
+
+
+def poisoned(rt: Runtime, job_id: str) -> tuple[Job, dict[str, Any]]:
+    """A job the claim found poison, and the error it fails with."""
+    job = rt.store.get(job_id)
+    return job, poison(f"job {job_id}", job.attempts, job.last_error)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from core.keys import Keys
 
 DEFAULT_TTL = 86_400  # seconds a job record lives (and a finished one stays readable)
 DEFAULT_LOG_MAXLEN = 100_000  # predictions the prediction log keeps
+DEFAULT_QUEUED_LEASE = 60.0  # seconds a queued job may wait for a worker before re-publishing
 
 
 class StoreBase:
@@ -28,6 +29,7 @@ class StoreBase:
         ttl: int = DEFAULT_TTL,
         log_maxlen: int = DEFAULT_LOG_MAXLEN,
         index_ttl: int | None = None,
+        queued_lease: float = DEFAULT_QUEUED_LEASE,
     ) -> None:
         self.redis = client
         self.keys = keys or Keys()
@@ -37,6 +39,8 @@ class StoreBase:
         # shorter); an entry that outlives its record is skipped and removed by a listing
         self.index_ttl = max(ttl, index_ttl or 0)
         self.log_maxlen = log_maxlen
+        self.queued_lease = queued_lease
+        self.leases_key = self.keys.leases
         self.done_channel = self.keys.done_channel
         self.pending_key = self.keys.pending(JobType.PREDICTION.value)
         self._scripts: dict[str, Script] = {}

@@ -55,6 +55,7 @@ class ClaimOutcome(StrEnum):
     BUSY = "busy"  # another live worker runs it
     TERMINAL = "terminal"  # it has finished (or was cancelled): nothing to do
     MISSING = "missing"  # expired or never existed
+    POISON = "poison"  # taken LIFEBOAT_MAX_ATTEMPTS times without finishing: fail it
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class Job:
     owner: str | None = None  # the worker task that claimed it
     fingerprint: str | None = None
     tenant: str | None = None  # the tenant of the API key that made it
+    attempts: int = 0  # times a worker has taken it (claims, redeliveries included)
+    last_error: str | None = None  # why its last attempt ended without finishing it
 
     @property
     def result(self) -> Any:
@@ -110,6 +113,8 @@ class Job:
             owner=h.get("owner") or None,
             fingerprint=h.get("fingerprint") or None,
             tenant=h.get("tenant") or None,
+            attempts=int(h.get("attempts") or 0),
+            last_error=h.get("last_error") or None,
         )
 
 

@@ -65,6 +65,7 @@ class Submissions(StoreBase):
         ]
         for name, value in fields.items():
             args += [name, value]
+        args.append(self.queued_lease)
         pending = self.pending_key if job_type is JobType.PREDICTION else ""
         idem = self.keys.idempotency(tenant or "", idempotency_key) if idempotency_key else ""
         tenant_keys = (
@@ -74,7 +75,14 @@ class Submissions(StoreBase):
         )
         got = guard(
             self.script("job_create"),
-            keys=[self.key(job_id), self.keys.recent_jobs, idem, pending, *tenant_keys],
+            keys=[
+                self.key(job_id),
+                self.keys.recent_jobs,
+                idem,
+                pending,
+                *tenant_keys,
+                self.leases_key,
+            ],
             args=args,
         )
         outcome, *rest = [g.decode() if isinstance(g, bytes) else g for g in got]
@@ -93,7 +101,13 @@ class Submissions(StoreBase):
         )
         guard(
             self.script("job_discard"),
-            keys=[self.key(job_id), self.keys.recent_jobs, self.pending_key, idem],
+            keys=[
+                self.key(job_id),
+                self.keys.recent_jobs,
+                self.pending_key,
+                idem,
+                self.leases_key,
+            ],
             args=[job_id, repr(time.time()), *self.quota_args()],
         )
 
@@ -121,6 +135,7 @@ class Submissions(StoreBase):
                 self.done_channel,
                 self.keys.prediction_log,
                 self.keys.prediction_log_rows,
+                self.leases_key,
                 "",
             ],
             args=[

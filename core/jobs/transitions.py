@@ -1,8 +1,9 @@
-"""The workers' side of the job store: claiming, progress, finishing, finding lost jobs.
+"""The workers' side of the job store: claiming, progress, finishing.
 
 Every transition is one Lua script, so it is atomic and checked: a finished job
 never goes back to ``running``, whatever Celery redelivers, and a job finishes
-once. Finishing publishes the job id on the done channel (long-polls wait on it)
+once. Claiming leases a job (``Keys.leases``) and counts an attempt; finishing
+removes its lease, publishes the job id on the done channel (long-polls wait on it)
 and appends the job's predictions to the prediction log in the same script, so
 the log holds each prediction exactly once.
 """
@@ -14,8 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from core import prediction_log
-from core.jobs.base import StoreBase, guard
-from core.jobs.model import ClaimOutcome, JobStatus, JobType, Outcome, encode
+from core.jobs.base import StoreBase
+from core.jobs.model import ClaimOutcome, Outcome, encode
+
+DEFAULT_MAX_ATTEMPTS = 3  # times a job may be taken before it is poison
 
 # a result larger than this (bytes of JSON: ~50 predictions) is stored under its own key
 # with the job's TTL, not in the job record: reading a record's state (long-polls,
@@ -26,23 +29,37 @@ RESULT_INLINE_BYTES = 8 * 1024
 class Transitions(StoreBase):
     """Job records as workers move them through their states."""
 
-    def claim(self, job_id: str, owner: str, lease: float) -> ClaimOutcome:
+    def claim(
+        self, job_id: str, owner: str, lease: float, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> ClaimOutcome:
+        """Claim one job, leased until now + ``lease``; ``POISON`` once it has been taken
+        ``max_attempts`` times (the caller fails it)."""
         got = self.script("job_claim")(
-            keys=[self.key(job_id)], args=[owner, repr(time.time()), lease]
+            keys=[self.key(job_id), self.leases_key],
+            args=[owner, repr(time.time()), lease, max_attempts, job_id],
         )
         return ClaimOutcome(got.decode() if isinstance(got, bytes) else got)
 
     def claim_batch(
-        self, owner: str, job_ids: Sequence[str], *, lease: float, max_jobs: int, max_rows: int
-    ) -> list[str]:
+        self,
+        owner: str,
+        job_ids: Sequence[str],
+        *,
+        lease: float,
+        max_jobs: int,
+        max_rows: int,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> tuple[list[str], list[str]]:
         """Claim a task's own prediction jobs plus queued neighbours, in one round trip.
 
-        Returns every job id the owner now runs: its own (also on redelivery), those it
-        had claimed before its process died, and queued jobs from the pending list up to
-        ``max_jobs`` / ``max_rows`` (a job is never split).
+        Returns every job id the owner now runs (leased until now + ``lease``): its own
+        (also on redelivery), those it had claimed before its process died, and queued
+        jobs from the pending list up to ``max_jobs`` / ``max_rows`` (a job is never
+        split); and the ids of the jobs among them already taken ``max_attempts`` times,
+        not claimed (poison: the caller fails them).
         """
-        got = self.script("job_claim_batch")(
-            keys=[self.pending_key, self.keys.claims(owner)],
+        taken, poisoned = self.script("job_claim_batch")(
+            keys=[self.pending_key, self.keys.claims(owner), self.leases_key],
             args=[
                 owner,
                 repr(time.time()),
@@ -51,10 +68,11 @@ class Transitions(StoreBase):
                 max_rows,
                 self.keys.job_prefix,
                 self.ttl,
+                max_attempts,
                 *job_ids,
             ],
         )
-        return [g.decode() for g in got]
+        return [g.decode() for g in taken], [g.decode() for g in poisoned]
 
     def set_progress(self, job_id: str, done: int, total: int) -> bool:
         return bool(self.script("job_progress")(keys=[self.key(job_id)], args=[done, total]))
@@ -92,6 +110,7 @@ class Transitions(StoreBase):
                     self.done_channel,
                     self.keys.prediction_log,
                     self.keys.prediction_log_rows,
+                    self.leases_key,
                     result_key,
                 ],
                 args=[
@@ -108,23 +127,3 @@ class Transitions(StoreBase):
                 ],
                 client=pipe,
             )
-
-    def unfinished(self, job_type: JobType, *, window: int) -> list[tuple[str, JobStatus, float]]:
-        """(id, status, started or created time) of the unfinished jobs among the last ``window``.
-
-        Reads four fields per job, not the whole record (results can be large).
-        """
-        ids = guard(self.redis.zrevrange, self.keys.recent_jobs, 0, window - 1)
-        if not ids:
-            return []
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.hmget(self.key(job_id.decode()), "type", "status", "created_at", "started_at")
-        out = []
-        for job_id, (kind, status, created, started) in zip(ids, guard(pipe.execute), strict=True):
-            if kind is None or kind.decode() != job_type.value:
-                continue
-            state = JobStatus(status.decode())
-            if not state.terminal:
-                out.append((job_id.decode(), state, float(started or created)))
-        return out

@@ -2,10 +2,11 @@
 -- tenant's quota shares (quota.lua, joined before this): refused, nothing is written.
 -- KEYS[1] job, KEYS[2] recent jobs zset, KEYS[3] idempotency key ("" if none),
 -- KEYS[4] pending list ("" if none), KEYS[5] the tenant's recent jobs zset ("" if no
--- tenant), KEYS[6..9] the tenant's quota keys
+-- tenant), KEYS[6..9] the tenant's quota keys, KEYS[10] the leases zset
 -- ARGV: ttl, created_at, job id, 1 if a batch else 0, stored bytes, max active jobs,
 -- max active batches, max stored bytes, seconds the recent-jobs indexes keep an entry (the
--- longest any job type may live: not this job's ttl), then field/value pairs
+-- longest any job type may live: not this job's ttl), then field/value pairs, then the
+-- queued lease (s): a job not taken by a worker by then is published again by the sweeper
 -- Returns {'created', job id}, {'exists', the earlier job's id} when the idempotency key
 -- is taken, or {'quota', limit name, limit, in use}.
 local ttl, now, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -24,7 +25,7 @@ if KEYS[5] ~= '' then
   redis.call('EXPIRE', KEYS[5], keep)
 end
 if KEYS[3] ~= '' then redis.call('SET', KEYS[3], id, 'EX', ttl) end
-for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 10, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep)
@@ -32,4 +33,5 @@ if KEYS[4] ~= '' then
   redis.call('RPUSH', KEYS[4], id)
   redis.call('EXPIRE', KEYS[4], ttl)
 end
+redis.call('ZADD', KEYS[10], now + tonumber(ARGV[#ARGV]), id)
 return {'created', id}

@@ -2,8 +2,8 @@
 -- entries are appended by append_predictions (core.prediction_log, joined before this);
 -- its tenant's quota shares end (quota.lua, joined too): its files keep `stored bytes`.
 -- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter,
--- KEYS[5] the result's own key ("": the result goes into the job record; else the record
--- says so in its field result_in_key)
+-- KEYS[5] leases zset (a finished job holds no lease), KEYS[6] the result's own key ("":
+-- the result goes into the job record; else the record says so in its field result_in_key)
 -- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
 -- job id, stored bytes, the tenant key prefix, the 4 quota key suffixes, then the log
 -- entries as (rows, entry JSON) pairs
@@ -11,8 +11,8 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2])
-if ARGV[3] ~= '' and KEYS[5] ~= '' then
-  redis.call('SET', KEYS[5], ARGV[3], 'EX', ARGV[5])
+if ARGV[3] ~= '' and KEYS[6] ~= '' then
+  redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])
   redis.call('HSET', KEYS[1], 'result_in_key', '1')
 elseif ARGV[3] ~= '' then
   redis.call('HSET', KEYS[1], 'result', ARGV[3])
@@ -23,6 +23,7 @@ if ARGV[1] == 'succeeded' then
   redis.call('HSET', KEYS[1], 'progress_done', total or '0')
 end
 redis.call('HDEL', KEYS[1], 'params')
+redis.call('ZREM', KEYS[5], ARGV[7])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant and tenant ~= '' then

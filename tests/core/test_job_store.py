@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from functools import partial
+
 import pytest
 
 from core import prediction_log
-from core.jobs import ClaimOutcome, JobStatus, JobStore, JobType, Outcome
+from core.jobs import ClaimOutcome, JobStatus, JobStore, JobType, Outcome, PartClaim, Release
 from core.keys import Keys
 from core.prediction_log import LogRecord
 from devsupport import RedisServer
@@ -77,8 +80,8 @@ def test_a_job_claimed_by_a_live_task_is_busy_for_others(store: JobStore) -> Non
 
 def test_an_expired_claim_can_be_taken_over(store: JobStore) -> None:
     job_id = new_job(store)
-    store.claim(job_id, "task-1", lease=30)
-    assert store.claim(job_id, "task-2", lease=0) is ClaimOutcome.CLAIMED
+    store.claim(job_id, "task-1", lease=0)  # its lease has run out at once
+    assert store.claim(job_id, "task-2", lease=30) is ClaimOutcome.CLAIMED
     assert store.get(job_id).owner == "task-2"
 
 
@@ -86,24 +89,24 @@ def test_cancelled_job_is_not_claimed(store: JobStore) -> None:
     job_id = new_job(store)
     assert store.cancel(job_id).status is JobStatus.CANCELLED
     assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.TERMINAL
-    assert store.claim_batch("task-1", [job_id], lease=30, max_jobs=10, max_rows=100) == []
+    assert store.claim_batch("task-1", [job_id], lease=30, max_jobs=10, max_rows=100) == ([], [])
 
 
 def test_a_batch_claims_its_own_jobs_then_queued_ones_up_to_the_row_limit(
     store: JobStore,
 ) -> None:
     ids = [new_job(store) for _ in range(6)]
-    got = store.claim_batch("task-1", [ids[4]], lease=30, max_jobs=10, max_rows=3)
+    got, _ = store.claim_batch("task-1", [ids[4]], lease=30, max_jobs=10, max_rows=3)
     assert got == [ids[4], ids[0], ids[1]]
-    got2 = store.claim_batch("task-2", [ids[4]], lease=30, max_jobs=10, max_rows=100)
+    got2, _ = store.claim_batch("task-2", [ids[4]], lease=30, max_jobs=10, max_rows=100)
     assert got2 == [ids[2], ids[3], ids[5]]  # its own job is busy with task-1
 
 
 def test_a_redelivered_task_takes_back_every_job_it_had_claimed(store: JobStore) -> None:
     ids = [new_job(store) for _ in range(3)]
-    first = store.claim_batch("task-1", [ids[0]], lease=30, max_jobs=10, max_rows=100)
+    first, _ = store.claim_batch("task-1", [ids[0]], lease=30, max_jobs=10, max_rows=100)
     assert first == ids
-    again = store.claim_batch("task-1", [ids[0]], lease=30, max_jobs=10, max_rows=100)
+    again, _ = store.claim_batch("task-1", [ids[0]], lease=30, max_jobs=10, max_rows=100)
     assert sorted(again) == sorted(ids)
     assert [store.get(i).owner for i in ids] == ["task-1"] * 3
 
@@ -145,14 +148,73 @@ def test_finishing_publishes_the_job_id(store: JobStore) -> None:
     assert message["data"].decode() == job_id
 
 
-def test_unfinished_lists_only_open_jobs_of_the_type_with_their_start(store: JobStore) -> None:
-    queued, running, done = new_job(store), new_job(store), new_job(store)
-    store.claim(running, "task-1", lease=30)
-    store.claim(done, "task-1", lease=30)
-    store.finish(Outcome(done, JobStatus.SUCCEEDED, result={}))
-    got = {job_id: status for job_id, status, _ in store.unfinished(JobType.PREDICTION, window=100)}
-    assert got == {queued: JobStatus.QUEUED, running: JobStatus.RUNNING}
-    assert store.unfinished(JobType.BATCH, window=100) == []
+def lease_of(store: JobStore, member: str) -> float | None:
+    return store.redis.zscore(store.keys.leases, member)
+
+
+def test_a_job_is_leased_from_its_creation_until_it_finishes(store: JobStore) -> None:
+    before = time.time()
+    job_id = new_job(store)
+    assert before + store.queued_lease <= lease_of(store, job_id) <= time.time() + 60
+    store.claim(job_id, "task-1", lease=300)
+    assert lease_of(store, job_id) >= before + 300
+    store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={}))
+    assert lease_of(store, job_id) is None
+
+
+def test_a_cancelled_or_discarded_job_holds_no_lease(store: JobStore) -> None:
+    cancelled, discarded = new_job(store), new_job(store)
+    store.cancel(cancelled)
+    store.discard(discarded)
+    assert store.redis.zcard(store.keys.leases) == 0
+
+
+def test_a_job_taken_max_attempts_times_is_poison(store: JobStore) -> None:
+    job_id = new_job(store)
+    outcomes = [store.claim(job_id, "task-1", lease=30, max_attempts=3) for _ in range(4)]
+    assert outcomes == [ClaimOutcome.CLAIMED] * 3 + [ClaimOutcome.POISON]
+    assert store.get(job_id).attempts == 3
+
+
+def test_a_redelivered_prediction_task_past_max_attempts_gets_its_jobs_as_poison(
+    store: JobStore,
+) -> None:
+    ids = [new_job(store) for _ in range(2)]
+    for _ in range(2):
+        store.claim_batch("task-1", ids, lease=30, max_jobs=10, max_rows=100, max_attempts=2)
+    taken, poisoned = store.claim_batch(
+        "task-1", ids, lease=30, max_jobs=10, max_rows=100, max_attempts=2
+    )
+    assert (taken, sorted(poisoned)) == ([], sorted(ids))
+
+
+def test_a_part_held_by_a_live_task_is_busy_and_a_handed_back_one_costs_no_attempt(
+    store: JobStore,
+) -> None:
+    job_id = new_job(store)
+    store.claim(job_id, "plan", lease=30)
+    claim = partial(store.claim_part, job_id, 0, lease=30, max_attempts=2, ttl=600)
+    assert claim("part-a").outcome == "claimed"
+    assert claim("part-b").outcome == "busy"
+    assert store.release_part(job_id, 0, "part-a", Release.HANDBACK)
+    assert claim("part-b").outcome == "claimed"
+    assert not store.release_part(job_id, 0, "part-a", Release.DONE)  # no longer its part
+    assert store.release_part(job_id, 0, "part-b", Release.RETRY, "Boom: it broke")
+    assert claim("part-c").outcome == "claimed"  # the second attempt that counts
+    assert store.release_part(job_id, 0, "part-c", Release.RETRY, "Boom: again")
+    assert claim("part-d") == PartClaim("poison", 2, "Boom: again")
+
+
+def test_a_part_of_a_job_that_stopped_running_ends_its_lease(store: JobStore) -> None:
+    job_id = new_job(store)
+    store.claim(job_id, "plan", lease=30)
+    store.hand_to_parts(job_id, [0, 1])
+    assert lease_of(store, job_id) is None
+    store.cancel(job_id)
+    assert store.claim_part(job_id, 0, "p", lease=30, max_attempts=3, ttl=600).outcome == "stopped"
+    assert store.redis.zrange(store.keys.leases, 0, -1) == [
+        store.keys.lease_part(job_id, 1).encode()
+    ]
 
 
 def test_the_prediction_log_is_trimmed_to_about_its_length_in_predictions(

@@ -29,10 +29,12 @@ def test_a_reports_worker_starts_the_clock_of_the_drift_check_alone() -> None:
 
 
 def test_the_schedule_runs_each_task_at_its_interval() -> None:
-    settings = Settings(drift_check_interval_seconds=42, batch_sweep_seconds=7)
+    settings = Settings(
+        drift_check_interval_seconds=42, batch_sweep_seconds=7, lease_sweep_seconds=3
+    )
     got = {entry["task"]: entry["schedule"] for entry in beat.schedule(settings).values()}
     assert got == {
-        REQUEUE_STALE_TASK: beat.STALE_SWEEP_SECONDS,
+        REQUEUE_STALE_TASK: 3,
         SWEEP_BATCH_FILES_TASK: 7,
         CHECK_DRIFT_TASK: 42,
     }
@@ -43,14 +45,18 @@ def test_the_worker_shows_each_task_late_from_its_start_and_on_time_once_beat_ra
     fresh_stack: Stack,
 ) -> None:
     fresh_stack.env.update(
-        {"LIFEBOAT_DRIFT_CHECK_INTERVAL_SECONDS": "1", "LIFEBOAT_BATCH_SWEEP_SECONDS": "2"}
+        {
+            "LIFEBOAT_DRIFT_CHECK_INTERVAL_SECONDS": "1",
+            "LIFEBOAT_BATCH_SWEEP_SECONDS": "2",
+            "LIFEBOAT_LEASE_SWEEP_SECONDS": "3",
+        }
     )
     fresh_stack.start_worker(concurrency=1)  # consumes every queue
     ready = time.time()
     before = worker_samples(fresh_stack)
     for task in TASKS:
         assert sample(before, LAST_RUN, task=task) <= ready, task
-    assert sample(before, INTERVAL, task=REQUEUE_STALE_TASK) == beat.STALE_SWEEP_SECONDS
+    assert sample(before, INTERVAL, task=REQUEUE_STALE_TASK) == 3.0
     assert sample(before, INTERVAL, task=SWEEP_BATCH_FILES_TASK) == 2.0
     assert sample(before, INTERVAL, task=CHECK_DRIFT_TASK) == 1.0
 

@@ -65,7 +65,7 @@ def score(
         part,
         sink,
         chunk_bytes=settings.batch_chunk_bytes,
-        max_decoded_bytes=settings.batch_part_decoded_bytes,
+        max_decoded_bytes=max(settings.batch_part_decoded_bytes, settings.batch_part_bytes),
         on_chunk=on_chunk,
     )
 

@@ -29,17 +29,18 @@ def score_batch(self, job_id: str) -> str:
         raise
 
 
-@shared_task(name=SCORE_BATCH_PART_TASK)
-def score_batch_part(job_id: str, index: int) -> str:
+@shared_task(name=SCORE_BATCH_PART_TASK, bind=True)
+def score_batch_part(self, job_id: str, index: int) -> str:
     """Score one part of a batch job; the last part merges them.
 
     Past the soft time limit (``SoftTimeLimitExceeded``) the job fails like on any
-    error; when the worker stops, the part's message goes back to the queue.
+    error; when the worker stops, the part's message goes back to the queue. (A part
+    killed at its hard time limit is retried: see ``workers.timeouts``.)
     """
     from workers.batches import ending, jobs
 
     try:
-        return jobs.run_part(runtime(), job_id, index)
+        return jobs.run_part(runtime(), job_id, index, owner=self.request.id)
     except HandBack as exc:
         raise Reject(f"worker stopping: part {index} of {job_id} re-queued", requeue=True) from exc
     except Exception as exc:

@@ -4,8 +4,10 @@ A report task claims its job, reads the current data (a window of the
 prediction log, the labelled predictions, or the uploaded CSV), runs Evidently
 against the model version's reference data, writes the HTML under
 ``{storage_root}/reports/{job id}.html`` (temporary file + rename) and finishes
-the job with a JSON summary. The job store lets a job finish once: a
-redelivered task finds it finished and returns; a cancelled job's HTML is removed.
+the job with a JSON summary. The job's lease is renewed while it builds (a
+heartbeat); if its worker dies, the sweeper queues it again. The job store lets a
+job finish once: a redelivered task finds it finished and returns; a cancelled
+job's HTML is removed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.jobs import Job, JobStatus, JobType, Outcome
+from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
 from core.timestamps import iso
 from ml.data.loading import coerce_features
 from ml.monitoring import drift, performance
@@ -27,6 +29,7 @@ from ml.monitoring.estimation import estimate
 from ml.monitoring.performance import classification_frame, proba_column, rolling_metrics
 from ml.monitoring.unknown_categories import known_categories, replace_unknown
 from workers import lifecycle
+from workers.leases import heartbeat
 from workers.monitoring import data
 from workers.monitoring import window as monitoring_window
 from workers.monitoring.columns import Layout, LogColumns
@@ -47,11 +50,18 @@ def report_path(rt: Runtime, job_id: str) -> Path:
 def run(rt: Runtime, job_id: str, owner: str) -> str:
     """Build the report of ``job_id``; returns what happened, for the task's log."""
     job = lifecycle.claim(rt, job_id, owner)
+    if job is ClaimOutcome.POISON:
+        poisoned, error = lifecycle.poisoned(rt, job_id)
+        lifecycle.finish(rt, poisoned, Outcome(job_id, JobStatus.FAILED, error=error))
+        _discard_upload(poisoned)
+        return job.value
     if not isinstance(job, Job):
         return job.value
     path = report_path(rt, job.id)
     started = time.perf_counter()
-    with lifecycle.in_progress(job.type):
+    with lifecycle.in_progress(job.type), heartbeat.held(rt, job.id, owner):
+        if rt.settings.report_fault_delay_seconds:  # fault injection: a window to kill in
+            time.sleep(rt.settings.report_fault_delay_seconds)
         try:
             outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=build(rt, job, path))
         except Exception as exc:  # the job fails with the reason; the worker goes on

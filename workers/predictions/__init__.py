@@ -1,3 +1,3 @@
-"""Prediction jobs: the task, micro-batched scoring, and the safety net for stranded jobs."""
+"""Prediction jobs: the task and micro-batched scoring."""
 
-__all__ = ["scoring", "stale", "tasks"]
+__all__ = ["scoring", "tasks"]

@@ -70,13 +70,16 @@ def fail_claimed(rt: Runtime, owner: str, error: dict[str, Any]) -> int:
 def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     store = rt.store_for(JobType.PREDICTION)
     s = rt.settings
-    claimed = store.claim_batch(
+    claimed, poisoned = store.claim_batch(
         owner,
         job_ids,
         lease=s.claim_lease_seconds,
         max_jobs=max(s.microbatch_max_jobs, len(job_ids)),
         max_rows=s.microbatch_max_rows,
+        max_attempts=s.max_attempts,
     )
+    if poisoned:
+        _fail_poisoned(rt, poisoned)
     jobs = [j for j in store.get_many(claimed) if _still_mine(j, owner)] if claimed else []
     if not jobs:
         return "nothing to do: finished, cancelled or claimed by another task"
@@ -88,6 +91,17 @@ def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     metrics.PREDICTION_LOG_LENGTH.set(log_length)
     _count(jobs, scored, finished)
     return f"scored {len(jobs)} job(s)"
+
+
+def _fail_poisoned(rt: Runtime, job_ids: list[str]) -> None:
+    """Fail the jobs taken ``LIFEBOAT_MAX_ATTEMPTS`` times already (each killed its worker?)."""
+    jobs = [j for j in rt.store.get_many(job_ids) if j is not None and not j.status.terminal]
+    errors = [lifecycle.poison(f"job {j.id}", j.attempts, j.last_error) for j in jobs]
+    outcomes = [Outcome(j.id, JobStatus.FAILED, error=e) for j, e in zip(jobs, errors, strict=True)]
+    finished = rt.store_for(JobType.PREDICTION).finish_many(outcomes)
+    scored = [Scored(o, j.model_version, [], []) for o, j in zip(outcomes, jobs, strict=True)]
+    _count(jobs, scored, finished)
+    log.warning("%d poison prediction job(s) failed: %s", len(jobs), [j.id for j in jobs])
 
 
 def _still_mine(job: Job | None, owner: str) -> bool:
