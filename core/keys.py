@@ -32,6 +32,11 @@ class Keys:
     def job(self, job_id: str) -> str:
         return f"{self.job_prefix}{job_id}"
 
+    def job_result(self, job_id: str) -> str:
+        """A finished job's result when it is large (a string, the job's TTL): kept out of
+        its record so that reading the record's state never moves it."""
+        return f"{self.prefix}:result:{job_id}"
+
     @property
     def recent_jobs(self) -> str:
         """Sorted set of job ids by creation time."""

@@ -30,6 +30,9 @@ JOB_TTL_FIELDS = {
     "drift_report": "report_job_ttl_seconds",
     "performance_report": "report_job_ttl_seconds",
 }
+# a Parquet page is decompressed whole (at most its column chunk's uncompressed size): a lean
+# scoring process (~100-120 MB) holding one and its decoded copy stays under ~250 MB
+DEFAULT_BATCH_PART_DECODED_BYTES = 64 * 1024 * 1024
 DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
 DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
 DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
@@ -166,6 +169,10 @@ class Settings(BaseSettings):
 
     batch_part_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     """Bytes of an upload scored by one part task; parts run on any free worker process."""
+
+    batch_part_decoded_bytes: int = Field(DEFAULT_BATCH_PART_DECODED_BYTES, ge=1024)
+    """Bytes of decoded data one batch part may produce (never less than ``batch_part_bytes``):
+    over it, its job fails naming the part and row group (see ``ml.batch.budget``)."""
 
     batch_chunk_bytes: int = Field(256 * 1024, ge=1024)
     """Bytes of CSV a batch part reads, scores and writes at a time (cancel is seen between)."""

@@ -36,3 +36,10 @@ def job_resource(job: Job, base_path: str = API_BASE, *, raw: bool = False) -> d
         "tenant": job.tenant,
         "links": {"self": f"{base_path}/jobs/{job.id}"},
     }
+
+
+def job_summary(job: Job, base_path: str = API_BASE) -> dict[str, Any]:
+    """A job as a listing shows it: everything but the result (read from the job itself)."""
+    resource = job_resource(job, base_path)
+    del resource["result"]
+    return resource

@@ -28,11 +28,16 @@ class StoreBase:
         keys: Keys | None = None,
         ttl: int = DEFAULT_TTL,
         log_maxlen: int = DEFAULT_LOG_MAXLEN,
+        index_ttl: int | None = None,
         queued_lease: float = DEFAULT_QUEUED_LEASE,
     ) -> None:
         self.redis = client
         self.keys = keys or Keys()
         self.ttl = ttl
+        # seconds the recent-jobs indexes keep an entry: as long as the longest-lived job
+        # type may live, whatever the type of the job being created (its own TTL may be
+        # shorter); an entry that outlives its record is skipped and removed by a listing
+        self.index_ttl = max(ttl, index_ttl or 0)
         self.log_maxlen = log_maxlen
         self.queued_lease = queued_lease
         self.leases_key = self.keys.leases
@@ -60,12 +65,19 @@ class StoreBase:
         return registered
 
     def get(self, job_id: str) -> Job:
+        """The job with its result, wherever the result is kept (record or own key)."""
         raw = guard(self.redis.hgetall, self.key(job_id))
         if not raw:
             raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
+        if raw.pop(b"result_in_key", None):  # a large result: a second read, only then
+            result = guard(self.redis.get, self.keys.job_result(job_id))
+            if result is None:  # expired between the two reads, with its record
+                raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
+            raw[b"result"] = result
         return Job.from_hash(raw)
 
     def get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
+        """The jobs' records (a large result, kept under its own key, is not read)."""
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.hgetall(self.key(job_id))

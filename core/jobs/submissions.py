@@ -1,4 +1,4 @@
-"""The web's side of the job store: creating, listing and cancelling jobs."""
+"""The web's side of the job store: creating and cancelling jobs (listing: ``listing``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the sto
 
 
 class Submissions(StoreBase):
-    """Job records as the API creates, lists and cancels them."""
+    """Job records as the API creates and cancels them."""
 
     def create(
         self,
@@ -61,6 +61,7 @@ class Submissions(StoreBase):
             tenancy.max_active_jobs,
             tenancy.max_active_batches,
             tenancy.max_stored_bytes,
+            self.index_ttl,
         ]
         for name, value in fields.items():
             args += [name, value]
@@ -125,34 +126,6 @@ class Submissions(StoreBase):
             "stored_bytes": int(n_bytes or 0),
         }
 
-    def recent(
-        self,
-        *,
-        limit: int,
-        job_type: JobType | None = None,
-        status: JobStatus | None = None,
-        tenant: str | None = None,
-        window: int = 2_000,
-    ) -> list[Job]:
-        """Most recent jobs first (of one tenant, when given), filtered, among the last
-        ``window`` jobs created."""
-        recent = self.keys.tenant_recent_jobs(tenant) if tenant else self.keys.recent_jobs
-        ids = guard(self.redis.zrevrange, recent, 0, window - 1)
-        jobs: list[Job] = []
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.hgetall(self.key(job_id.decode()))
-        for raw in guard(pipe.execute) if ids else []:
-            if not raw:
-                continue
-            job = Job.from_hash(raw)
-            if (job_type and job.type != job_type) or (status and job.status != status):
-                continue
-            jobs.append(job)
-            if len(jobs) >= limit:
-                break
-        return jobs
-
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; 409 if it has finished."""
         ok = guard(
@@ -163,6 +136,7 @@ class Submissions(StoreBase):
                 self.keys.prediction_log,
                 self.keys.prediction_log_rows,
                 self.leases_key,
+                "",
             ],
             args=[
                 JobStatus.CANCELLED.value,

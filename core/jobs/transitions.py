@@ -20,6 +20,11 @@ from core.jobs.model import ClaimOutcome, Outcome, encode
 
 DEFAULT_MAX_ATTEMPTS = 3  # times a job may be taken before it is poison
 
+# a result larger than this (bytes of JSON: ~50 predictions) is stored under its own key
+# with the job's TTL, not in the job record: reading a record's state (long-polls,
+# cancels, workers) then never moves it; only reading the job itself does
+RESULT_INLINE_BYTES = 8 * 1024
+
 
 class Transitions(StoreBase):
     """Job records as workers move them through their states."""
@@ -97,6 +102,8 @@ class Transitions(StoreBase):
         now = repr(time.time())
         finish = self.script("job_finish")
         for o in outcomes:
+            result = encode(o.result) if o.result is not None else b""
+            result_key = self.keys.job_result(o.job_id) if len(result) > RESULT_INLINE_BYTES else ""
             finish(
                 keys=[
                     self.key(o.job_id),
@@ -104,11 +111,12 @@ class Transitions(StoreBase):
                     self.keys.prediction_log,
                     self.keys.prediction_log_rows,
                     self.leases_key,
+                    result_key,
                 ],
                 args=[
                     o.status.value,
                     now,
-                    encode(o.result) if o.result is not None else "",
+                    result,
                     encode(o.error) if o.error is not None else "",
                     self.ttl,
                     self.log_maxlen,

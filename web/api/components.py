@@ -10,6 +10,7 @@ from web.services import Services
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 JOB_REF = {"$ref": "#/components/schemas/Job"}
+JOB_SUMMARY_REF = {"$ref": "#/components/schemas/JobSummary"}
 INSTANCE_REF = {"$ref": "#/components/schemas/Instance"}
 LOCATION_HEADER = {
     "Location": {"description": "the job's URL", "schema": {"type": "string"}},
@@ -35,6 +36,12 @@ JOB: dict[str, Any] = {
         "tenant": {"type": ["string", "null"], "description": "the tenant that made it"},
         "links": {"type": "object"},
     },
+}
+JOB_SUMMARY: dict[str, Any] = {
+    **JOB,
+    "description": "a job as a listing shows it: no `result` (read the job itself for it)",
+    "properties": {k: v for k, v in JOB["properties"].items() if k != "result"},
+    "additionalProperties": False,
 }
 PROBLEM: dict[str, Any] = {
     "type": "object",
@@ -193,6 +200,7 @@ def components(svc: Services) -> dict[str, Any]:
         "schemas": {
             "Instance": instance_schema(default_schema(svc)),
             "Job": JOB,
+            "JobSummary": JOB_SUMMARY,
             "Problem": PROBLEM,
         },
         "securitySchemes": SECURITY_SCHEMES,
