@@ -13,9 +13,11 @@ claimed finds it ``busy`` and returns at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -163,6 +165,37 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
     return out
 
 
+class _Prediction(msgspec.Struct):
+    """One prediction of a job's result, its fields in the order the API shows them."""
+
+    id: Any
+    prediction_id: str
+    prediction: str
+    probabilities: Any  # made by ``_probabilities_type(labels)``: one field per class
+    model_version: str
+
+
+class _Predictions(msgspec.Struct):
+    predictions: list[_Prediction]
+
+
+@functools.lru_cache(maxsize=64)
+def _probabilities_type(labels: tuple[str, ...]) -> Callable[..., Any]:
+    """Builds, from a row of probabilities, what encodes as ``{label: probability, ...}``
+    in the classes' order: a struct whose fields are renamed to the labels (no dict per
+    prediction), or a dict for labels msgspec cannot name a field with (a quote, a
+    backslash, a control character)."""
+    names = [f"p{i}" for i in range(len(labels))]
+    try:
+        return msgspec.defstruct(
+            "Probabilities",
+            [(name, float) for name in names],
+            rename=dict(zip(names, labels, strict=True)),
+        )
+    except ValueError:
+        return lambda *row: dict(zip(labels, row, strict=True))
+
+
 def predictions_json(
     job_id: str,
     version: str,
@@ -172,31 +205,21 @@ def predictions_json(
     chosen: list[str],
     rows: list[list[float]],
 ) -> msgspec.Raw:
-    """A prediction job's result, ``{"predictions": [...]}``, written as JSON text directly.
+    """A prediction job's result, ``{"predictions": [...]}``, as JSON text.
 
     Each prediction is ``{"id", "prediction_id", "prediction", "probabilities",
-    "model_version"}``. Filling a template per prediction is several times faster than
-    building 1,000 dicts and encoding them (2.5 ms against 6 ms for 1,000 predictions);
-    every string is JSON-encoded by msgspec and every float by ``repr`` (the shortest
-    form that reads back to the same double, as JSON encoders write it).
+    "model_version"}``. msgspec encodes structs without building a dict per prediction:
+    0.4 ms for 1,000 predictions, against 1.2 ms filling a text template and 6 ms building
+    dicts for the standard library. Floats are written in their shortest form that reads
+    back to the same double, as ``repr`` writes them.
     """
-    text = _encoder.encode
-    label_text = {label: text(label).decode() for label in labels}
-    probabilities = ",".join(text(label).decode().replace("%", "%%") + ":%r" for label in labels)
-    line = (  # every literal part escaped for %-formatting; only the job id and n vary
-        '{"id":%s,"prediction_id":"' + job_id.replace("%", "%%") + '-%d","prediction":%s,'
-        '"probabilities":{' + probabilities + "},"
-        '"model_version":' + text(version).decode().replace("%", "%%") + "}"
-    )
-    parts = [
-        line % (_json_id(client_id), n, label_text[label], *row)
+    probabilities = _probabilities_type(tuple(labels))
+    prefix = f"{job_id}-"
+    predictions = [
+        _Prediction(client_id, f"{prefix}{n}", label, probabilities(*row), version)
         for n, (client_id, label, row) in enumerate(zip(ids, chosen, rows, strict=True))
     ]
-    return msgspec.Raw(('{"predictions":[' + ",".join(parts) + "]}").encode())
-
-
-def _json_id(client_id: Any) -> str:
-    return "null" if client_id is None else _encoder.encode(client_id).decode()
+    return msgspec.Raw(_encoder.encode(_Predictions(predictions)))
 
 
 def _failed(job: Job, exc: BaseException) -> Scored:
