@@ -142,11 +142,13 @@ class CompiledTrees:
         out = np.empty(len(matrix))
         for start in range(0, len(matrix), ROWS_PER_STEP):
             part = matrix[start : start + ROWS_PER_STEP]
-            sums = np.empty((len(part), self.n_trees + 1))
-            sums[:, 0] = self.baseline
-            sums[:, 1:] = self._flat_values[self.leaf_indices(part)]
-            # sequential, as scikit-learn adds its trees one after the other
-            out[start : start + len(part)] = np.cumsum(sums, axis=1)[:, -1]
+            # one row of leaf values per tree, added one tree after the other, in
+            # scikit-learn's order (a cumulative sum along each row costs twice as much)
+            values = self._flat_values[self.leaf_indices(part).T]
+            total = out[start : start + len(part)]
+            total[:] = self.baseline
+            for tree_values in values:
+                total += tree_values
         return out
 
     def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
