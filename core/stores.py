@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 
 from core.apikeys import KeyStore
@@ -16,14 +18,21 @@ def keys(settings: Settings) -> Keys:
     return Keys(settings.key_prefix)
 
 
-def job_store(settings: Settings, client: redis.Redis, job_type: str | None = None) -> JobStore:
-    """The job store; with a job type, one whose writes give a job that type's TTL."""
+def job_store(
+    settings: Settings,
+    client: redis.Redis,
+    job_type: str | None = None,
+    on_webhook: Callable[[list[str]], None] | None = None,
+) -> JobStore:
+    """The job store; with a job type, one whose writes give a job that type's TTL; with
+    ``on_webhook``, one that hands it the jobs it finishes that have a callback URL."""
     return JobStore(
         client,
         keys=keys(settings),
         ttl=settings.job_ttl(job_type) if job_type else settings.job_ttl_seconds,
         log_maxlen=settings.prediction_log_maxlen,
         queued_lease=settings.queued_lease_seconds,
+        on_webhook=on_webhook,
     )
 
 
