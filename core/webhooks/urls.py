@@ -18,8 +18,11 @@ from urllib.parse import urlsplit
 
 from core.settings import Settings
 
-MAX_URL = 2_048  # characters of a callback URL
-URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://[^\s/?#@]+([/?#][^\s]*)?$"  # absolute http(s), no spaces
+# characters of a callback URL: at most 3,000 bytes percent-encoded in a query string,
+# which leaves room in a request line (8 KiB) for the other parameters
+MAX_URL = 1_000
+# absolute http(s), visible ASCII only (an IDN host in its xn-- form, a path percent-encoded)
+URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://[!-~]+$"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
