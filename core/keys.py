@@ -180,6 +180,10 @@ class Keys:
         """Sorted set of a tenant's job ids by creation time."""
         return f"{self.tenant_prefix}{tenant}:recent"
 
+    def tenant_webhook_secret(self, tenant: str) -> str:
+        """The secret a tenant's webhook deliveries are signed with (``whsec_`` + base64)."""
+        return f"{self.tenant_prefix}{tenant}:webhook-secret"
+
     @property
     def tenant_quota_suffixes(self) -> list[str]:
         """What follows ``tenant_prefix`` and the tenant's name in each of its quota keys."""

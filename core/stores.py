@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 
 from core.apikeys import KeyStore
@@ -16,8 +18,14 @@ def keys(settings: Settings) -> Keys:
     return Keys(settings.key_prefix)
 
 
-def job_store(settings: Settings, client: redis.Redis, job_type: str | None = None) -> JobStore:
-    """The job store; with a job type, one whose writes give a job that type's TTL."""
+def job_store(
+    settings: Settings,
+    client: redis.Redis,
+    job_type: str | None = None,
+    on_webhook: Callable[[list[str]], None] | None = None,
+) -> JobStore:
+    """The job store; with a job type, one whose writes give a job that type's TTL; with
+    ``on_webhook``, one that hands it the jobs it finishes that have a callback URL."""
     return JobStore(
         client,
         keys=keys(settings),
@@ -25,6 +33,7 @@ def job_store(settings: Settings, client: redis.Redis, job_type: str | None = No
         log_maxlen=settings.prediction_log_maxlen,
         index_ttl=index_seconds(settings),
         queued_lease=settings.queued_lease_seconds,
+        on_webhook=on_webhook,
     )
 
 

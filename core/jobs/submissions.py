@@ -29,6 +29,7 @@ class Submissions(StoreBase):
         tenant: str | None = None,
         tenancy: Tenancy = UNLIMITED,
         stored_bytes: int = 0,
+        callback_url: str | None = None,
     ) -> tuple[str, bool]:
         """Write a queued job record of a tenant; returns (job id, created).
 
@@ -51,6 +52,7 @@ class Submissions(StoreBase):
             "params": encode(params),
             "fingerprint": fingerprint or "",
             "tenant": tenant or "",
+            "callback_url": callback_url or "",
         }
         args: list[Any] = [
             self.ttl,
@@ -150,6 +152,7 @@ class Submissions(StoreBase):
                 *self.quota_args(),
             ],
         )
+        self.announce([job_id], [ok])
         job = self.get(job_id)
         if not ok and job.status is not JobStatus.CANCELLED:
             raise JobConflict(f"job {job_id} has already finished ({job.status.value})")

@@ -3,7 +3,8 @@
 Every transition is one Lua script, so it is atomic and checked: a finished job
 never goes back to ``running``, whatever Celery redelivers, and a job finishes
 once. Claiming leases a job (``Keys.leases``) and counts an attempt; finishing
-removes its lease, publishes the job id on the done channel (long-polls wait on it)
+removes its lease, publishes the job id on the done channel (long-polls wait on it),
+hands a job with a callback URL to ``on_webhook`` (its delivery task)
 and appends the job's predictions to the prediction log in the same script, so
 the log holds each prediction exactly once.
 """
@@ -84,7 +85,9 @@ class Transitions(StoreBase):
         """Finish several jobs in one round trip; True where this call finished the job."""
         pipe = self.redis.pipeline(transaction=False)
         self._queue_finishes(pipe, outcomes)
-        return [bool(r) for r in pipe.execute()]
+        got = pipe.execute()
+        self.announce([o.job_id for o in outcomes], got)
+        return [bool(r) for r in got]
 
     def finish_batch(self, outcomes: Sequence[Outcome], owner: str) -> tuple[list[bool], int]:
         """Finish a claimed batch and forget the owner's claims in one round trip.
@@ -96,6 +99,7 @@ class Transitions(StoreBase):
         pipe.delete(self.keys.claims(owner))
         pipe.get(self.keys.prediction_log_rows)
         got = pipe.execute()
+        self.announce([o.job_id for o in outcomes], got[: len(outcomes)])
         return [bool(r) for r in got[: len(outcomes)]], int(got[-1] or 0)
 
     def _queue_finishes(self, pipe: Any, outcomes: Sequence[Outcome]) -> None:

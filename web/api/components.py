@@ -34,6 +34,19 @@ JOB: dict[str, Any] = {
         "result": {},
         "error": {"type": ["object", "null"]},
         "tenant": {"type": ["string", "null"], "description": "the tenant that made it"},
+        "webhook": {
+            "type": ["object", "null"],
+            "description": "its completion webhook's deliveries (null: no callback URL)",
+            "properties": {
+                "url": {"type": "string"},
+                "attempts": {"type": "integer", "minimum": 0},
+                "last_status": {
+                    "type": ["integer", "null"],
+                    "description": "HTTP status of the last attempt (null: none, or no answer)",
+                },
+                "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+            },
+        },
         "links": {"type": "object"},
     },
 }

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.apikeys import Scope
 from core.jobs import JobType
-from web.api.common import WAIT
+from web.api.common import CALLBACK_URL, CALLBACK_URL_PARAM, WAIT
 from web.api.components import (
     MALFORMED,
     QUOTA,
@@ -61,7 +61,12 @@ def _json(svc: Services) -> dict[str, Any]:
         "type": "object",
         "required": ["type", "window"],
         "additionalProperties": False,
-        "properties": {"type": TYPE, "window": window, "model_version": model_versions(svc)},
+        "properties": {
+            "type": TYPE,
+            "window": window,
+            "model_version": model_versions(svc),
+            "callback_url": CALLBACK_URL,
+        },
     }
     if window_limits(svc, "performance") != window_limits(svc, "drift"):
         schema["if"] = {"properties": {"type": {"const": "performance"}}}
@@ -80,6 +85,7 @@ def _form(svc: Services) -> dict[str, Any]:
             FILE_FIELD: BINARY,
             "type": TYPE,
             "model_version": model_versions(svc),
+            "callback_url": CALLBACK_URL,
         },
     }
 
@@ -106,6 +112,7 @@ CREATE_REPORT = Operation(
         WAIT,
         Param("type", "query", TYPE, f"the report type, {CSV_ONLY} (required there)"),
         Param("model_version", "query", model_versions, f"default: the default; {CSV_ONLY}"),
+        CALLBACK_URL_PARAM,
     ),
     bodies={
         JSON: _json,

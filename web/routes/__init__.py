@@ -10,8 +10,9 @@ from web.routes import (
     ops,
     predictions,
     reports,
+    webhooks,
 )
 
-MODULES = (predictions, batches, reports, feedback, jobs, models, keys, ops, docs)
+MODULES = (predictions, batches, reports, feedback, jobs, models, keys, webhooks, ops, docs)
 
 __all__ = ["MODULES"]

@@ -32,6 +32,7 @@ from ml.batch.columns import reserved_columns
 from telemetry import metrics
 from web import auth
 from web.api.batches import CREATE_BATCH
+from web.callbacks import callback_url
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
 from web.uploads import (
@@ -68,6 +69,8 @@ def create_batch() -> Response:
             header = read_header(incoming, upload.size)
         id_column = params.get("id_column")
         _check_columns(svc, version, header, id_column)
+        where = ["callback_url"] if upload.multipart else ["query", "callback_url"]
+        callback = callback_url(params.get("callback_url"), where)
         fingerprint = _fingerprint(upload, id_column, requested_version) if key else None
         job_id, created = svc.store_for(JobType.BATCH).create(
             JobType.BATCH,
@@ -86,6 +89,7 @@ def create_batch() -> Response:
             tenant=auth.tenant(),
             tenancy=auth.tenancy(),
             stored_bytes=upload.size,
+            callback_url=callback,
         )
         if created:
             os.replace(incoming, files.upload_path(s, job_id, upload.format))

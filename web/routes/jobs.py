@@ -8,12 +8,12 @@ from core import batch_files
 from core.apikeys import Scope
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
 from core.jobs import Cursor, JobStatus, JobType
+from core.jobs.resource import job_resource, job_summary
 from telemetry import metrics
 from web import auth
 from web.api import batches as batches_api
 from web.api import jobs as api
 from web.api import reports as reports_api
-from web.job_resource import job_resource, job_summary
 from web.responses import json_response
 from web.services import services
 

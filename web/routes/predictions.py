@@ -14,6 +14,7 @@ from ml.columns import Columns, validate_columns
 from telemetry import metrics
 from web import auth
 from web.api.predictions import CREATE_PREDICTION
+from web.callbacks import callback_url
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
 
@@ -28,6 +29,7 @@ def create_prediction() -> Response:
     wait, key = params["wait"] or 0.0, params["Idempotency-Key"]
     body, raw = CREATE_PREDICTION.read_json(svc)
     columns, version = _validate(svc, body)
+    callback = callback_url(body.get("callback_url"), ["callback_url"])
     fingerprint = hashlib.sha256(raw).hexdigest()
     job_id, created = svc.store_for(JobType.PREDICTION).create(
         JobType.PREDICTION,
@@ -38,6 +40,7 @@ def create_prediction() -> Response:
         fingerprint=fingerprint,
         tenant=auth.tenant(),
         tenancy=auth.tenancy(),
+        callback_url=callback,
     )
     if not created:
         return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")

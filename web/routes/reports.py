@@ -26,6 +26,7 @@ from core.queue import BUILD_REPORT_TASK
 from telemetry import metrics
 from web import auth
 from web.api.reports import CREATE_REPORT, FORM, REPORT_TYPES, window_limits
+from web.callbacks import callback_url
 from web.responses import job_response
 from web.services import Services, services
 from web.uploads import CSV, FILE_FIELD, discard, read_header, receive
@@ -47,7 +48,12 @@ def create_report() -> Response:
     job_type = REPORT_TYPES[params["type"]]
     total = params.get("window", {}).get("last", 0)
     upload = Path(params["upload"]) if params.get("upload") else None
+    given = params.pop("callback_url", None)
     try:
+        if given is not None:
+            callback = callback_url(given, ["callback_url"])
+        else:
+            callback = callback_url(query["callback_url"], ["query", "callback_url"])
         job_id, _ = svc.store_for(job_type).create(
             job_type,
             params=params,
@@ -56,6 +62,7 @@ def create_report() -> Response:
             tenant=auth.tenant(),
             tenancy=auth.tenancy(),
             stored_bytes=upload.stat().st_size if upload else 0,
+            callback_url=callback,
         )
         metrics.JOBS_SUBMITTED.labels(job_type.value).inc()
         svc.publish(BUILD_REPORT_TASK, job_id)
@@ -72,6 +79,13 @@ def _from_json(svc: Services) -> Params:
     body, _ = CREATE_REPORT.read_json(svc)
     auth.require(Scope.MONITOR)  # the log holds every tenant's predictions
     version = svc.catalog.resolve(body.get("model_version"))
+    params, version = _window(svc, body, version)
+    if "callback_url" in body:
+        params["callback_url"] = body["callback_url"]
+    return params, version
+
+
+def _window(svc: Services, body: dict[str, Any], version: str) -> Params:
     window = body["window"]
     if "last" in window:
         last = int(window["last"])  # JSON Schema's integers include 500.0
@@ -116,7 +130,8 @@ def _from_upload(svc: Services, query: dict[str, Any]) -> Params:
             fields = dict(upload.fields)
             CREATE_REPORT.check(FORM, svc, {**fields, FILE_FIELD: ""})
         else:
-            fields = {k: v for k, v in query.items() if k != "wait" and v is not None}
+            skip = {"wait", "callback_url"}  # callback_url: read by the caller
+            fields = {k: v for k, v in query.items() if k not in skip and v is not None}
             if "type" not in fields:
                 raise _invalid(["query", "type"], "required with a CSV body")
         version = svc.catalog.resolve(fields.get("model_version"))
@@ -124,7 +139,10 @@ def _from_upload(svc: Services, query: dict[str, Any]) -> Params:
     except BaseException:
         discard(path)
         raise
-    return {"type": fields["type"], "source": "upload", "upload": str(path.resolve())}, version
+    params = {"type": fields["type"], "source": "upload", "upload": str(path.resolve())}
+    if "callback_url" in fields:
+        params["callback_url"] = fields["callback_url"]
+    return params, version
 
 
 def _check_columns(svc: Services, path: Path, size: int, report_type: str, version: str) -> None:
