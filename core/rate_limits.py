@@ -7,17 +7,17 @@ bucket is one Redis string (when it is next full) updated by one script
 everything the HTTP headers need: at most one round trip per request.
 
 A fast key's requests are taken a few at a time: a web process takes as many as it
-spent in its previous ``LEASE_SECONDS`` (doubling while it runs out, up to
-``rate x LEASE_SECONDS`` and never more than a tenth of the bucket) and spends them
-locally for ``LEASE_SECONDS``, so a key sending 1,000 requests/s costs each process a
-round trip every ~20 requests rather than every one (one round trip per request cost
-the throughput bench 28 %: ``python -m bench limits``). Every request spent was taken
-from the shared bucket first, at most ``LEASE_SECONDS`` before; the few a process took
-and did not spend in time are lost to the key. While one request of a key asks Redis,
-that key's other requests in the process wait for its answer instead of asking too (32
-requests arriving together at a spent lease were 32 round trips: the check cost the
-throughput bench ~12 % of the web's time). A key slower than ``1 / LEASE_SECONDS``
-requests/s is checked request by request.
+spent in its previous ``LEASE_SECONDS`` (doubling while it runs out, at least as many as
+its requests waiting for them, up to ``rate x LEASE_SECONDS`` and never more than a
+tenth of the bucket) and spends them locally for ``LEASE_SECONDS``, so a key sending
+1,000 requests/s costs each process a round trip every ~20 requests rather than every one
+(one round trip per request cost the throughput bench 28 %: ``python -m bench limits``).
+Every request spent was taken from the shared bucket first, at most ``LEASE_SECONDS``
+(and a round trip) before; the few a process took and did not spend in time are lost to
+the key. While one request of a key asks Redis, that key's other requests in the process
+wait for its answer instead of asking too (32 requests arriving together at a spent lease
+were 32 round trips). A key slower than ``1 / LEASE_SECONDS`` requests/s is checked
+request by request.
 
 A refusal holds until its ``Retry-After``: the bucket only empties meanwhile (every
 process only takes from it), so the process refuses the key's requests until then
@@ -137,6 +137,7 @@ class RateLimiter:
         self._take = client.register_script(scripts.source("rate_limit"))
         self._leases: dict[str, _Lease] = {}
         self._asking: dict[str, threading.Event] = {}  # keys whose bucket a request is reading
+        self._waiting: dict[str, int] = {}  # ... and how many requests wait for its answer
         self._lock = threading.Lock()
 
     def take(self, key_id: str, policy: Policy) -> Decision:
@@ -161,9 +162,17 @@ class RateLimiter:
                 if asking is None:
                     if most > 1:
                         self._asking[key_id] = threading.Event()
-                    want = _next_size(lease, most)
+                    # enough for the requests waiting now too, as far as a lease goes
+                    waiting = self._waiting.get(key_id, 0)
+                    want = max(_next_size(lease, most), min(most, waiting + 1))
                     break
+                self._waiting[key_id] = self._waiting.get(key_id, 0) + 1
             asking.wait()  # another request is asking Redis: its answer may serve this one
+            with self._lock:
+                if self._waiting[key_id] == 1:
+                    del self._waiting[key_id]
+                else:
+                    self._waiting[key_id] -= 1
         try:
             return self._ask(key_id, policy, want, most, now)
         finally:
@@ -182,15 +191,15 @@ class RateLimiter:
         taken = int(taken)
         reset, retry = int(reset_us) / MICROSECONDS, int(retry_us) / MICROSECONDS
         if most > 1 or not taken:  # a fast key's requests taken ahead, or a refusal
-            # ``now`` was read before asking: the lease and the refusal end no later than
-            # Redis's clock says
+            # a lease runs from its answer (a busy process may read it late); ``now`` was
+            # read before asking, so a refusal ends no later than Redis's clock says
             self._keep(
                 key_id,
                 _Lease(
                     policy,
                     taken,
                     max(0, taken - 1),
-                    now + self.lease_seconds,
+                    time.monotonic() + self.lease_seconds,
                     int(left),
                     now + reset,
                     now + retry if not taken else 0.0,
