@@ -58,6 +58,8 @@ class Plan:
     stopped_by: str = ""
     t_stop: float = 0.0
     records: list[Record] = field(default_factory=list)
+    responses: int = 0
+    rate_limited_responses: int = 0  # answers carrying a ``RateLimit`` header: a key's limit ran
 
     @property
     def t_measure(self) -> float:
@@ -91,8 +93,11 @@ class Plan:
 class Client:
     """One keep-alive connection issuing jobs one after the other."""
 
-    def __init__(self, host: str, port: int, args: argparse.Namespace, bodies: list[bytes]):
+    def __init__(
+        self, host: str, port: int, args: argparse.Namespace, bodies: list[bytes], counts: Plan
+    ):
         self.host, self.port, self.args, self.bodies = host, port, args, bodies
+        self.counts = counts  # where every answer is counted
         self.conn: Any = None
         self.post_path = (
             "/api/v1/predictions" if args.submit_only else f"/api/v1/predictions?wait={args.wait:g}"
@@ -114,6 +119,8 @@ class Client:
         self.conn.request(method, path, body=body, headers=self.headers)
         resp = self.conn.getresponse()
         data = resp.read()
+        self.counts.responses += 1
+        self.counts.rate_limited_responses += resp.getheader("RateLimit") is not None
         try:
             payload = json.loads(data) if data else {}
         except ValueError:
@@ -198,6 +205,8 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
         "window_s": round(window, 3),
         "stopped_by": plan.stopped_by or "deadline",
         "killed_clients": killed,
+        "responses": plan.responses,
+        "rate_limited_responses": plan.rate_limited_responses,
         "jobs_per_s": round(len(done_in_window) / window, 2),
         **percentiles_ms([r.end - r.start for r in measured if r.ok]),
     }
@@ -260,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         planned = max(planned, min(per_client * args.job_timeout, 600.0))
     hard_deadline = planned + args.job_timeout + HARD_DEADLINE_SLACK
     greenlets = [
-        gevent.spawn(Client(url.hostname, url.port, args, bodies).run, plan)
+        gevent.spawn(Client(url.hostname, url.port, args, bodies, plan).run, plan)
         for _ in range(args.clients)
     ]
     gevent.joinall(greenlets, timeout=hard_deadline)

@@ -104,6 +104,13 @@ def throughput(stack: Stack, options: Options, headers: tuple[str, ...] = ()) ->
             headers=headers,
         )
     sum1, count1 = histogram_totals(stack.metrics_url, MICROBATCH_METRIC)
+    # the platform as deployed: a real API key, and every answer from a key's rate limit
+    figures["api_key"] = bool(stack.env.get("LIFEBOAT_API_KEY"))
+    figures["rate_limited_share"] = (
+        round(figures["rate_limited_responses"] / figures["responses"], 3)
+        if figures["responses"]
+        else None
+    )
     if profiles:
         figures["profile"] = profiling.summarize(profiles, seconds)
     calls = count1 - count0
