@@ -10,8 +10,10 @@ a hard deadline stops every client. Prints one JSON object on stdout.
 
 ``--rate R`` issues jobs on a fixed schedule (R a second, open loop) and measures each
 from its scheduled time; ``--submit-only`` only posts (a ``202`` is the job's end: a
-tenant flooding the queue); ``--header 'Name: value'`` goes with every request (an API
-key, or the stand-in's ``X-Stand-In-Key``).
+tenant flooding the queue); ``--header 'Name: value'`` goes with every request (another
+tenant's ``Authorization``); ``--api-key`` (default ``LIFEBOAT_API_KEY``) is sent as
+``Authorization: Bearer``. The figures count the answers carrying a ``RateLimit`` header
+(``rate_limited_responses``): the key's rate limit ran on them.
 """
 
 from __future__ import annotations
