@@ -17,7 +17,13 @@ UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the sto
 class Submissions(StoreBase):
     """Job records as the API creates and cancels them."""
 
-    def create(
+    def create(self, job_type: JobType, **kwargs: Any) -> tuple[str, bool]:
+        """Write a queued job record of a tenant; returns (job id, created): see
+        :meth:`create_job`."""
+        job_id, record = self.create_job(job_type, **kwargs)
+        return job_id, record is not None
+
+    def create_job(
         self,
         job_type: JobType,
         *,
@@ -30,11 +36,12 @@ class Submissions(StoreBase):
         tenancy: Tenancy = UNLIMITED,
         stored_bytes: int = 0,
         callback_url: str | None = None,
-    ) -> tuple[str, bool]:
-        """Write a queued job record of a tenant; returns (job id, created).
+    ) -> tuple[str, Job | None]:
+        """Write a queued job record of a tenant; returns its id and the record as written
+        (a POST without ``wait`` answers with it: no read back, and always ``202``).
 
         With an idempotency key the tenant already used within the TTL, nothing is
-        written and the earlier job's id comes back with ``created=False``. The job takes
+        written and the earlier job's id comes back with no record. The job takes
         its share of the tenant's quotas (``stored_bytes``: its upload) in the same
         script: over a quota, nothing is written and :class:`QuotaExceeded` (429) or
         :class:`StorageQuotaExceeded` (413) names the limit.
@@ -90,7 +97,11 @@ class Submissions(StoreBase):
         outcome, *rest = [g.decode() if isinstance(g, bytes) else g for g in got]
         if outcome == "quota":
             raise _quota_error(tenant or "", str(rest[0]), int(rest[1]), int(rest[2]))
-        return str(rest[0]), outcome == "created"
+        if outcome != "created":
+            return str(rest[0]), None
+        return job_id, Job.from_hash(
+            {k.encode(): v if isinstance(v, bytes) else v.encode() for k, v in fields.items()}
+        )
 
     def discard(self, job_id: str, idempotency_key: str | None = None) -> None:
         """Remove a job whose task could not be published (no half-made job is left, no

@@ -72,7 +72,7 @@ def create_batch() -> Response:
         where = ["callback_url"] if upload.multipart else ["query", "callback_url"]
         callback = callback_url(params.get("callback_url"), where)
         fingerprint = _fingerprint(upload, id_column, requested_version) if key else None
-        job_id, created = svc.store_for(JobType.BATCH).create(
+        job_id, record = svc.store_for(JobType.BATCH).create_job(
             JobType.BATCH,
             params={
                 "columns": header.columns,
@@ -91,11 +91,11 @@ def create_batch() -> Response:
             stored_bytes=upload.size,
             callback_url=callback,
         )
-        if created:
+        if record is not None:
             os.replace(incoming, files.upload_path(s, job_id, upload.format))
     finally:  # a refused upload, or the copy of a retried one (gone already once renamed)
         discard(incoming)
-    if not created:
+    if record is None:
         return replayed_job_response(
             svc.store.get(job_id), fingerprint, "file or different parameters"
         )
@@ -106,7 +106,7 @@ def create_batch() -> Response:
         raise
     metrics.JOBS_SUBMITTED.labels(JobType.BATCH.value).inc()
     metrics.BATCH_UPLOAD_BYTES.inc(upload.size)
-    return job_response(svc.store.get(job_id))
+    return job_response(record)
 
 
 def _params(svc: Services, query: dict[str, Any], upload: Upload) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def create_prediction() -> Response:
     columns, version = _validate(svc, body)
     callback = callback_url(body.get("callback_url"), ["callback_url"])
     fingerprint = hashlib.sha256(raw).hexdigest()
-    job_id, created = svc.store_for(JobType.PREDICTION).create(
+    job_id, record = svc.store_for(JobType.PREDICTION).create_job(
         JobType.PREDICTION,
         params=prediction_inputs.params(columns),
         model_version=version,
@@ -42,11 +42,11 @@ def create_prediction() -> Response:
         tenancy=auth.tenancy(),
         callback_url=callback,
     )
-    if not created:
+    if record is None:
         return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
     metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
     svc.publish(PREDICT_TASK, job_id, key)
-    return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
+    return job_response(svc.wait(job_id, wait) if wait > 0 else record)
 
 
 def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str]:

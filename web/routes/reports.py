@@ -54,7 +54,7 @@ def create_report() -> Response:
             callback = callback_url(given, ["callback_url"])
         else:
             callback = callback_url(query["callback_url"], ["query", "callback_url"])
-        job_id, _ = svc.store_for(job_type).create(
+        job_id, record = svc.store_for(job_type).create_job(
             job_type,
             params=params,
             model_version=version,
@@ -70,8 +70,9 @@ def create_report() -> Response:
         if upload:
             discard(upload)
         raise
+    assert record is not None  # no Idempotency-Key here: a report job is always new
     wait = query["wait"] or 0.0
-    return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
+    return job_response(svc.wait(job_id, wait) if wait > 0 else record)
 
 
 # --- JSON: a window of the prediction log ---------------------------------------------------
