@@ -42,6 +42,7 @@ from lifeboat_client.models import (
     Progress,
 )
 from lifeboat_client.transport import NO_RETRIES, RetryPolicy
+from lifeboat_client.webhooks import InvalidSignature, verify_webhook
 
 __all__ = [
     "NO_RETRIES",
@@ -54,6 +55,7 @@ __all__ = [
     "ConnectionFailed",
     "FeedbackResult",
     "Forbidden",
+    "InvalidSignature",
     "Job",
     "JobFailed",
     "JobPage",
@@ -74,4 +76,5 @@ __all__ = [
     "ValidationError",
     "WaitTimeout",
     "__version__",
+    "verify_webhook",
 ]
