@@ -6,7 +6,7 @@ from typing import Any
 
 from core.apikeys import Scope
 from core.jobs import JobType
-from web.api.common import CALLBACK_URL, CALLBACK_URL_PARAM, WAIT
+from web.api.common import CALLBACK_URL, CALLBACK_URL_PARAM, IDEMPOTENCY_KEY, WAIT
 from web.api.components import (
     MALFORMED,
     QUOTA,
@@ -110,6 +110,7 @@ CREATE_REPORT = Operation(
     scopes=(Scope.REPORT,),
     params=(
         WAIT,
+        IDEMPOTENCY_KEY,
         Param("type", "query", TYPE, f"the report type, {CSV_ONLY} (required there)"),
         Param("model_version", "query", model_versions, f"default: the default; {CSV_ONLY}"),
         CALLBACK_URL_PARAM,
@@ -121,9 +122,12 @@ CREATE_REPORT = Operation(
     },
     examples={JSON: {"type": "drift", "window": {"last": 1000}}},
     responses={
-        "200": job_response("the job finished within `wait`"),
+        "200": job_response(
+            "the job finished within `wait` (or a retry with the same Idempotency-Key: its job)"
+        ),
         "202": job_response("the job is queued or running; poll `Location`"),
         "400": MALFORMED,
+        "409": problem_response("Idempotency-Key already used with another body or file"),
         "413": STORAGE_QUOTA,
         "415": problem_response("neither JSON, CSV nor multipart/form-data"),
         "422": problem_response(
