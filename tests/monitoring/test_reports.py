@@ -176,7 +176,9 @@ def test_an_idempotency_key_makes_one_report_job_and_queues_one_task(
         other = {"data": _csv(reference, feature_schema, seed=4), "params": {"type": "drift"}}
     queued = idle_stack.redis.llen("reports")
     url = idle_stack.url("/api/v1/reports")
-    content = {"headers": {**key, "Content-Type": "text/csv"}} if body == "csv" else {"headers": key}
+    content = (
+        {"headers": {**key, "Content-Type": "text/csv"}} if body == "csv" else {"headers": key}
+    )
     first = idle_stack.http.post(url, timeout=10, **send, **content)
     again = idle_stack.http.post(url, timeout=10, **send, **content)
     refused = idle_stack.http.post(url, timeout=10, **other, **content)
