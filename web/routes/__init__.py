@@ -2,6 +2,7 @@
 
 from web.routes import (
     batches,
+    deployment,
     docs,
     feedback,
     jobs,
@@ -12,6 +13,6 @@ from web.routes import (
     reports,
 )
 
-MODULES = (predictions, batches, reports, feedback, jobs, models, keys, ops, docs)
+MODULES = (predictions, batches, reports, feedback, jobs, models, deployment, keys, ops, docs)
 
 __all__ = ["MODULES"]
