@@ -171,3 +171,8 @@ def test_a_policy_naming_what_is_not_installed_or_a_bad_share_is_422_naming_each
     assert after == before  # nothing changed
     missing = traffic_stack.http.post(traffic_stack.url("/api/v1/models/v-none/promote"))
     assert missing.status_code == 404
+    wrong_type = traffic_stack.http.request(
+        "PUT", traffic_stack.url("/api/v1/deployment"), json={"default": V1, "canary": [None]}
+    )
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["errors"] == [{"loc": ["canary"], "msg": "must be an object or null"}]
