@@ -31,7 +31,16 @@ log = logging.getLogger("bench")
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 NOISE_CORES = 0.2  # other processes busier than this (in cores) make the figures noisy
-TUNING_PREFIXES = ("microbatch_", "web_workers", "web_connections", "worker_threads", "claim_")
+TUNING_PREFIXES = (
+    "microbatch_",
+    "web_workers",
+    "web_connections",
+    "worker_threads",
+    "claim_",
+    "rate_limit_",
+    "auth_",
+    "tenant_max_active_jobs",
+)
 
 
 def _git_commit() -> str | None:
@@ -167,6 +176,11 @@ def summary(documents: list[dict[str, Any]]) -> str:
             )
             if "mean_microbatch_jobs" in f:
                 line += f", mean micro-batch {f['mean_microbatch_jobs']} jobs/model call"
+            if "api_key" in f:
+                line += (
+                    f", API key {'on' if f['api_key'] else 'OFF'}, answers rate-limited "
+                    f"{f['rate_limited_share']}"
+                )
             lines.append(line)
     noisy = {
         name: load

@@ -10,12 +10,14 @@ Three phases, each after the queue has drained and on a freshly started web:
 2. with the flood, rate limiting off;
 3. with the flood, rate limiting on (``--limit`` requests/s per key).
 
+Each tenant sends its own real API key (``predict`` and ``read``), made in the stack's
+Redis before the first phase, so the per-key rate limit and the per-tenant quotas
+(``LIFEBOAT_TENANT_MAX_ACTIVE_JOBS``: the flood's 429s once its backlog is full) are the
+platform's own.
+
 Prints one JSON object: the light tenant's turnaround in each phase, the ratio of its p99
-under the flood to its p99 alone (target <= 2), what the flood got through, and the
-deepest backlog of queued prediction jobs seen. Tenants are told apart by the stand-in
-for authentication (``X-Stand-In-Key``) until API keys exist; then pass
-``--app 'web.app:create_app()'`` and each tenant's ``--light-header`` /
-``--heavy-header 'Authorization: Bearer …'``.
+under the flood to its p99 alone (target <= 2), what the flood got through (and how many
+of its requests were refused), and the deepest backlog of queued prediction jobs seen.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ import redis
 from bench.scenarios import loadgen_args
 from bench.stack import Stack, restart_web, running_stack
 from bench.subproc import run_json
+from core import stores
 from core.jobs import JobType
 from core.keys import Keys
 from core.queue import PREDICTIONS_QUEUE
-from devsupport import PY, ROOT, STAND_IN_AUTH_APP
-from devsupport.stand_in_auth import KEY_HEADER
+from core.settings import Settings
+from devsupport import PY, ROOT, WEB_APP
 
 log = logging.getLogger("bench.fairness")
 
@@ -54,6 +57,7 @@ JOB_TIMEOUT = 300.0  # seconds a light job may take before it counts as an error
 DRAIN_TIMEOUT = 600.0  # seconds the queue may take to empty between phases
 SAMPLE_SECONDS = 0.25  # how often the backlog is read
 TARGET_RATIO = 2.0  # light p99 under the flood over light p99 alone
+TENANT_SCOPES = frozenset({"predict", "read"})  # what each tenant's key may do
 
 
 @contextlib.contextmanager
@@ -83,6 +87,15 @@ def drain(client: redis.Redis, pending: str) -> float:
             raise RuntimeError("the prediction queue did not drain")
         time.sleep(SAMPLE_SECONDS)
     return round(time.monotonic() - t0, 1)
+
+
+def tenant_header(stack: Stack, tenant: str) -> str:
+    """An ``Authorization`` header with a new API key of ``tenant``."""
+    client = redis.Redis.from_url(stack.redis_url)
+    _, token = stores.api_keys(Settings(), client).create(
+        name=f"fairness bench: {tenant}", tenant=tenant, scopes=TENANT_SCOPES
+    )
+    return f"Authorization: Bearer {token}"
 
 
 def light(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
@@ -145,9 +158,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--light-rate", type=float, default=LIGHT_RATE)
     p.add_argument("--flood-clients", type=int, default=FLOOD_CLIENTS)
     p.add_argument("--limit", type=float, default=LIMIT_PER_SECOND, help="requests/s per key")
-    p.add_argument("--app", default=STAND_IN_AUTH_APP, help="the gunicorn app spec to serve")
-    p.add_argument("--light-header", default=f"{KEY_HEADER}: light")
-    p.add_argument("--heavy-header", default=f"{KEY_HEADER}: heavy")
+    p.add_argument("--app", default=WEB_APP, help="the gunicorn app spec to serve")
     return p.parse_args(argv)
 
 
@@ -155,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
     with running_stack() as stack:
+        args.light_header = tenant_header(stack, "light")
+        args.heavy_header = tenant_header(stack, "heavy")
         log.info("phase 1: the light tenant alone")
         alone = phase(stack, args, flooded=False, limit=False)
         log.info("phase 2: with the flood, rate limiting off")

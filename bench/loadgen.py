@@ -10,8 +10,10 @@ a hard deadline stops every client. Prints one JSON object on stdout.
 
 ``--rate R`` issues jobs on a fixed schedule (R a second, open loop) and measures each
 from its scheduled time; ``--submit-only`` only posts (a ``202`` is the job's end: a
-tenant flooding the queue); ``--header 'Name: value'`` goes with every request (an API
-key, or the stand-in's ``X-Stand-In-Key``).
+tenant flooding the queue); ``--header 'Name: value'`` goes with every request (another
+tenant's ``Authorization``); ``--api-key`` (default ``LIFEBOAT_API_KEY``) is sent as
+``Authorization: Bearer``. The figures count the answers carrying a ``RateLimit`` header
+(``rate_limited_responses``): the key's rate limit ran on them.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Plan:
     stopped_by: str = ""
     t_stop: float = 0.0
     records: list[Record] = field(default_factory=list)
+    responses: int = 0
+    rate_limited_responses: int = 0  # answers carrying a ``RateLimit`` header: a key's limit ran
 
     @property
     def t_measure(self) -> float:
@@ -91,8 +95,11 @@ class Plan:
 class Client:
     """One keep-alive connection issuing jobs one after the other."""
 
-    def __init__(self, host: str, port: int, args: argparse.Namespace, bodies: list[bytes]):
+    def __init__(
+        self, host: str, port: int, args: argparse.Namespace, bodies: list[bytes], counts: Plan
+    ):
         self.host, self.port, self.args, self.bodies = host, port, args, bodies
+        self.counts = counts  # where every answer is counted
         self.conn: Any = None
         self.post_path = (
             "/api/v1/predictions" if args.submit_only else f"/api/v1/predictions?wait={args.wait:g}"
@@ -114,6 +121,8 @@ class Client:
         self.conn.request(method, path, body=body, headers=self.headers)
         resp = self.conn.getresponse()
         data = resp.read()
+        self.counts.responses += 1
+        self.counts.rate_limited_responses += resp.getheader("RateLimit") is not None
         try:
             payload = json.loads(data) if data else {}
         except ValueError:
@@ -198,6 +207,8 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
         "window_s": round(window, 3),
         "stopped_by": plan.stopped_by or "deadline",
         "killed_clients": killed,
+        "responses": plan.responses,
+        "rate_limited_responses": plan.rate_limited_responses,
         "jobs_per_s": round(len(done_in_window) / window, 2),
         **percentiles_ms([r.end - r.start for r in measured if r.ok]),
     }
@@ -260,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         planned = max(planned, min(per_client * args.job_timeout, 600.0))
     hard_deadline = planned + args.job_timeout + HARD_DEADLINE_SLACK
     greenlets = [
-        gevent.spawn(Client(url.hostname, url.port, args, bodies).run, plan)
+        gevent.spawn(Client(url.hostname, url.port, args, bodies, plan).run, plan)
         for _ in range(args.clients)
     ]
     gevent.joinall(greenlets, timeout=hard_deadline)

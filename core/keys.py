@@ -32,6 +32,11 @@ class Keys:
     def job(self, job_id: str) -> str:
         return f"{self.job_prefix}{job_id}"
 
+    def job_result(self, job_id: str) -> str:
+        """A finished job's result when it is large (a string, the job's TTL): kept out of
+        its record so that reading the record's state never moves it."""
+        return f"{self.prefix}:result:{job_id}"
+
     @property
     def recent_jobs(self) -> str:
         """Sorted set of job ids by creation time."""
@@ -185,6 +190,10 @@ class Keys:
     def tenant_recent_jobs(self, tenant: str) -> str:
         """Sorted set of a tenant's job ids by creation time."""
         return f"{self.tenant_prefix}{tenant}:recent"
+
+    def tenant_webhook_secret(self, tenant: str) -> str:
+        """The secret a tenant's webhook deliveries are signed with (``whsec_`` + base64)."""
+        return f"{self.tenant_prefix}{tenant}:webhook-secret"
 
     @property
     def tenant_quota_suffixes(self) -> list[str]:

@@ -19,11 +19,14 @@ BUILD_REPORT_TASK = "lifeboat.build_report"
 REQUEUE_STALE_TASK = "lifeboat.requeue_stale"
 CHECK_DRIFT_TASK = "lifeboat.check_drift"  # scheduled: drift, estimated and measured accuracy
 UPDATE_ACCURACY_TASK = "lifeboat.update_accuracy"  # after feedback: the accuracy gauges
+DELIVER_WEBHOOK_TASK = "lifeboat.deliver_webhook"  # a finished job to its callback URL
 
 PREDICTIONS_QUEUE = "predictions"
 BATCHES_QUEUE = "batches"
 REPORTS_QUEUE = "reports"
-QUEUES = (PREDICTIONS_QUEUE, BATCHES_QUEUE, REPORTS_QUEUE)
+# deliveries wait on other hosts: their own queue and worker, never in scoring's way
+WEBHOOKS_QUEUE = "webhooks"
+QUEUES = (PREDICTIONS_QUEUE, BATCHES_QUEUE, REPORTS_QUEUE, WEBHOOKS_QUEUE)
 
 ROUTES = {
     PREDICT_TASK: PREDICTIONS_QUEUE,
@@ -34,6 +37,7 @@ ROUTES = {
     REQUEUE_STALE_TASK: PREDICTIONS_QUEUE,
     CHECK_DRIFT_TASK: REPORTS_QUEUE,
     UPDATE_ACCURACY_TASK: REPORTS_QUEUE,
+    DELIVER_WEBHOOK_TASK: WEBHOOKS_QUEUE,
 }
 
 
@@ -49,6 +53,7 @@ def make_celery(settings: Settings) -> Celery:
         REQUEUE_STALE_TASK: "maintenance",
         CHECK_DRIFT_TASK: "maintenance",
         UPDATE_ACCURACY_TASK: "maintenance",
+        DELIVER_WEBHOOK_TASK: "maintenance",
     }
     app.conf.update(
         task_serializer="json",

@@ -7,14 +7,21 @@ bucket is one Redis string (when it is next full) updated by one script
 everything the HTTP headers need: at most one round trip per request.
 
 A fast key's requests are taken a few at a time: a web process takes as many as it
-spent in its previous ``LEASE_SECONDS`` (doubling while it runs out, up to
-``rate x LEASE_SECONDS`` and never more than a tenth of the bucket) and spends them
-locally for ``LEASE_SECONDS``, so a key sending 1,000 requests/s costs each process a
-round trip every ~20 requests rather than every one (one round trip per request cost
-the throughput bench 28 %: ``python -m bench limits``). Every request spent was taken
-from the shared bucket first, at most ``LEASE_SECONDS`` before; the few a process took
-and did not spend in time are lost to the key. A key slower than ``1 / LEASE_SECONDS``
-requests/s is checked request by request.
+spent in its previous ``LEASE_SECONDS`` (doubling while it runs out, at least as many as
+its requests waiting for them, up to ``rate x LEASE_SECONDS`` and never more than a
+tenth of the bucket) and spends them locally for ``LEASE_SECONDS``, so a key sending
+1,000 requests/s costs each process a round trip every ~20 requests rather than every one
+(one round trip per request cost the throughput bench 28 %: ``python -m bench limits``).
+Every request spent was taken from the shared bucket first, at most ``LEASE_SECONDS``
+(and a round trip) before; the few a process took and did not spend in time are lost to
+the key. While one request of a key asks Redis, that key's other requests in the process
+wait for its answer instead of asking too (32 requests arriving together at a spent lease
+were 32 round trips). A key slower than ``1 / LEASE_SECONDS`` requests/s is checked
+request by request.
+
+A refusal holds until its ``Retry-After``: the bucket only empties meanwhile (every
+process only takes from it), so the process refuses the key's requests until then
+without asking Redis; a client that ignores ``Retry-After`` costs no round trips.
 
 Written here rather than taken from ``limits`` (flask-limiter's storage layer): its
 strategies count whole requests per whole window (no fractional rates such as 0.5/s,
@@ -98,13 +105,25 @@ def _next_size(previous: _Lease | None, most: int) -> int:
 
 @dataclass
 class _Lease:
-    """Requests of a key this process took from its bucket and has not spent yet."""
+    """What this process last learnt of a key's bucket: requests it took and has not spent
+    yet, or the refusal that holds until ``retry_at``."""
 
+    policy: Policy
     size: int  # requests taken
     left: int
     expires: float  # time.monotonic()
     bucket_left: int  # what the shared bucket held once they were taken
     full_at: float  # time.monotonic() at which the shared bucket is full again
+    retry_at: float = 0.0  # time.monotonic() before which the bucket refuses (0: taken)
+
+    def spend(self, now: float) -> Decision | None:
+        """A decision without asking Redis, if this lease still holds one."""
+        if self.left > 0 and now < self.expires:
+            self.left -= 1
+            return Decision(True, self.bucket_left + self.left, self.full_at - now, 0.0)
+        if now < self.retry_at:
+            return Decision(False, 0, self.full_at - now, self.retry_at - now)
+        return None
 
 
 class RateLimiter:
@@ -117,18 +136,51 @@ class RateLimiter:
         self.lease_seconds = lease_seconds
         self._take = client.register_script(scripts.source("rate_limit"))
         self._leases: dict[str, _Lease] = {}
+        self._asking: dict[str, threading.Event] = {}  # keys whose bucket a request is reading
+        self._waiting: dict[str, int] = {}  # ... and how many requests wait for its answer
         self._lock = threading.Lock()
 
     def take(self, key_id: str, policy: Policy) -> Decision:
-        """Take one request from ``key_id``'s bucket; a lost Redis is 503."""
-        now = time.monotonic()
-        with self._lock:
-            lease = self._leases.get(key_id)
-            if lease is not None and lease.left > 0 and now < lease.expires:
-                lease.left -= 1
-                return Decision(True, lease.bucket_left + lease.left, lease.full_at - now, 0.0)
-            most = policy.lease(self.lease_seconds)
-            want = _next_size(lease, most)
+        """Take one request from ``key_id``'s bucket; a lost Redis is 503.
+
+        Answered here while the process holds requests of the key, or a refusal that has
+        not run out (the bucket refuses until then whatever the other processes do: they
+        only take from it). Otherwise one request asks Redis while the key's other requests
+        in this process wait for its answer, rather than each asking at once.
+        """
+        most = policy.lease(self.lease_seconds)
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                lease = self._leases.get(key_id)
+                if lease is not None and lease.policy != policy:
+                    lease = None
+                decided = lease.spend(now) if lease is not None else None
+                if decided is not None:
+                    return decided
+                asking = self._asking.get(key_id) if most > 1 else None
+                if asking is None:
+                    if most > 1:
+                        self._asking[key_id] = threading.Event()
+                    # enough for the requests waiting now too, as far as a lease goes
+                    waiting = self._waiting.get(key_id, 0)
+                    want = max(_next_size(lease, most), min(most, waiting + 1))
+                    break
+                self._waiting[key_id] = self._waiting.get(key_id, 0) + 1
+            asking.wait()  # another request is asking Redis: its answer may serve this one
+            with self._lock:
+                if self._waiting[key_id] == 1:
+                    del self._waiting[key_id]
+                else:
+                    self._waiting[key_id] -= 1
+        try:
+            return self._ask(key_id, policy, want, most, now)
+        finally:
+            if most > 1:
+                with self._lock:
+                    self._asking.pop(key_id).set()
+
+    def _ask(self, key_id: str, policy: Policy, want: int, most: int, now: float) -> Decision:
         try:
             taken, left, reset_us, retry_us = self._take(
                 keys=[self.keys.rate_limit(key_id)],
@@ -136,22 +188,35 @@ class RateLimiter:
             )
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise BrokerUnavailable("Redis cannot be reached; retry later") from exc
-        reset = int(reset_us) / MICROSECONDS
-        if most > 1:  # a key fast enough to be taken a few requests at a time
-            lease = _Lease(
-                int(taken), max(0, int(taken) - 1), now + self.lease_seconds, left, now + reset
+        taken = int(taken)
+        reset, retry = int(reset_us) / MICROSECONDS, int(retry_us) / MICROSECONDS
+        if most > 1 or not taken:  # a fast key's requests taken ahead, or a refusal
+            # a lease runs from its answer (a busy process may read it late); ``now`` was
+            # read before asking, so a refusal ends no later than Redis's clock says
+            self._keep(
+                key_id,
+                _Lease(
+                    policy,
+                    taken,
+                    max(0, taken - 1),
+                    time.monotonic() + self.lease_seconds,
+                    int(left),
+                    now + reset,
+                    now + retry if not taken else 0.0,
+                ),
             )
-            self._keep(key_id, lease)
         return Decision(
             allowed=taken > 0,
-            remaining=int(left) + max(0, int(taken) - 1),
+            remaining=int(left) + max(0, taken - 1),
             reset_seconds=reset,
-            retry_after_seconds=int(retry_us) / MICROSECONDS,
+            retry_after_seconds=retry,
         )
 
     def _keep(self, key_id: str, lease: _Lease) -> None:
         with self._lock:
             if len(self._leases) >= MAX_LEASES:
                 now = time.monotonic()
-                self._leases = {k: v for k, v in self._leases.items() if v.expires > now}
+                self._leases = {
+                    k: v for k, v in self._leases.items() if max(v.expires, v.retry_at) > now
+                }
             self._leases[key_id] = lease

@@ -9,37 +9,29 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_JOB_TTL = 86_400  # seconds a job record (and its files) stays readable
-DEFAULT_MAX_INSTANCES = 1_000  # instances in one prediction request
-DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024  # a JSON body larger than this is refused with 413
-DEFAULT_MAX_UPLOAD_BYTES = 1024**3  # a CSV upload larger than this is refused with 413
-DEFAULT_PREDICTION_LOG_MAXLEN = 100_000  # predictions kept in the prediction log
-DEFAULT_TENANT_MAX_ACTIVE_JOBS = 1_000  # queued + running jobs of one tenant
-DEFAULT_TENANT_MAX_ACTIVE_BATCHES = 4  # batch jobs of one tenant queued or running at once
-DEFAULT_TENANT_MAX_STORED_BYTES = 20 * 1024**3  # bytes of one tenant's uploads and results
-# a lean scoring process holds ~100-200 MB; one that loaded scikit-learn (a model version
-# without lean artifact, a report) holds more and is replaced after its task
-DEFAULT_WORKER_MAX_MEMORY_MB = 400
-# predictions the feedback index holds at most: ~190 bytes of Redis each (a uuid job id),
-# ~95 MB, under a fifth of the compose Redis's 512 MB maxmemory
-DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS = 500_000
-# the field holding each job type's TTL override (a job type's value: see core.jobs.JobType)
-JOB_TTL_FIELDS = {
-    "prediction": "prediction_job_ttl_seconds",
-    "batch": "batch_job_ttl_seconds",
-    "drift_report": "report_job_ttl_seconds",
-    "performance_report": "report_job_ttl_seconds",
-}
-DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
-DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
-DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
-DEFAULT_QUEUED_LEASE = 60.0  # seconds a queued job may wait for a worker before re-publishing
-DEFAULT_RUNNING_LEASE = 60.0  # seconds of a running plan, part or report's lease (renewed)
-DEFAULT_MAX_ATTEMPTS = 3  # times a job or a batch part may be taken before it is poison
-SOFT_LIMIT_SHARE = 0.9  # an unset soft time limit is this share of the hard one
-
-
-TIME_LIMITED = ("prediction", "batch", "report", "maintenance")  # kinds of task with limits
+from core.defaults import (
+    DEFAULT_BATCH_PART_DECODED_BYTES,
+    DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS,
+    DEFAULT_JOB_TTL,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_INSTANCES,
+    DEFAULT_MAX_JSON_BYTES,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_PREDICTION_LOG_MAXLEN,
+    DEFAULT_QUEUED_LEASE,
+    DEFAULT_RATE_LIMIT_BURST_SECONDS,
+    DEFAULT_RATE_LIMIT_PER_SECOND,
+    DEFAULT_RUNNING_LEASE,
+    DEFAULT_TENANT_MAX_ACTIVE_BATCHES,
+    DEFAULT_TENANT_MAX_ACTIVE_JOBS,
+    DEFAULT_TENANT_MAX_STORED_BYTES,
+    DEFAULT_WEBHOOK_RETRY,
+    DEFAULT_WORKER_GRACE,
+    DEFAULT_WORKER_MAX_MEMORY_MB,
+    JOB_TTL_FIELDS,
+    SOFT_LIMIT_SHARE,
+    TIME_LIMITED,
+)
 
 
 class Settings(BaseSettings):
@@ -69,8 +61,7 @@ class Settings(BaseSettings):
     """``job_ttl_seconds`` for batch jobs and their files (unset: ``job_ttl_seconds``)."""
 
     report_job_ttl_seconds: int | None = Field(None, ge=60)
-    """``job_ttl_seconds`` for drift and performance report jobs and their HTML (unset:
-    ``job_ttl_seconds``)."""
+    """``job_ttl_seconds`` for report jobs and their HTML (unset: ``job_ttl_seconds``)."""
 
     max_instances: int = Field(DEFAULT_MAX_INSTANCES, ge=1)
     """Largest number of instances in one prediction request."""
@@ -85,9 +76,7 @@ class Settings(BaseSettings):
     """Longest long-poll a client may ask for with ``?wait=``."""
 
     prediction_log_maxlen: int = Field(DEFAULT_PREDICTION_LOG_MAXLEN, ge=100)
-    """Predictions the prediction log keeps (at least; up to one job's entry more).
-
-    Counted in predictions, not stream entries: an entry holds a job's predictions."""
+    """Predictions (not stream entries) the prediction log keeps, up to one job's more."""
 
     microbatch_max_jobs: int = Field(64, ge=1)
     """Most prediction jobs a worker scores in one model call."""
@@ -96,8 +85,7 @@ class Settings(BaseSettings):
     """Most rows a worker scores in one model call (one job is never split)."""
 
     claim_lease_seconds: float = Field(30.0, gt=0)
-    """Lease of a claimed prediction job: one its worker has not finished after this long
-    is re-queued by beat's sweeper."""
+    """Lease of a claimed prediction job: re-queued by beat's sweeper when it runs out."""
 
     queued_lease_seconds: float = Field(DEFAULT_QUEUED_LEASE, gt=0)
     """A queued job or batch part no worker has taken after this long is published again
@@ -136,8 +124,7 @@ class Settings(BaseSettings):
     """Hard time limit, in seconds, of a report task."""
 
     report_soft_time_limit: int | None = Field(None, ge=1)
-    """Soft time limit, in seconds, of a report task (below the hard one; unset: 90 % of
-    it): the report job fails."""
+    """Soft time limit, in seconds, of a report task (below the hard one): the job fails."""
 
     maintenance_time_limit: int = Field(300, ge=2)
     """Hard time limit, in seconds, of beat's tasks and the accuracy update (re-publishing
@@ -166,6 +153,10 @@ class Settings(BaseSettings):
 
     batch_part_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     """Bytes of an upload scored by one part task; parts run on any free worker process."""
+
+    batch_part_decoded_bytes: int = Field(DEFAULT_BATCH_PART_DECODED_BYTES, ge=1024)
+    """Bytes of decoded data one batch part may produce (never less than ``batch_part_bytes``):
+    over it, its job fails naming the part and row group (see ``ml.batch.budget``)."""
 
     batch_chunk_bytes: int = Field(256 * 1024, ge=1024)
     """Bytes of CSV a batch part reads, scores and writes at a time (cancel is seen between)."""
@@ -298,8 +289,7 @@ class Settings(BaseSettings):
         return self
 
     def soft_time_limit(self, kind: str) -> int:
-        """The soft time limit of a kind of task (``prediction``, ``batch``, ``report``,
-        ``maintenance``): the one set, else 90 % of the hard limit."""
+        """A kind of task's soft time limit: the one set, else 90 % of the hard limit."""
         soft = getattr(self, f"{kind}_soft_time_limit")
         hard = getattr(self, f"{kind}_time_limit")
         return soft if soft is not None else max(1, min(hard - 1, int(hard * SOFT_LIMIT_SHARE)))
@@ -316,6 +306,18 @@ class Settings(BaseSettings):
 
     tenant_max_stored_bytes: int = Field(DEFAULT_TENANT_MAX_STORED_BYTES, ge=0)
     """Bytes of uploads and batch results a tenant may store (more: 413); per key too."""
+
+    webhook_retry_seconds: int = Field(DEFAULT_WEBHOOK_RETRY, ge=0)
+    """Seconds a webhook delivery is retried (timeouts, connection errors, 5xx, 429)."""
+
+    webhook_backoff_seconds: float = Field(30.0, gt=0)
+    """Delay before a delivery's first retry; each next one waits twice as long (max 1 h)."""
+
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    """Seconds a delivery may take to connect, and then to read each part of the answer."""
+
+    webhook_allowed_hosts: str = ""
+    """Comma-separated hosts a callback URL may name over http or at a private address."""
 
     bootstrap_admin_key: SecretStr | None = None
     """An admin API key the web makes sure exists when it starts (compose sets it from

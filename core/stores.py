@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 
 from core.apikeys import KeyStore
@@ -10,22 +12,38 @@ from core.feedback import FeedbackStore
 from core.jobs import JobStore
 from core.keys import Keys
 from core.prediction_log import PredictionLog
-from core.settings import Settings
+from core.settings import JOB_TTL_FIELDS, TIME_LIMITED, Settings
 
 
 def keys(settings: Settings) -> Keys:
     return Keys(settings.key_prefix)
 
 
-def job_store(settings: Settings, client: redis.Redis, job_type: str | None = None) -> JobStore:
-    """The job store; with a job type, one whose writes give a job that type's TTL."""
+def job_store(
+    settings: Settings,
+    client: redis.Redis,
+    job_type: str | None = None,
+    on_webhook: Callable[[list[str]], None] | None = None,
+) -> JobStore:
+    """The job store; with a job type, one whose writes give a job that type's TTL; with
+    ``on_webhook``, one that hands it the jobs it finishes that have a callback URL."""
     return JobStore(
         client,
         keys=keys(settings),
         ttl=settings.job_ttl(job_type) if job_type else settings.job_ttl_seconds,
         log_maxlen=settings.prediction_log_maxlen,
+        index_ttl=index_seconds(settings),
         queued_lease=settings.queued_lease_seconds,
+        on_webhook=on_webhook,
     )
+
+
+def index_seconds(settings: Settings) -> int:
+    """Seconds the recent-jobs indexes keep a job's entry: the longest TTL of any job type
+    plus the longest a task may run (a record's TTL restarts at its last change)."""
+    longest_ttl = max(settings.job_ttl(t) for t in JOB_TTL_FIELDS)
+    longest_run = max(getattr(settings, f"{kind}_time_limit") for kind in TIME_LIMITED)
+    return longest_ttl + longest_run
 
 
 def feedback_store(settings: Settings, client: redis.Redis) -> FeedbackStore:

@@ -55,13 +55,14 @@ class Proc:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start(name: str, cmd: list[str], env: dict[str, str], logdir: Path) -> Proc:
-    """Start ``cmd`` in a session of its own, from the project root, logging to ``logdir``."""
+def start(name: str, cmd: list[str], env: dict[str, str], logdir: Path, cwd: Path = ROOT) -> Proc:
+    """Start ``cmd`` in a session of its own, from ``cwd`` (the project root), logging to
+    ``logdir``."""
     logdir.mkdir(parents=True, exist_ok=True)
     log = logdir / f"{name}-{int(time.time() * 1000)}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     return Proc(name, popen, log)
 

@@ -27,7 +27,9 @@ from devsupport.redis_server import RedisServer
 
 WEB_START_TIMEOUT = 30.0  # seconds gunicorn has to answer /health
 WORKER_START_TIMEOUT = 90.0  # seconds a worker has to serve /metrics, and its children the model
-DEFAULT_QUEUES = "predictions,batches,reports"  # one worker for everything, unlike production
+DEFAULT_QUEUES = (
+    "predictions,batches,reports,webhooks"  # one worker for everything, unlike production
+)
 ADMIN_KEY_ENV = "LIFEBOAT_BOOTSTRAP_ADMIN_KEY"  # the web makes this admin key when it starts
 METRICS_KEY_ENV = "LIFEBOAT_BOOTSTRAP_METRICS_KEY"  # and this key with the metrics scope
 

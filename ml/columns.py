@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from ml.schema import (
@@ -27,6 +28,13 @@ from ml.schema import (
 )
 
 _NUMBER_TYPES = frozenset({int, float})
+
+
+class _Absent:
+    """Marks an instance without an id (``None`` would be an explicit null)."""
+
+
+_ABSENT = _Absent()
 _ID_TYPES = frozenset({str, int})
 
 
@@ -67,14 +75,10 @@ def _fast_columns(schema: FeatureSchema, instances: object, max_instances: int) 
         return None
     if any(type(i) is not dict for i in instances):
         return None
-    allowed = {*schema.feature_names, ID_FIELD}
-    if any(not i.keys() <= allowed for i in instances):
-        return None
     features: dict[str, list[Any]] = {}
     for feature in schema.features:
-        name = feature.name
         try:
-            column = [i[name] for i in instances]
+            column = list(map(itemgetter(feature.name), instances))
         except KeyError:
             return None
         cleaned = (
@@ -84,9 +88,16 @@ def _fast_columns(schema: FeatureSchema, instances: object, max_instances: int) 
         )
         if cleaned is None:
             return None
-        features[name] = cleaned
+        features[feature.name] = cleaned
     ids = _ids(instances)
-    return None if ids is None else Columns(features, ids)
+    if ids is None:
+        return None
+    # every instance has every feature: it has no other key when it has no more keys
+    # than the features and its id
+    given_ids = len(ids) - ids.count(None)
+    if sum(map(len, instances)) != len(instances) * len(features) + given_ids:
+        return None
+    return Columns(features, ids)
 
 
 def _numeric(feature: Feature, column: list[Any]) -> list[Any] | None:
@@ -100,7 +111,7 @@ def _numeric(feature: Feature, column: list[Any]) -> list[Any] | None:
     if not types <= _NUMBER_TYPES:  # bool, str, … (bool is not int here)
         return None
     try:
-        values = [float(v) for v in present]
+        values = list(map(float, present))
     except OverflowError:  # an integer too large for a float
         return None
     if values:
@@ -111,7 +122,7 @@ def _numeric(feature: Feature, column: list[Any]) -> list[Any] | None:
             feature.maximum is not None and high > feature.maximum
         ):
             return None
-        if feature.integer and not all(v.is_integer() for v in values):
+        if feature.integer and not all(map(float.is_integer, values)):
             return None
     if present is column:
         return values
@@ -134,13 +145,16 @@ def _categorical(feature: Feature, column: list[Any]) -> list[Any] | None:
 
 def _ids(instances: list[dict[str, Any]]) -> list[Any] | None:
     """Each instance's client id (None where it gave none); None when one is not valid."""
-    ids: list[Any] = []
-    for instance in instances:
-        value = instance.get(ID_FIELD)
-        if value is None:
-            if ID_FIELD in instance:  # an explicit null is not an id
-                return None
-        elif type(value) not in _ID_TYPES or (type(value) is str and len(value) > MAX_ID_LENGTH):
-            return None
-        ids.append(value)
-    return ids
+    ids = [i.get(ID_FIELD, _ABSENT) for i in instances]
+    if None in ids:  # an explicit null is not an id
+        return None
+    absent = ids.count(_ABSENT)
+    if absent == len(ids):
+        return [None] * len(ids)
+    types = set(map(type, ids))
+    types.discard(_Absent)
+    if not types <= _ID_TYPES:
+        return None
+    if str in types and any(type(v) is str and len(v) > MAX_ID_LENGTH for v in ids):
+        return None
+    return [None if v is _ABSENT else v for v in ids] if absent else ids

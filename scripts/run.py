@@ -22,7 +22,8 @@ API keys: on first start a development admin key is written to ``var/api-key``
 Two workers, as in production: the scoring worker (queues ``predictions`` and
 ``batches``) whose pool processes stay lean (numpy and pyarrow, no scikit-learn),
 and the reports worker (queue ``reports``: Evidently, pandas, scikit-learn) with
-one pool process and its own metrics port.
+one pool process and its own metrics port; it also delivers webhooks (queue
+``webhooks``), which wait on other hosts and so never hold up scoring.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def app_processes(settings: Settings, var: Path = VAR) -> list[tuple[str, str]]:
             "reports",
             f"env LIFEBOAT_WORKER_METRICS_PORT={settings.reports_worker_metrics_port} "
             "LIFEBOAT_WORKER_MAX_MEMORY_MB=0 "
-            f"{celery} worker -Q reports --loglevel=INFO --concurrency=1 --hostname=reports@%h",
+            f"{celery} worker -Q reports,webhooks --loglevel=INFO --concurrency=1 "
+            "--hostname=reports@%h",
         ),
         ("beat", f"{celery} beat --loglevel=INFO --schedule={shlex.quote(str(schedule))}"),
         ("web", shlex.join(web_command())),

@@ -12,6 +12,7 @@ within that; an expiry time is checked on every request.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import Flask, g, request
@@ -27,23 +28,43 @@ BEARER = "bearer"
 
 
 class VerifiedKeys:
-    """Tokens this process has looked up, each trusted for ``ttl`` seconds."""
+    """Tokens this process has looked up, each trusted for ``ttl`` seconds.
+
+    When a token is not (or no longer) trusted, one request looks it up in Redis while
+    the token's other requests in this process wait for that answer, rather than each
+    looking it up at once.
+    """
 
     def __init__(self, store: KeyStore, ttl: float) -> None:
         self.store = store
         self.ttl = ttl
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._looking_up: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
 
     def lookup(self, token: str) -> ApiKey | None:
-        now = time.monotonic()
-        cached = self._cache.get(token)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        key = self.store.verify(token)
-        if len(self._cache) >= CACHE_MAX_ENTRIES:
-            self._cache.clear()
-        self._cache[token] = (now + self.ttl, key)
-        return key
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                cached = self._cache.get(token)
+                if cached is not None and cached[0] > now:
+                    return cached[1]
+                looking_up = self._looking_up.get(token)
+                if looking_up is None:
+                    self._looking_up[token] = threading.Event()
+                    break
+            looking_up.wait()  # then trust its answer, or look it up if it failed
+        try:
+            key = self.store.verify(token)
+            with self._lock:
+                if len(self._cache) >= CACHE_MAX_ENTRIES:
+                    self._cache.clear()
+                # trusted from when it was asked for: a revocation since is seen in ttl
+                self._cache[token] = (now + self.ttl, key)
+            return key
+        finally:
+            with self._lock:
+                self._looking_up.pop(token).set()
 
 
 def register(app: Flask, keys: VerifiedKeys, public_endpoints: frozenset[str]) -> None:

@@ -9,7 +9,7 @@ from flask import Response
 
 from core.errors import JobConflict
 from core.jobs import Job
-from web.job_resource import job_resource
+from core.jobs.resource import job_resource
 
 _encoder = msgspec.json.Encoder()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,11 +14,13 @@ from kombu.exceptions import OperationalError
 from core import stores
 from core.errors import BrokerUnavailable
 from core.jobs import Job, JobStore, JobType
-from core.queue import PREDICT_TASK
+from core.queue import DELIVER_WEBHOOK_TASK, PREDICT_TASK
 from core.settings import Settings
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.waiting import CompletionWaiter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,7 +37,9 @@ class Services:
         """The job store that creates and cancels jobs of this type with the type's TTL."""
         store = self._typed_stores.get(job_type)
         if store is None:
-            store = stores.job_store(self.settings, self.store.redis, job_type)
+            store = stores.job_store(
+                self.settings, self.store.redis, job_type, self.publish_webhooks
+            )
             store = self._typed_stores.setdefault(job_type, store)
         return store
 
@@ -53,6 +58,15 @@ class Services:
                 self.store.discard(job_id, idempotency_key)
             finally:
                 raise BrokerUnavailable("the queue cannot be reached; retry later") from exc
+
+    def publish_webhooks(self, job_ids: list[str]) -> None:
+        """Queue the webhook deliveries of jobs the web finished (cancelled); a broker error
+        is logged: the cancel has happened either way."""
+        for job_id in job_ids:
+            try:
+                self.celery.send_task(DELIVER_WEBHOOK_TASK, args=[job_id])
+            except (OperationalError, OSError):
+                log.exception("the webhook of job %s could not be queued", job_id)
 
     def wait(self, job_id: str, seconds: float) -> Job:
         """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""

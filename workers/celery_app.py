@@ -49,6 +49,7 @@ app.conf.imports = (
     "workers.batches.tasks",
     "workers.monitoring.tasks",
     "workers.leases.tasks",
+    "workers.webhooks.tasks",
     "workers.signals",
     "workers.shutdown",  # before the pool forks: its shared stop flag must be inherited
     "workers.timeouts",

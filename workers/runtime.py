@@ -9,10 +9,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import redis
+from celery import current_app
 
 from core import stores
 from core.jobs import JobStore, JobType
 from core.keys import Keys
+from core.queue import DELIVER_WEBHOOK_TASK
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 
@@ -49,7 +51,9 @@ class Runtime:
     def store_for(self, job_type: JobType) -> JobStore:
         """The job store that finishes jobs of this type with the type's TTL."""
         key = ("job store", job_type)
-        return self.memo(key, lambda: stores.job_store(self.settings, self.redis, job_type))
+        return self.memo(
+            key, lambda: stores.job_store(self.settings, self.redis, job_type, publish_webhooks)
+        )
 
     @cached_property
     def registry(self) -> Registry:
@@ -82,6 +86,16 @@ class Runtime:
     def pipeline(self, version: str) -> Any:
         """The version's scikit-learn pipeline (loads scikit-learn into this process)."""
         return self.model(version).pipeline
+
+
+def publish_webhooks(job_ids: list[str]) -> None:
+    """Queue the delivery of finished jobs' webhooks; a broker error is logged, never
+    raised: a delivery never fails the job."""
+    for job_id in job_ids:
+        try:
+            current_app.send_task(DELIVER_WEBHOOK_TASK, args=[job_id])
+        except Exception:
+            log.exception("the webhook of job %s could not be queued", job_id)
 
 
 _runtime: Runtime | None = None

@@ -43,6 +43,7 @@ from lifeboat_client.models import (
     Progress,
 )
 from lifeboat_client.transport import NO_RETRIES, RetryPolicy
+from lifeboat_client.webhooks import InvalidSignature, verify_webhook
 
 __all__ = [
     "NO_RETRIES",
@@ -58,6 +59,7 @@ __all__ = [
     "DeploymentChange",
     "FeedbackResult",
     "Forbidden",
+    "InvalidSignature",
     "Job",
     "JobFailed",
     "JobPage",
@@ -78,4 +80,5 @@ __all__ = [
     "ValidationError",
     "WaitTimeout",
     "__version__",
+    "verify_webhook",
 ]

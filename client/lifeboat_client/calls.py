@@ -131,32 +131,41 @@ def submit_report(
     *,
     model_version: str | None,
     wait: float | None,
+    idempotency_key: str | None = None,
 ) -> Call:
     body: dict[str, Any] = {"type": report_type, "window": window_json(window)}
     if model_version:
         body["model_version"] = model_version
     poll = _long_poll(wait)
-    # the server keeps no Idempotency-Key for reports: a dropped connection is not retried
     return Call(
         "POST",
         "reports",
         params={"wait": poll},
         json=body,
-        replayable=False,
+        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
         read_timeout=_read_timeout(poll),
     )
 
 
 def submit_report_file(
-    report_type: str, body: Any, *, size: int, model_version: str | None
+    report_type: str,
+    body: Any,
+    *,
+    size: int,
+    model_version: str | None,
+    idempotency_key: str | None = None,
 ) -> Call:
+    """``body`` makes the upload's chunks afresh for every try."""
     return Call(
         "POST",
         "reports",
         params={"type": report_type, "model_version": model_version},
-        headers={"Content-Type": "text/csv", "Content-Length": str(size)},
+        headers={
+            "Content-Type": "text/csv",
+            "Content-Length": str(size),
+            "Idempotency-Key": idempotency_key or new_idempotency_key(),
+        },
         body=body,
-        replayable=False,
         read_timeout=300.0,
     )
 

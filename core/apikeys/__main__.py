@@ -39,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", required=True, nargs="+", choices=SCOPES)
     create.add_argument("--expires-in-days", type=float, help="default: never")
     create.add_argument("--rate-limit", type=float, help="requests/second (default: settings)")
+    create.add_argument("--callback-url", help="webhook of its jobs that name none (default: none)")
     sub.add_parser("list", help="every key as JSON lines, without secrets")
     revoke = sub.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                 scopes=frozenset(args.scopes),
                 expires_at=expires,
                 rate_limit_per_second=args.rate_limit,
+                callback_url=args.callback_url,
             )
             print(f"created {key.id} ({key.name}, tenant {key.tenant})", file=sys.stderr)
             print(token)

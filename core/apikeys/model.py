@@ -70,6 +70,7 @@ class ApiKey:
     max_active_jobs: int | None = None
     max_active_batches: int | None = None
     max_stored_bytes: int | None = None
+    callback_url: str | None = None  # the webhook of the jobs it makes that name none
 
     def usable(self, now: float) -> bool:
         return not self.revoked and (self.expires_at is None or now < self.expires_at)
@@ -103,6 +104,7 @@ class ApiKey:
             "max_active_jobs": text(self.max_active_jobs),
             "max_active_batches": text(self.max_active_batches),
             "max_stored_bytes": text(self.max_stored_bytes),
+            "callback_url": text(self.callback_url),
         }
 
     @classmethod
@@ -128,6 +130,7 @@ class ApiKey:
             max_active_jobs=whole("max_active_jobs"),
             max_active_batches=whole("max_active_batches"),
             max_stored_bytes=whole("max_stored_bytes"),
+            callback_url=h.get("callback_url") or None,
         )
 
 

@@ -39,8 +39,9 @@ class KeyStore:
     ) -> tuple[ApiKey, str]:
         """A new key and its token (shown once: only its hash is kept).
 
-        ``limits``: ``expires_at``, ``rate_limit_per_second`` and the tenant quotas
-        (``max_active_jobs``, ``max_active_batches``, ``max_stored_bytes``).
+        ``limits``: ``expires_at``, ``rate_limit_per_second``, the tenant quotas
+        (``max_active_jobs``, ``max_active_batches``, ``max_stored_bytes``) and the
+        default ``callback_url`` of the jobs it makes.
         """
         token = token or new_token()
         key = ApiKey(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -16,6 +16,7 @@ from core.keys import Keys
 DEFAULT_TTL = 86_400  # seconds a job record lives (and a finished one stays readable)
 DEFAULT_LOG_MAXLEN = 100_000  # predictions the prediction log keeps
 DEFAULT_QUEUED_LEASE = 60.0  # seconds a queued job may wait for a worker before re-publishing
+WEBHOOK_DUE = 2  # what job_finish.lua answers for a job it finished that has a callback URL
 
 
 class StoreBase:
@@ -28,13 +29,21 @@ class StoreBase:
         keys: Keys | None = None,
         ttl: int = DEFAULT_TTL,
         log_maxlen: int = DEFAULT_LOG_MAXLEN,
+        index_ttl: int | None = None,
         queued_lease: float = DEFAULT_QUEUED_LEASE,
+        on_webhook: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.redis = client
         self.keys = keys or Keys()
         self.ttl = ttl
+        # seconds the recent-jobs indexes keep an entry: as long as the longest-lived job
+        # type may live, whatever the type of the job being created (its own TTL may be
+        # shorter); an entry that outlives its record is skipped and removed by a listing
+        self.index_ttl = max(ttl, index_ttl or 0)
         self.log_maxlen = log_maxlen
         self.queued_lease = queued_lease
+        # called with the ids of jobs this store finished that have a callback URL
+        self.on_webhook = on_webhook
         self.leases_key = self.keys.leases
         self.done_channel = self.keys.done_channel
         self.pending_key = self.keys.pending(JobType.PREDICTION.value)
@@ -59,13 +68,26 @@ class StoreBase:
             registered = self._scripts[name] = self.redis.register_script(text)
         return registered
 
+    def announce(self, job_ids: Sequence[str], answers: Sequence[Any]) -> None:
+        """Hand the jobs whose finish answered ``WEBHOOK_DUE`` to ``on_webhook``."""
+        due = [j for j, a in zip(job_ids, answers, strict=True) if a == WEBHOOK_DUE]
+        if due and self.on_webhook is not None:
+            self.on_webhook(due)
+
     def get(self, job_id: str) -> Job:
+        """The job with its result, wherever the result is kept (record or own key)."""
         raw = guard(self.redis.hgetall, self.key(job_id))
         if not raw:
             raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
+        if raw.pop(b"result_in_key", None):  # a large result: a second read, only then
+            result = guard(self.redis.get, self.keys.job_result(job_id))
+            if result is None:  # expired between the two reads, with its record
+                raise JobNotFound(f"no job with id {job_id!r} (unknown, or expired)")
+            raw[b"result"] = result
         return Job.from_hash(raw)
 
     def get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
+        """The jobs' records (a large result, kept under its own key, is not read)."""
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
             pipe.hgetall(self.key(job_id))

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from core.prediction_log import LogRecord
+from core.timestamps import iso
 
 _encoder = msgspec.json.Encoder()  # several times faster than json for the large results
 _decoder = msgspec.json.Decoder()
@@ -80,6 +81,23 @@ class Job:
     tenant: str | None = None  # the tenant of the API key that made it
     attempts: int = 0  # times a worker has taken it (claims, redeliveries included)
     last_error: str | None = None  # why its last attempt ended without finishing it
+    callback_url: str | None = None  # where its webhook goes once it has finished
+    # its webhook's deliveries (core.webhooks.attempts writes these fields)
+    webhook_attempts: int = 0
+    webhook_last_status: int | None = None  # HTTP status of the last attempt (None: no answer)
+    webhook_delivered_at: float | None = None
+
+    @property
+    def webhook(self) -> dict[str, Any] | None:
+        """What the job resource shows of its webhook (None: it has no callback URL)."""
+        if not self.callback_url:
+            return None
+        return {
+            "url": self.callback_url,
+            "attempts": self.webhook_attempts,
+            "last_status": self.webhook_last_status,
+            "delivered_at": iso(self.webhook_delivered_at),
+        }
 
     @property
     def result(self) -> Any:
@@ -117,6 +135,10 @@ class Job:
             tenant=h.get("tenant") or None,
             attempts=int(h.get("attempts") or 0),
             last_error=h.get("last_error") or None,
+            callback_url=h.get("callback_url") or None,
+            webhook_attempts=int(h.get("webhook_attempts") or 0),
+            webhook_last_status=int(num("webhook_last_status") or 0) or None,
+            webhook_delivered_at=num("webhook_delivered_at"),
         )
 
 

@@ -1,4 +1,4 @@
-"""The web's side of the job store: creating, listing and cancelling jobs."""
+"""The web's side of the job store: creating and cancelling jobs (listing: ``listing``)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,15 @@ UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the sto
 
 
 class Submissions(StoreBase):
-    """Job records as the API creates, lists and cancels them."""
+    """Job records as the API creates and cancels them."""
 
-    def create(
+    def create(self, job_type: JobType, **kwargs: Any) -> tuple[str, bool]:
+        """Write a queued job record of a tenant; returns (job id, created): see
+        :meth:`create_job`."""
+        job_id, record = self.create_job(job_type, **kwargs)
+        return job_id, record is not None
+
+    def create_job(
         self,
         job_type: JobType,
         *,
@@ -30,11 +36,13 @@ class Submissions(StoreBase):
         tenant: str | None = None,
         tenancy: Tenancy = UNLIMITED,
         stored_bytes: int = 0,
-    ) -> tuple[str, bool]:
-        """Write a queued job record of a tenant; returns (job id, created).
+        callback_url: str | None = None,
+    ) -> tuple[str, Job | None]:
+        """Write a queued job record of a tenant; returns its id and the record as written
+        (a POST without ``wait`` answers with it: no read back, and always ``202``).
 
         With an idempotency key the tenant already used within the TTL, nothing is
-        written and the earlier job's id comes back with ``created=False``. The job takes
+        written and the earlier job's id comes back with no record. The job takes
         its share of the tenant's quotas (``stored_bytes``: its upload) in the same
         script: over a quota, nothing is written and :class:`QuotaExceeded` (429) or
         :class:`StorageQuotaExceeded` (413) names the limit.
@@ -53,6 +61,7 @@ class Submissions(StoreBase):
             "params": encode(params),
             "fingerprint": fingerprint or "",
             "tenant": tenant or "",
+            "callback_url": callback_url or "",
         }
         args: list[Any] = [
             self.ttl,
@@ -63,6 +72,7 @@ class Submissions(StoreBase):
             tenancy.max_active_jobs,
             tenancy.max_active_batches,
             tenancy.max_stored_bytes,
+            self.index_ttl,
         ]
         for name, value in fields.items():
             args += [name, value]
@@ -89,7 +99,11 @@ class Submissions(StoreBase):
         outcome, *rest = [g.decode() if isinstance(g, bytes) else g for g in got]
         if outcome == "quota":
             raise _quota_error(tenant or "", str(rest[0]), int(rest[1]), int(rest[2]))
-        return str(rest[0]), outcome == "created"
+        if outcome != "created":
+            return str(rest[0]), None
+        return job_id, Job.from_hash(
+            {k.encode(): v if isinstance(v, bytes) else v.encode() for k, v in fields.items()}
+        )
 
     def discard(self, job_id: str, idempotency_key: str | None = None) -> None:
         """Remove a job whose task could not be published (no half-made job is left, no
@@ -127,34 +141,6 @@ class Submissions(StoreBase):
             "stored_bytes": int(n_bytes or 0),
         }
 
-    def recent(
-        self,
-        *,
-        limit: int,
-        job_type: JobType | None = None,
-        status: JobStatus | None = None,
-        tenant: str | None = None,
-        window: int = 2_000,
-    ) -> list[Job]:
-        """Most recent jobs first (of one tenant, when given), filtered, among the last
-        ``window`` jobs created."""
-        recent = self.keys.tenant_recent_jobs(tenant) if tenant else self.keys.recent_jobs
-        ids = guard(self.redis.zrevrange, recent, 0, window - 1)
-        jobs: list[Job] = []
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.hgetall(self.key(job_id.decode()))
-        for raw in guard(pipe.execute) if ids else []:
-            if not raw:
-                continue
-            job = Job.from_hash(raw)
-            if (job_type and job.type != job_type) or (status and job.status != status):
-                continue
-            jobs.append(job)
-            if len(jobs) >= limit:
-                break
-        return jobs
-
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; 409 if it has finished."""
         ok = guard(
@@ -165,6 +151,7 @@ class Submissions(StoreBase):
                 self.keys.prediction_log,
                 self.keys.prediction_log_rows,
                 self.leases_key,
+                "",
             ],
             args=[
                 JobStatus.CANCELLED.value,
@@ -178,6 +165,7 @@ class Submissions(StoreBase):
                 *self.quota_args(),
             ],
         )
+        self.announce([job_id], [ok])
         job = self.get(job_id)
         if not ok and job.status is not JobStatus.CANCELLED:
             raise JobConflict(f"job {job_id} has already finished ({job.status.value})")

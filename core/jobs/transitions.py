@@ -3,7 +3,8 @@
 Every transition is one Lua script, so it is atomic and checked: a finished job
 never goes back to ``running``, whatever Celery redelivers, and a job finishes
 once. Claiming leases a job (``Keys.leases``) and counts an attempt; finishing
-removes its lease, publishes the job id on the done channel (long-polls wait on it)
+removes its lease, publishes the job id on the done channel (long-polls wait on it),
+hands a job with a callback URL to ``on_webhook`` (its delivery task)
 and appends the job's predictions to the prediction log in the same script, so
 the log holds each prediction exactly once.
 """
@@ -19,6 +20,11 @@ from core.jobs.base import StoreBase
 from core.jobs.model import ClaimOutcome, Outcome, encode
 
 DEFAULT_MAX_ATTEMPTS = 3  # times a job may be taken before it is poison
+
+# a result larger than this (bytes of JSON: ~50 predictions) is stored under its own key
+# with the job's TTL, not in the job record: reading a record's state (long-polls,
+# cancels, workers) then never moves it; only reading the job itself does
+RESULT_INLINE_BYTES = 8 * 1024
 
 
 class Transitions(StoreBase):
@@ -79,7 +85,9 @@ class Transitions(StoreBase):
         """Finish several jobs in one round trip; True where this call finished the job."""
         pipe = self.redis.pipeline(transaction=False)
         self._queue_finishes(pipe, outcomes)
-        return [bool(r) for r in pipe.execute()]
+        got = pipe.execute()
+        self.announce([o.job_id for o in outcomes], got)
+        return [bool(r) for r in got]
 
     def finish_batch(self, outcomes: Sequence[Outcome], owner: str) -> tuple[list[bool], int]:
         """Finish a claimed batch and forget the owner's claims in one round trip.
@@ -91,12 +99,15 @@ class Transitions(StoreBase):
         pipe.delete(self.keys.claims(owner))
         pipe.get(self.keys.prediction_log_rows)
         got = pipe.execute()
+        self.announce([o.job_id for o in outcomes], got[: len(outcomes)])
         return [bool(r) for r in got[: len(outcomes)]], int(got[-1] or 0)
 
     def _queue_finishes(self, pipe: Any, outcomes: Sequence[Outcome]) -> None:
         now = repr(time.time())
         finish = self.script("job_finish")
         for o in outcomes:
+            result = encode(o.result) if o.result is not None else b""
+            result_key = self.keys.job_result(o.job_id) if len(result) > RESULT_INLINE_BYTES else ""
             finish(
                 keys=[
                     self.key(o.job_id),
@@ -104,11 +115,12 @@ class Transitions(StoreBase):
                     self.keys.prediction_log,
                     self.keys.prediction_log_rows,
                     self.leases_key,
+                    result_key,
                 ],
                 args=[
                     o.status.value,
                     now,
-                    encode(o.result) if o.result is not None else "",
+                    result,
                     encode(o.error) if o.error is not None else "",
                     self.ttl,
                     self.log_maxlen,

@@ -4,11 +4,13 @@
 -- KEYS[4] pending list ("" if none), KEYS[5] the tenant's recent jobs zset ("" if no
 -- tenant), KEYS[6..9] the tenant's quota keys, KEYS[10] the leases zset
 -- ARGV: ttl, created_at, job id, 1 if a batch else 0, stored bytes, max active jobs,
--- max active batches, max stored bytes, then field/value pairs, then the queued lease (s):
--- a job not taken by a worker by then is published again by the sweeper
+-- max active batches, max stored bytes, seconds the recent-jobs indexes keep an entry (the
+-- longest any job type may live: not this job's ttl), then field/value pairs, then the
+-- queued lease (s): a job not taken by a worker by then is published again by the sweeper
 -- Returns {'created', job id}, {'exists', the earlier job's id} when the idempotency key
 -- is taken, or {'quota', limit name, limit, in use}.
 local ttl, now, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local keep = tonumber(ARGV[9])
 if KEYS[3] ~= '' then
   local existing = redis.call('GET', KEYS[3])
   if existing then return {'exists', existing} end
@@ -19,14 +21,14 @@ if KEYS[5] ~= '' then
   local refused = quota_take(q, id, ARGV[4] == '1', tonumber(ARGV[5]), limits, now, ttl)
   if refused then return {'quota', refused[1], refused[2], refused[3]} end
   redis.call('ZADD', KEYS[5], now, id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - ttl)
-  redis.call('EXPIRE', KEYS[5], ttl)
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - keep)
+  redis.call('EXPIRE', KEYS[5], keep)
 end
 if KEYS[3] ~= '' then redis.call('SET', KEYS[3], id, 'EX', ttl) end
-for i = 9, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 10, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[2], now, id)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep)
 if KEYS[4] ~= '' then
   redis.call('RPUSH', KEYS[4], id)
   redis.call('EXPIRE', KEYS[4], ttl)

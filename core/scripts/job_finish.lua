@@ -2,7 +2,9 @@
 -- entries are appended by append_predictions (core.prediction_log, joined before this);
 -- its tenant's quota shares end (quota.lua, joined too): its files keep `stored bytes`.
 -- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter,
--- KEYS[5] leases zset (a finished job holds no lease)
+-- KEYS[5] leases zset (a finished job holds no lease), KEYS[6] the result's own key ("":
+-- the result goes into the job record; else the record says so in its field result_in_key)
+-- Returns 0 if it had finished already, 2 if it finished and has a webhook to deliver, else 1
 -- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
 -- job id, stored bytes, the tenant key prefix, the 4 quota key suffixes, then the log
 -- entries as (rows, entry JSON) pairs
@@ -10,7 +12,12 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[3]) end
+if ARGV[3] ~= '' and KEYS[6] ~= '' then
+  redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])
+  redis.call('HSET', KEYS[1], 'result_in_key', '1')
+elseif ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'result', ARGV[3])
+end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
 if ARGV[1] == 'succeeded' then
   local total = redis.call('HGET', KEYS[1], 'progress_total')
@@ -27,4 +34,6 @@ if tenant and tenant ~= '' then
 end
 append_predictions(KEYS[3], KEYS[4], tonumber(ARGV[6]), 14)
 redis.call('PUBLISH', KEYS[2], ARGV[7])
+local callback = redis.call('HGET', KEYS[1], 'callback_url')
+if callback and callback ~= '' then return 2 end
 return 1

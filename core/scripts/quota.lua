@@ -35,6 +35,7 @@ end
 -- quota_stored(q, id, bytes, now, ttl): the job's files now hold `bytes` until now + ttl
 local function quota_stored(q, id, bytes, now, ttl)
   local before = tonumber(redis.call('HGET', q[4], id) or '0')
+  if bytes == 0 and before == 0 then return end  -- no files then or now (every prediction)
   if bytes > 0 then
     redis.call('HSET', q[4], id, bytes)
     redis.call('ZADD', q[3], now + ttl, id)
@@ -60,8 +61,10 @@ local function quota_take(q, id, is_batch, bytes, limits, now, ttl)
     local batches = redis.call('ZCARD', q[2])
     if batches >= limits[2] then return {'active_batches', limits[2], batches} end
   end
-  local used = tonumber(redis.call('HGET', q[4], '#total') or '0')
-  if bytes > 0 and used + bytes > limits[3] then return {'stored_bytes', limits[3], used} end
+  if bytes > 0 then
+    local used = tonumber(redis.call('HGET', q[4], '#total') or '0')
+    if used + bytes > limits[3] then return {'stored_bytes', limits[3], used} end
+  end
   redis.call('ZADD', q[1], now + ttl, id)
   quota_keep(q[1], ttl)
   if is_batch then

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ml.batch import budget
 from ml.batch.chunks import ChunkScorer
 from ml.batch.formulas import restore_table
 from ml.batch.parts import Part, PartSummary, part_writer
@@ -43,9 +44,11 @@ class NotParquet(MLError):
     """The file cannot be read as Parquet (or one of its columns as text)."""
 
 
-def _open(path: Path | str) -> pq.ParquetFile:
+def _open(path: Path | str, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path, buffer_size=READ_BUFFER_BYTES)
+        return pq.ParquetFile(
+            path, buffer_size=READ_BUFFER_BYTES, read_dictionary=list(read_dictionary) or None
+        )
     except FileNotFoundError:
         raise
     except (pa.ArrowException, OSError) as exc:
@@ -79,37 +82,61 @@ def score_row_groups(
     sink: io.RawIOBase | io.BufferedIOBase,
     *,
     chunk_bytes: int,
+    max_decoded_bytes: int,
     on_chunk: Callable[[PartSummary], None] | None = None,
 ) -> PartSummary:
     """Score the row groups of ``part`` and write them to ``sink`` (CSV without a header).
 
     About ``chunk_bytes`` of uncompressed data are scored at a time; ``on_chunk`` is
-    called after each chunk is written (it may raise to stop).
+    called after each chunk is written (it may raise to stop). A part decoding to more
+    than ``max_decoded_bytes`` raises :class:`~ml.batch.budget.OverBudget`: checked from
+    the footer before any page is read, then batch by batch (:mod:`ml.batch.budget`).
     """
     summary = PartSummary()
     writer = part_writer(sink, scorer)
     try:
-        parquet = _open(path)
+        meta = _open(path).metadata
         groups = list(range(part.start, part.end))
-        meta = parquet.metadata
+        budget.check_row_groups(meta, part.index, groups, columns, max_decoded_bytes)
+        # text columns stay dictionaries until counted: a repeated value is not expanded yet
+        parquet = _open(path, read_dictionary=_text_columns(meta.schema.to_arrow_schema(), columns))
         size = sum(meta.row_group(i).total_byte_size for i in groups)
         rows = sum(meta.row_group(i).num_rows for i in groups)
         batch_rows = max(1, min(MAX_CHUNK_ROWS, chunk_bytes * rows // max(1, size)))
         next_row = part.lines_before + 1
+        decoded = budget.DecodedBytes(meta, part.index, groups, max_decoded_bytes)
         batches = parquet.iter_batches(
             batch_size=batch_rows, row_groups=groups, columns=list(columns), use_threads=False
         )
         for batch in _reading(batches):
-            numbers = np.arange(next_row, next_row + batch.num_rows, dtype=np.int64)
-            next_row += batch.num_rows
-            outcome = scorer.score(as_text(batch), numbers)
-            writer.write_table(outcome.table)
-            summary.add(outcome.rows, outcome.failed, outcome.examples)
-            if on_chunk is not None:
-                on_chunk(summary)
+            for piece in _pieces(batch, decoded.add(batch), chunk_bytes):
+                numbers = np.arange(next_row, next_row + piece.num_rows, dtype=np.int64)
+                next_row += piece.num_rows
+                outcome = scorer.score(as_text(piece), numbers)
+                writer.write_table(outcome.table)
+                summary.add(outcome.rows, outcome.failed, outcome.examples)
+                if on_chunk is not None:
+                    on_chunk(summary)
     finally:
         writer.close()
     return summary
+
+
+def _text_columns(schema: pa.Schema, columns: Sequence[str]) -> list[str]:
+    wanted = set(columns)
+    return [
+        f.name
+        for f in schema
+        if f.name in wanted and (pa.types.is_string(f.type) or pa.types.is_binary(f.type))
+    ]
+
+
+def _pieces(batch: pa.RecordBatch, expanded: int, chunk_bytes: int) -> list[pa.RecordBatch]:
+    """The batch in slices of about ``chunk_bytes`` once expanded (dictionaries decoded)."""
+    if expanded <= chunk_bytes or batch.num_rows <= 1:
+        return [batch]
+    step = max(1, batch.num_rows * chunk_bytes // expanded)
+    return [batch.slice(i, step) for i in range(0, batch.num_rows, step)]
 
 
 def _reading(batches):  # type: ignore[no-untyped-def]

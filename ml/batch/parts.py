@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ml.batch import budget
 from ml.batch.chunks import MAX_ERROR_EXAMPLES, ChunkScorer
 from ml.batch.formulas import FormulaSafeWriter
 from ml.errors import MLError
@@ -190,12 +191,16 @@ def score_part(
     sink: io.RawIOBase | io.BufferedIOBase,
     *,
     chunk_bytes: int,
+    max_decoded_bytes: int,
     on_chunk: Callable[[PartSummary], None] | None = None,
 ) -> PartSummary:
     """Score the lines of ``part`` and write them, scored, to ``sink`` (CSV without a header).
 
-    ``on_chunk`` is called after each chunk is written (it may raise to stop).
+    ``on_chunk`` is called after each chunk is written (it may raise to stop). A part
+    longer than ``max_decoded_bytes`` raises :class:`~ml.batch.budget.OverBudget`
+    before anything is read.
     """
+    budget.check_range(part.index, part.start, part.end, max_decoded_bytes)
     summary = PartSummary()
     writer = part_writer(sink, scorer)
     try:

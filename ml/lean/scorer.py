@@ -77,18 +77,22 @@ class CategoricalBlock:
             map(get_column, self.columns), self.fill, self.offsets, strict=True
         ):
             position = offsets.get
-            # a string is never missing: look it up at once (most values are strings)
-            found = [
-                (row, hit)
-                for row, hit in enumerate(
-                    position(v) if type(v) is str else position(fill if is_missing(v) else v)
-                    for v in values
-                )
-                if hit is not None
-            ]
-            if found:
-                rows, hits = zip(*found, strict=True)
-                out[list(rows), [self.start + h for h in hits]] = 1.0
+            # every value looked up at once (a C loop): most are known strings
+            hits: list[int | None] = list(map(position, values))
+            if None in hits:  # missing values (imputed) or unknown categories (all zeros)
+                hits = [
+                    hit
+                    if hit is not None or type(v) is str
+                    else position(fill if is_missing(v) else v)
+                    for hit, v in zip(hits, values, strict=True)
+                ]
+            if None in hits:
+                rows = [row for row, hit in enumerate(hits) if hit is not None]
+                cols = np.array([hits[row] for row in rows], dtype=np.intp)
+                out[rows, self.start + cols] = 1.0
+            elif hits:
+                cols = np.array(hits, dtype=np.intp)
+                out[np.arange(len(hits)), self.start + cols] = 1.0
 
 
 def is_missing(value: object) -> bool:

@@ -4,7 +4,9 @@ A file's content (a header naming every feature, rows, an ``id_column`` that is 
 it) and a time window's order cannot be said in JSON Schema; the document says them
 in words. So that "schema-valid request rejected" keeps its meaning for these
 operations, each positive case generated for them is given a file, and a window,
-that the words allow. Negative cases are left as generated. Loaded by ``st run``
+that the words allow; a generated ``callback_url`` (which must resolve to a public
+address: not something a schema says, nor a lookup this machine can make) becomes one on
+the host the stack allow-lists. Negative cases are left as generated. Loaded by ``st run``
 through ``SCHEMATHESIS_HOOKS``.
 """
 
@@ -107,7 +109,31 @@ def _when(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-FIXES = {("POST", "/api/v1/batches"): _batch, ("POST", "/api/v1/reports"): _report}
+CALLBACK_URL = "http://127.0.0.1:9/hook"  # allow-listed by the fuzzed stack; nothing listens
+
+
+def _callback(query: dict[str, Any], body: Any, media_type: str) -> Any:
+    """Every generated callback URL, in the query or the body, made an allow-listed one."""
+    if "callback_url" in query:
+        query["callback_url"] = CALLBACK_URL
+    if isinstance(body, dict) and "callback_url" in body:
+        return {**body, "callback_url": CALLBACK_URL}
+    return body
+
+
+def _with_callback(fix: Any) -> Any:
+    def fixed(query: dict[str, Any], body: Any, media_type: str) -> Any:
+        return _callback(query, fix(query, body, media_type) if fix else body, media_type)
+
+    return fixed
+
+
+FIXES = {
+    ("POST", "/api/v1/batches"): _with_callback(_batch),
+    ("POST", "/api/v1/reports"): _with_callback(_report),
+    ("POST", "/api/v1/predictions"): _with_callback(None),
+    ("POST", "/api/v1/keys"): _with_callback(None),
+}
 
 
 def _positive(case: Any) -> bool:

@@ -71,6 +71,8 @@ def test_the_document_carries_the_limits_the_server_checks(client: FlaskClient) 
         ("limit=0", ["query", "limit"]),
         ("limit=1.5", ["query", "limit"]),
         ("status=done", ["query", "status"]),
+        ("cursor=nope", ["query", "cursor"]),
+        ("cursor=1~a.b", ["query", "cursor"]),
     ],
 )
 def test_a_bad_list_parameter_is_422_naming_it(

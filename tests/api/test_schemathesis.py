@@ -38,6 +38,7 @@ def fuzzed_stack(
         models_dir,
         tmp_path_factory.mktemp("schemathesis"),
         LIFEBOAT_MAX_WAIT_SECONDS="2",
+        LIFEBOAT_WEBHOOK_ALLOWED_HOSTS="127.0.0.1",  # the hooks' callback URLs
     )
     s.start_worker()
     s.start_web()

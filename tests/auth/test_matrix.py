@@ -61,6 +61,8 @@ SCOPE_TABLE: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/api/v1/deployment/history"): ("admin", False),
     ("GET", "/api/v1/keys"): ("admin", False),
     ("DELETE", "/api/v1/keys/<key_id>"): ("admin", False),
+    ("GET", "/api/v1/webhooks/secret"): ("admin", False),
+    ("POST", "/api/v1/webhooks/secret/rotate"): ("admin", False),
 }
 
 

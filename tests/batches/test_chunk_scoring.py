@@ -122,7 +122,7 @@ def test_an_unparseable_line_keeps_its_place_and_its_line_number(model, tmp_path
     out = io.BytesIO()
     for part in parts:
         sink = io.BytesIO()
-        score_part(scorer, path, columns, part, sink, chunk_bytes=1024)
+        score_part(scorer, path, columns, part, sink, chunk_bytes=1024, max_decoded_bytes=1 << 30)
         out.write(sink.getvalue())
     import csv
 
@@ -179,10 +179,20 @@ def test_a_typed_parquet_file_scores_as_the_same_rows_in_a_csv_file(model, tmp_p
     scorer = ChunkScorer(model, "passenger", ["note"])
     from_csv, from_parquet = io.BytesIO(), io.BytesIO()
     (csv_part,), _ = plan_parts(as_csv, body.index(b"\n") + 1, 1 << 20)
-    score_part(scorer, as_csv, columns, csv_part, from_csv, chunk_bytes=2048)
+    score_part(
+        scorer, as_csv, columns, csv_part, from_csv, chunk_bytes=2048, max_decoded_bytes=1 << 30
+    )
     parts, _ = plan_row_groups(parquet, 4096)
     for part in parts:
-        score_row_groups(scorer, parquet, columns, part, from_parquet, chunk_bytes=2048)
+        score_row_groups(
+            scorer,
+            parquet,
+            columns,
+            part,
+            from_parquet,
+            chunk_bytes=2048,
+            max_decoded_bytes=1 << 30,
+        )
     assert from_parquet.getvalue() == from_csv.getvalue()
     assert b"pclass: may not be null" in from_parquet.getvalue()
 

@@ -247,3 +247,15 @@ def test_the_log_keeps_at_least_its_length_and_less_than_one_entry_more(
     # 1,752 predictions: dropping the 700 leaves 1,052; dropping the 600 too would leave 452
     assert [len(r) for r in logged_records(store.redis, keys)] == [600, 1, 1, 450]
     assert int(store.redis.get(keys.prediction_log_rows)) == 1_052
+
+
+def test_a_large_result_lives_under_its_own_key_with_the_jobs_ttl(store: JobStore) -> None:
+    small, large = new_job(store), new_job(store)
+    big = {"predictions": [{"id": k, "prediction": "died"} for k in range(1000)]}
+    for job_id, result in ((small, {"predictions": [1]}), (large, big)):
+        store.claim(job_id, "task", lease=30)
+        store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result=result))
+    assert store.redis.hget(store.keys.job(large), "result") is None
+    assert store.redis.exists(store.keys.job_result(small)) == 0
+    assert 590 < store.redis.ttl(store.keys.job_result(large)) <= 600
+    assert (store.get(small).result, store.get(large).result) == ({"predictions": [1]}, big)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -13,6 +15,7 @@ from devsupport import RedisServer
 from tests.conftest import new_db
 
 KEYS = Keys("test-limits")
+PAUSE_MS = 300  # Redis holds writes this long while the concurrent requests arrive
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +113,48 @@ def test_a_leased_request_reports_what_the_key_has_left(client: redis.Redis) -> 
     policy = Policy(0.001, 100_000)
     remaining = [limiter.take("leased-left", policy).remaining for _ in range(12)]
     assert remaining == list(range(99, 87, -1))
+
+
+def script_calls(client: redis.Redis) -> int:
+    """Scripts this Redis server has run (every limit check is one)."""
+    stats = client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+
+
+def test_a_refusal_is_answered_without_redis_until_its_retry_after(
+    limiter: RateLimiter, client: redis.Redis
+) -> None:
+    policy = Policy(0.001, 1_000)  # one request, refilled in 1,000 s
+    assert limiter.take("refusal-held", policy).allowed
+    first = limiter.take("refusal-held", policy)
+    before = script_calls(client)
+    later = [limiter.take("refusal-held", policy) for _ in range(5)]
+    assert script_calls(client) == before
+    assert [d.allowed for d in later] == [False] * 5
+    assert all(0 < d.retry_after_seconds <= first.retry_after_seconds for d in later)
+    assert later[-1].reset_seconds - later[-1].retry_after_seconds == pytest.approx(
+        first.reset_seconds - first.retry_after_seconds
+    )
+
+
+def test_concurrent_requests_of_a_key_wait_for_one_answer_rather_than_each_asking(
+    client: redis.Redis,
+) -> None:
+    limiter = RateLimiter(client, KEYS, lease_seconds=20_000)
+    policy = Policy(0.001, 100_000)  # leases of up to 10 requests
+    requests = 8
+    started = threading.Barrier(requests + 1)
+
+    def take() -> bool:
+        started.wait()
+        return limiter.take("together", policy).allowed
+
+    before = script_calls(client)
+    client.client_pause(PAUSE_MS, all=False)  # the first to ask waits for Redis
+    with ThreadPoolExecutor(requests) as pool:
+        futures = [pool.submit(take) for _ in range(requests)]
+        started.wait()
+        allowed = [f.result() for f in futures]
+    assert allowed == [True] * requests
+    # leases of 1, 2, 4 and 8 requests cover 8 requests; asking each would be 8 scripts
+    assert script_calls(client) - before <= 4

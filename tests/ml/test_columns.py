@@ -60,6 +60,8 @@ INSTANCES = st.one_of(st.lists(INSTANCE, min_size=0, max_size=7), ODD_VALUES)
 @example(instances=[{**PASSENGER, "age": None, "pclass": None}])
 @example(instances=[{**PASSENGER, "pclass": True}, PASSENGER])
 @example(instances=[{**PASSENGER, "fare": 10**400}])
+@example(instances=[{**PASSENGER, "unknown": 1}, {**PASSENGER, "id": "a"}])
+@example(instances=[{**PASSENGER, "id": 7}, {**PASSENGER, "id": "x" * 200}])
 def test_columns_agree_with_instances_on_any_input(schema: FeatureSchema, instances: Any) -> None:
     assert outcome(validate_columns, schema, instances) == outcome(
         validate_instances, schema, instances

@@ -42,7 +42,7 @@ columns = list(row)
 parts, _ = plan_parts({str(upload)!r}, len(",".join(columns)) + 1, 1 << 20)
 sink = io.BytesIO()
 summary = score_part(ChunkScorer(model, None, []), {str(upload)!r}, columns, parts[0], sink,
-                     chunk_bytes=1 << 16)
+                     chunk_bytes=1 << 16, max_decoded_bytes=1 << 30)
 assert summary.rows == 2 and summary.failed == 0, (summary, sink.getvalue())
 heavy = sorted(m for m in ("sklearn", "scipy", "pandas", "skops") if m in sys.modules)
 assert not heavy, heavy

@@ -155,3 +155,35 @@ def test_an_uploaded_csv_lacking_feature_columns_is_422(idle_stack: Stack) -> No
     assert r.status_code == 422
     missing = sorted(e["loc"][1] for e in r.json()["errors"])
     assert missing == ["age", "embarked", "fare", "parch", "sibsp"]
+
+
+def _csv(reference: pd.DataFrame, feature_schema, seed: int) -> str:
+    types = ColumnTypes.from_schema(feature_schema)
+    return shifted(reference, types.all, 200, seed=seed).to_csv(index=False)
+
+
+@pytest.mark.parametrize("body", ["json", "csv"])
+def test_an_idempotency_key_makes_one_report_job_and_queues_one_task(
+    idle_stack: Stack, reference: pd.DataFrame, feature_schema, body: str
+) -> None:
+    key = {"Idempotency-Key": f"report-{body}-{id(reference)}"}
+    if body == "json":
+        send = {"json": {"type": "drift", "window": {"last": 500}}}
+        other = {"json": {"type": "drift", "window": {"last": 600}}}
+    else:
+        csv = _csv(reference, feature_schema, seed=3)
+        send = {"data": csv, "params": {"type": "drift"}}
+        other = {"data": _csv(reference, feature_schema, seed=4), "params": {"type": "drift"}}
+    queued = idle_stack.redis.llen("reports")
+    url = idle_stack.url("/api/v1/reports")
+    content = {"headers": {**key, "Content-Type": "text/csv"}} if body == "csv" else {"headers": key}
+    first = idle_stack.http.post(url, timeout=10, **send, **content)
+    again = idle_stack.http.post(url, timeout=10, **send, **content)
+    refused = idle_stack.http.post(url, timeout=10, **other, **content)
+    assert (first.status_code, again.status_code) == (202, 202), (first.text, again.text)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert refused.status_code == 409
+    assert [e["loc"] for e in refused.json()["errors"]] == [["header", "Idempotency-Key"]]
+    assert idle_stack.redis.llen("reports") == queued + 1

@@ -19,7 +19,6 @@ from lifeboat_client import (
     NO_RETRIES,
     AsyncClient,
     Client,
-    ConnectionFailed,
     NotFound,
     Progress,
     RetryPolicy,
@@ -171,14 +170,10 @@ def rate_limited(calls: str) -> dict[str, Any]:
 
 
 def report_dropped() -> dict[str, Any]:
-    """A report submission whose answer is lost: the server keeps no Idempotency-Key for
-    reports, so the SDK must not send it again."""
+    """A report submission whose answer is lost: sent again with the same Idempotency-Key."""
     with Client() as lb:
-        try:
-            lb.report("drift", 100)
-        except ConnectionFailed as exc:
-            return {"raised": "ConnectionFailed", "message": str(exc)}
-    return {"raised": None}
+        job = lb.report("drift", 100)
+    return {"id": job.id}
 
 
 def idle() -> dict[str, Any]:

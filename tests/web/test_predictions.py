@@ -80,6 +80,30 @@ def test_jobs_list_shows_recent_jobs_newest_first(stack: Stack) -> None:
     assert [j["id"] for j in listed["jobs"]] == ids[::-1]
 
 
+def test_jobs_list_pages_with_a_cursor_and_shows_no_results(stack: Stack) -> None:
+    key = stack.make_key("pages", "predict", "read")
+    ids = []
+    for _ in range(5):
+        r = key.post(
+            stack.url("/api/v1/predictions"),
+            json={"instances": [PASSENGER]},
+            params={"wait": 5},
+            timeout=40,
+        )
+        ids.append(r.json()["id"])
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = key.get(stack.url("/api/v1/jobs"), params=params, timeout=5).json()
+        assert all("result" not in j and j["status"] == "succeeded" for j in page["jobs"])
+        seen += [j["id"] for j in page["jobs"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert (seen, pages) == (ids[::-1], 3)
+
+
 def test_finished_job_cannot_be_cancelled(stack: Stack) -> None:
     job = submit(stack, [PASSENGER], wait=5).json()
     assert job["status"] == "succeeded"

@@ -1,10 +1,11 @@
-"""A prediction job's result JSON, written from a template, reads as the dicts it stands for."""
+"""A prediction job's result JSON reads as the dicts it stands for, whatever its labels and ids."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from workers.predictions.scoring import predictions_json
@@ -54,3 +55,13 @@ def test_floats_read_back_to_the_same_doubles() -> None:
     )
     got = json.loads(bytes(raw))["predictions"]
     assert [list(p["probabilities"].values()) for p in got] == [values[:2], values[2:]]
+
+
+@pytest.mark.parametrize("labels", [["died", "survived"], ['say "hi"', "back\\slash"]])
+def test_the_result_is_the_dicts_encoded_fields_in_the_api_order(labels: list[str]) -> None:
+    rows = [[0.25, 0.75], [1 / 3, 2 / 3]]
+    ids: list[Any] = ["alice", None]
+    chosen = [labels[1], labels[0]]
+    raw = predictions_json("j", "v1", labels, ids=ids, chosen=chosen, rows=rows)
+    expected = reference("j", "v1", labels, ids=ids, chosen=chosen, rows=rows)
+    assert bytes(raw) == msgspec.json.encode(expected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.apikeys import Scope
-from web.api.common import IDEMPOTENCY_KEY
+from web.api.common import CALLBACK_URL, CALLBACK_URL_PARAM, IDEMPOTENCY_KEY
 from web.api.components import (
     INVALID,
     QUOTA,
@@ -42,6 +42,7 @@ def _form(svc: Services) -> dict[str, Any]:
             FILE_FIELD: BINARY,
             "model_version": model_versions(svc),
             "id_column": ID_COLUMN,
+            "callback_url": CALLBACK_URL,
         },
     }
 
@@ -56,7 +57,8 @@ CREATE_BATCH = Operation(
         "`id_column` must name a column of the file that is not a feature. A Parquet file "
         "is sent as `application/vnd.apache.parquet` (or `application/x-parquet`), or as "
         "the multipart `file` with that content type or a name ending in `.parquet`. "
-        "`model_version` and `id_column` may also be sent as multipart form fields (they "
+        "`model_version`, `id_column` and `callback_url` may also be sent as multipart form "
+        "fields (they "
         "win over the query). Follow the job at `Location`; download the scored file from "
         "`/api/v1/jobs/{job_id}/result` once it has succeeded."
     ),
@@ -65,6 +67,7 @@ CREATE_BATCH = Operation(
     params=(
         Param("model_version", "query", model_versions, "default: the default version"),
         Param("id_column", "query", ID_COLUMN, "input column copied first (default: `row`)"),
+        CALLBACK_URL_PARAM,
         IDEMPOTENCY_KEY,
     ),
     bodies={

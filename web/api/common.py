@@ -1,9 +1,10 @@
-"""Parameters several operations share: ``wait`` and ``Idempotency-Key``."""
+"""Parameters several operations share: ``wait``, ``Idempotency-Key``, ``callback_url``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.webhooks.urls import MAX_URL, URL_PATTERN
 from web.api.contract import Param
 from web.services import Services
 
@@ -34,3 +35,13 @@ IDEMPOTENCY_KEY = Param(
     "the same key within the job TTL and the same request returns the same job "
     "(`Idempotent-Replayed: true`); with a different request it is 409",
 )
+CALLBACK_URL: dict[str, Any] = {
+    "type": "string",
+    "maxLength": MAX_URL,
+    "pattern": URL_PATTERN,
+    "description": (
+        "where to POST the job, signed (Standard Webhooks), once it has finished: https at "
+        "a public address (default: the API key's `callback_url`)"
+    ),
+}
+CALLBACK_URL_PARAM = Param("callback_url", "query", CALLBACK_URL, CALLBACK_URL["description"])

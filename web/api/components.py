@@ -11,6 +11,7 @@ from web.services import Services
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 JOB_REF = {"$ref": "#/components/schemas/Job"}
+JOB_SUMMARY_REF = {"$ref": "#/components/schemas/JobSummary"}
 INSTANCE_REF = {"$ref": "#/components/schemas/Instance"}
 LOCATION_HEADER = {
     "Location": {"description": "the job's URL", "schema": {"type": "string"}},
@@ -43,8 +44,27 @@ JOB: dict[str, Any] = {
         "result": {},
         "error": {"type": ["object", "null"]},
         "tenant": {"type": ["string", "null"], "description": "the tenant that made it"},
+        "webhook": {
+            "type": ["object", "null"],
+            "description": "its completion webhook's deliveries (null: no callback URL)",
+            "properties": {
+                "url": {"type": "string"},
+                "attempts": {"type": "integer", "minimum": 0},
+                "last_status": {
+                    "type": ["integer", "null"],
+                    "description": "HTTP status of the last attempt (null: none, or no answer)",
+                },
+                "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+            },
+        },
         "links": {"type": "object"},
     },
+}
+JOB_SUMMARY: dict[str, Any] = {
+    **JOB,
+    "description": "a job as a listing shows it: no `result` (read the job itself for it)",
+    "properties": {k: v for k, v in JOB["properties"].items() if k != "result"},
+    "additionalProperties": False,
 }
 PROBLEM: dict[str, Any] = {
     "type": "object",
@@ -203,6 +223,7 @@ def components(svc: Services) -> dict[str, Any]:
         "schemas": {
             "Instance": instance_schema(default_schema(svc)),
             "Job": JOB,
+            "JobSummary": JOB_SUMMARY,
             "Problem": PROBLEM,
         },
         "securitySchemes": SECURITY_SCHEMES,

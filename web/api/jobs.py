@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from core.apikeys import TENANT_PATTERN, Scope
-from core.jobs import JobStatus, JobType
+from core.jobs import CURSOR_PATTERN, SCAN_LIMIT, JobStatus, JobType
 from web.api.common import WAIT
 from web.api.components import (
     INVALID,
     JOB_REF,
+    JOB_SUMMARY_REF,
     NOT_FOUND_JOB,
     UNAVAILABLE,
     json_response,
@@ -65,10 +66,15 @@ CANCEL_JOB_BY_DELETE = Operation(
 )
 
 LIST_JOBS = Operation(
-    summary="Recent jobs of the key's tenant, newest first",
+    summary="Recent jobs of the key's tenant, newest first, a page at a time",
     description=(
-        "An `admin` key may list another tenant's jobs with `tenant`; another key may name "
-        "only its own tenant there (403 otherwise)."
+        "Job summaries (no `result`: read `GET /api/v1/jobs/{job_id}` for it), newest first. "
+        "Pass `next_cursor` back as `cursor` for the next page; `next_cursor` is null after "
+        "the last one. A page costs O(`limit`). With `type` or `status`, a page reads at "
+        f"most {SCAN_LIMIT} jobs past the cursor looking for matches: it may then hold fewer "
+        "than `limit` jobs, even none, with a `next_cursor` to go on from. An `admin` key "
+        "may list another tenant's jobs with `tenant`; another key may name only its own "
+        "tenant there (403 otherwise)."
     ),
     tags=("jobs",),
     scopes=(Scope.READ,),
@@ -87,16 +93,26 @@ LIST_JOBS = Operation(
             {"type": "string", "pattern": TENANT_PATTERN},
             "whose jobs (default: the key's tenant; another tenant's needs `admin`)",
         ),
+        Param(
+            "cursor",
+            "query",
+            {"type": "string", "pattern": CURSOR_PATTERN},
+            "where to go on from: a page's `next_cursor` (opaque; pass the same filters)",
+        ),
     ),
     responses={
         "200": json_response(
-            "jobs, newest first",
+            "a page of jobs, newest first",
             {
                 "type": "object",
-                "required": ["jobs", "limit"],
+                "required": ["jobs", "limit", "next_cursor"],
                 "properties": {
-                    "jobs": {"type": "array", "items": JOB_REF},
+                    "jobs": {"type": "array", "items": JOB_SUMMARY_REF},
                     "limit": {"type": "integer"},
+                    "next_cursor": {
+                        "type": ["string", "null"],
+                        "description": "the next page's `cursor`; null after the last page",
+                    },
                 },
             },
         ),

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.apikeys import SCOPES, TENANT_PATTERN, Scope
 from core.apikeys.model import NAME_MAX
+from web.api.common import CALLBACK_URL
 from web.api.components import (
     INVALID,
     MALFORMED,
@@ -56,6 +57,7 @@ KEY: dict[str, Any] = {
         "expires_at": {"type": ["string", "null"], "format": "date-time"},
         "revoked": {"type": "boolean"},
         **SHOWN_LIMITS,
+        "callback_url": {"type": ["string", "null"], "description": "its jobs' default webhook"},
     },
 }
 CREATED_KEY = {
@@ -85,6 +87,10 @@ CREATE_BODY: dict[str, Any] = {
             "description": "RFC 3339; from then on the key is refused (default: never)",
         },
         **LIMITS,
+        "callback_url": {
+            **CALLBACK_URL,
+            "description": "the webhook of the jobs this key makes that name no callback_url",
+        },
     },
 }
 

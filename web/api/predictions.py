@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.apikeys import Scope
-from web.api.common import IDEMPOTENCY_KEY, WAIT
+from web.api.common import CALLBACK_URL, IDEMPOTENCY_KEY, WAIT
 from web.api.components import (
     INSTANCE_REF,
     INVALID,
@@ -35,6 +35,7 @@ def _body(svc: Services) -> dict[str, Any]:
                 "items": INSTANCE_REF,
             },
             "model_version": model_versions(svc),
+            "callback_url": CALLBACK_URL,
         },
     }
 
@@ -44,6 +45,7 @@ CREATE_PREDICTION = Operation(
     description=(
         "Each instance is checked against the requested model version's feature schema "
         "(the `Instance` schema here is the default version's); every bad field is named. "
+        "A `callback_url` that is not https at a public address is 422. "
         "With `wait`, the answer is 200 "
         "with the finished job when it finishes in time."
     ),

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.apikeys import Scope
 from core.jobs import JobType
-from web.api.common import WAIT
+from web.api.common import CALLBACK_URL, CALLBACK_URL_PARAM, IDEMPOTENCY_KEY, WAIT
 from web.api.components import (
     MALFORMED,
     QUOTA,
@@ -61,7 +61,12 @@ def _json(svc: Services) -> dict[str, Any]:
         "type": "object",
         "required": ["type", "window"],
         "additionalProperties": False,
-        "properties": {"type": TYPE, "window": window, "model_version": model_versions(svc)},
+        "properties": {
+            "type": TYPE,
+            "window": window,
+            "model_version": model_versions(svc),
+            "callback_url": CALLBACK_URL,
+        },
     }
     if window_limits(svc, "performance") != window_limits(svc, "drift"):
         schema["if"] = {"properties": {"type": {"const": "performance"}}}
@@ -80,6 +85,7 @@ def _form(svc: Services) -> dict[str, Any]:
             FILE_FIELD: BINARY,
             "type": TYPE,
             "model_version": model_versions(svc),
+            "callback_url": CALLBACK_URL,
         },
     }
 
@@ -104,8 +110,10 @@ CREATE_REPORT = Operation(
     scopes=(Scope.REPORT,),
     params=(
         WAIT,
+        IDEMPOTENCY_KEY,
         Param("type", "query", TYPE, f"the report type, {CSV_ONLY} (required there)"),
         Param("model_version", "query", model_versions, f"default: the default; {CSV_ONLY}"),
+        CALLBACK_URL_PARAM,
     ),
     bodies={
         JSON: _json,
@@ -114,9 +122,12 @@ CREATE_REPORT = Operation(
     },
     examples={JSON: {"type": "drift", "window": {"last": 1000}}},
     responses={
-        "200": job_response("the job finished within `wait`"),
+        "200": job_response(
+            "the job finished within `wait` (or a retry with the same Idempotency-Key: its job)"
+        ),
         "202": job_response("the job is queued or running; poll `Location`"),
         "400": MALFORMED,
+        "409": problem_response("Idempotency-Key already used with another body or file"),
         "413": STORAGE_QUOTA,
         "415": problem_response("neither JSON, CSV nor multipart/form-data"),
         "422": problem_response(

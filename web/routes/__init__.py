@@ -11,8 +11,21 @@ from web.routes import (
     ops,
     predictions,
     reports,
+    webhooks,
 )
 
-MODULES = (predictions, batches, reports, feedback, jobs, models, deployment, keys, ops, docs)
+MODULES = (
+    predictions,
+    batches,
+    reports,
+    feedback,
+    jobs,
+    models,
+    deployment,
+    keys,
+    webhooks,
+    ops,
+    docs,
+)
 
 __all__ = ["MODULES"]

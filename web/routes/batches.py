@@ -33,6 +33,7 @@ from ml.batch.columns import reserved_columns
 from telemetry import metrics
 from web import auth
 from web.api.batches import CREATE_BATCH
+from web.callbacks import callback_url
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
 from web.uploads import (
@@ -69,8 +70,10 @@ def create_batch() -> Response:
             header = read_header(incoming, upload.size)
         id_column = params.get("id_column")
         _check_columns(svc, version, header, id_column)
+        where = ["callback_url"] if upload.multipart else ["query", "callback_url"]
+        callback = callback_url(params.get("callback_url"), where)
         fingerprint = _fingerprint(upload, id_column, requested_version) if key else None
-        job_id, created = svc.store_for(JobType.BATCH).create(
+        job_id, record = svc.store_for(JobType.BATCH).create_job(
             JobType.BATCH,
             params={
                 "columns": header.columns,
@@ -89,12 +92,13 @@ def create_batch() -> Response:
             tenant=auth.tenant(),
             tenancy=auth.tenancy(),
             stored_bytes=upload.size,
+            callback_url=callback,
         )
-        if created:
+        if record is not None:
             os.replace(incoming, files.upload_path(s, job_id, upload.format))
     finally:  # a refused upload, or the copy of a retried one (gone already once renamed)
         discard(incoming)
-    if not created:
+    if record is None:
         return replayed_job_response(
             svc.store.get(job_id), fingerprint, "file or different parameters"
         )
@@ -105,7 +109,7 @@ def create_batch() -> Response:
         raise
     metrics.JOBS_SUBMITTED.labels(JobType.BATCH.value).inc()
     metrics.BATCH_UPLOAD_BYTES.inc(upload.size)
-    return job_response(svc.store.get(job_id))
+    return job_response(record)
 
 
 def _params(svc: Services, query: dict[str, Any], upload: Upload) -> dict[str, Any]:

@@ -7,13 +7,13 @@ from flask import Blueprint, Response, jsonify, request, send_file
 from core import batch_files
 from core.apikeys import Scope
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
-from core.jobs import JobStatus, JobType
+from core.jobs import Cursor, JobStatus, JobType
+from core.jobs.resource import job_resource, job_summary
 from telemetry import metrics
 from web import auth
 from web.api import batches as batches_api
 from web.api import jobs as api
 from web.api import reports as reports_api
-from web.job_resource import job_resource
 from web.responses import json_response
 from web.services import services
 
@@ -124,16 +124,22 @@ def cancel_job_by_delete(job_id: str) -> Response:
 @bp.get("/jobs")
 @api.LIST_JOBS
 def list_jobs() -> Response:
+    """A page of the tenant's jobs, newest first, from ``cursor`` on (summaries: no results)."""
     svc = services()
     params = api.LIST_JOBS.read_params(svc)
     limit, job_type, status = params["limit"], params["type"], params["status"]
     tenant = params["tenant"] or auth.tenant()
     if tenant != auth.tenant():
         auth.require(Scope.ADMIN)
-    jobs = svc.store.recent(
+    cursor = Cursor.decode(params["cursor"]) if params["cursor"] else None
+    page = svc.store.page(
         limit=limit,
+        cursor=cursor,
         job_type=JobType(job_type) if job_type else None,
         status=JobStatus(status) if status else None,
         tenant=tenant,
     )
-    return jsonify({"jobs": [job_resource(j) for j in jobs], "limit": limit})
+    following = page.next_cursor.encode() if page.next_cursor else None
+    return jsonify(
+        {"jobs": [job_summary(j) for j in page.jobs], "limit": limit, "next_cursor": following}
+    )

@@ -13,6 +13,7 @@ from core.errors import InvalidRequest, KeyConflict
 from core.timestamps import iso
 from web import auth
 from web.api import keys as api
+from web.callbacks import checked
 from web.services import services
 
 bp = Blueprint("keys", __name__, url_prefix="/api/v1")
@@ -37,6 +38,7 @@ def key_resource(key: ApiKey) -> dict[str, Any]:
         "max_active_jobs": key.max_active_jobs,
         "max_active_batches": key.max_active_batches,
         "max_stored_bytes": key.max_stored_bytes,
+        "callback_url": key.callback_url,
     }
 
 
@@ -53,6 +55,7 @@ def create_key() -> tuple[Response, int]:
         max_active_jobs=_number(body.get("max_active_jobs"), int),
         max_active_batches=_number(body.get("max_active_batches"), int),
         max_stored_bytes=_number(body.get("max_stored_bytes"), int),
+        callback_url=_checked_callback(body.get("callback_url")),
     )
     resp = jsonify({**key_resource(key), "token": token})
     resp.headers["Cache-Control"] = "no-store"  # it holds a secret
@@ -71,6 +74,10 @@ def revoke_key(key_id: str) -> Response:
     if key_id == auth.current_key().id:  # an admin locking itself out is never what was meant
         raise KeyConflict("a key cannot revoke itself: revoke it with another admin key")
     return jsonify(key_resource(_store().revoke(key_id)))
+
+
+def _checked_callback(url: str | None) -> str | None:
+    return checked(url, ["callback_url"]) if url else None
 
 
 def _number(value: float | None, kind: type) -> Any:

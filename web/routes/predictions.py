@@ -15,6 +15,7 @@ from ml.columns import Columns, validate_columns
 from telemetry import metrics
 from web import auth
 from web.api.predictions import CREATE_PREDICTION
+from web.callbacks import callback_url
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
 
@@ -29,8 +30,9 @@ def create_prediction() -> Response:
     wait, key = params["wait"] or 0.0, params["Idempotency-Key"]
     body, raw = CREATE_PREDICTION.read_json(svc)
     columns, version, routing = _validate(svc, body)
+    callback = callback_url(body.get("callback_url"), ["callback_url"])
     fingerprint = hashlib.sha256(raw).hexdigest()
-    job_id, created = svc.store_for(JobType.PREDICTION).create(
+    job_id, record = svc.store_for(JobType.PREDICTION).create_job(
         JobType.PREDICTION,
         params=prediction_inputs.params(columns),
         model_version=version,
@@ -40,12 +42,13 @@ def create_prediction() -> Response:
         fingerprint=fingerprint,
         tenant=auth.tenant(),
         tenancy=auth.tenancy(),
+        callback_url=callback,
     )
-    if not created:
+    if record is None:
         return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
     metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
     svc.publish(PREDICT_TASK, job_id, key)
-    return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
+    return job_response(svc.wait(job_id, wait) if wait > 0 else record)
 
 
 def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str, Routing]:

@@ -12,6 +12,8 @@ The request's contract is :data:`web.api.reports.CREATE_REPORT`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,12 +28,14 @@ from core.queue import BUILD_REPORT_TASK
 from telemetry import metrics
 from web import auth
 from web.api.reports import CREATE_REPORT, FORM, REPORT_TYPES, window_limits
-from web.responses import job_response
+from web.callbacks import callback_url
+from web.responses import job_response, replayed_job_response
 from web.services import Services, services
 from web.uploads import CSV, FILE_FIELD, discard, read_header, receive
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 Params = tuple[dict[str, Any], str]  # the job's params and model version
+Request = tuple[dict[str, Any], str, str]  # the job's params, model version, fingerprint
 
 
 @bp.post("/reports")
@@ -41,14 +45,19 @@ def create_report() -> Response:
     query = CREATE_REPORT.read_params(svc)
     mimetype = request.mimetype or ""
     if mimetype == "application/json" or mimetype.endswith("+json") or not mimetype:
-        params, version = _from_json(svc)
+        params, version, fingerprint = _from_json(svc)
     else:
-        params, version = _from_upload(svc, query)
+        params, version, fingerprint = _from_upload(svc, query)
     job_type = REPORT_TYPES[params["type"]]
     total = params.get("window", {}).get("last", 0)
     upload = Path(params["upload"]) if params.get("upload") else None
+    given = params.pop("callback_url", None)
     try:
-        job_id, _ = svc.store_for(job_type).create(
+        if given is not None:
+            callback = callback_url(given, ["callback_url"])
+        else:
+            callback = callback_url(query["callback_url"], ["query", "callback_url"])
+        job_id, record = svc.store_for(job_type).create_job(
             job_type,
             params=params,
             model_version=version,
@@ -56,22 +65,37 @@ def create_report() -> Response:
             tenant=auth.tenant(),
             tenancy=auth.tenancy(),
             stored_bytes=upload.stat().st_size if upload else 0,
+            callback_url=callback,
+            idempotency_key=query["Idempotency-Key"],
+            fingerprint=fingerprint,
         )
-        metrics.JOBS_SUBMITTED.labels(job_type.value).inc()
-        svc.publish(BUILD_REPORT_TASK, job_id)
+        if record is not None:
+            metrics.JOBS_SUBMITTED.labels(job_type.value).inc()
+            svc.publish(BUILD_REPORT_TASK, job_id)
     except BaseException:
         if upload:
             discard(upload)
         raise
     wait = query["wait"] or 0.0
-    return job_response(svc.wait(job_id, wait) if wait > 0 else svc.store.get(job_id))
+    if record is None:  # a retry: the earlier request's job (its own upload is kept)
+        if upload:
+            discard(upload)
+        return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body or file")
+    return job_response(svc.wait(job_id, wait) if wait > 0 else record)
 
 
 # --- JSON: a window of the prediction log ---------------------------------------------------
-def _from_json(svc: Services) -> Params:
-    body, _ = CREATE_REPORT.read_json(svc)
+def _from_json(svc: Services) -> Request:
+    body, raw = CREATE_REPORT.read_json(svc)
     auth.require(Scope.MONITOR)  # the log holds every tenant's predictions
     version = svc.catalog.resolve(body.get("model_version"))
+    params, version = _window(svc, body, version)
+    if "callback_url" in body:
+        params["callback_url"] = body["callback_url"]
+    return params, version, hashlib.sha256(raw).hexdigest()
+
+
+def _window(svc: Services, body: dict[str, Any], version: str) -> Params:
     window = body["window"]
     if "last" in window:
         last = int(window["last"])  # JSON Schema's integers include 500.0
@@ -106,17 +130,18 @@ def _invalid(loc: list[Any], msg: str) -> InvalidRequest:
 
 
 # --- CSV upload: current data ------------------------------------------------------------------
-def _from_upload(svc: Services, query: dict[str, Any]) -> Params:
+def _from_upload(svc: Services, query: dict[str, Any]) -> Request:
     s = svc.settings
     s.uploads_dir.mkdir(parents=True, exist_ok=True)
     path = s.uploads_dir / f"{REPORT_UPLOAD_PREFIX}{uuid.uuid4()}.csv"
     try:
-        upload = receive(path, s.max_upload_bytes, formats=(CSV,))
+        upload = receive(path, s.max_upload_bytes, formats=(CSV,), digest=True)
         if upload.multipart:
             fields = dict(upload.fields)
             CREATE_REPORT.check(FORM, svc, {**fields, FILE_FIELD: ""})
         else:
-            fields = {k: v for k, v in query.items() if k != "wait" and v is not None}
+            skip = {"wait", "callback_url", "Idempotency-Key"}  # read by the caller
+            fields = {k: v for k, v in query.items() if k not in skip and v is not None}
             if "type" not in fields:
                 raise _invalid(["query", "type"], "required with a CSV body")
         version = svc.catalog.resolve(fields.get("model_version"))
@@ -124,7 +149,12 @@ def _from_upload(svc: Services, query: dict[str, Any]) -> Params:
     except BaseException:
         discard(path)
         raise
-    return {"type": fields["type"], "source": "upload", "upload": str(path.resolve())}, version
+    params = {"type": fields["type"], "source": "upload", "upload": str(path.resolve())}
+    if "callback_url" in fields:
+        params["callback_url"] = fields["callback_url"]
+    request_ = {"sha256": upload.sha256, "fields": fields, "callback_url": query["callback_url"]}
+    fingerprint = hashlib.sha256(json.dumps(request_, sort_keys=True).encode()).hexdigest()
+    return params, version, fingerprint
 
 
 def _check_columns(svc: Services, path: Path, size: int, report_type: str, version: str) -> None:

@@ -65,16 +65,19 @@ def score(
         part,
         sink,
         chunk_bytes=settings.batch_chunk_bytes,
+        max_decoded_bytes=max(settings.batch_part_decoded_bytes, settings.batch_part_bytes),
         on_chunk=on_chunk,
     )
 
 
 def unreadable_errors() -> tuple[type[Exception], ...]:
-    """What the readers raise for a file they cannot read (the job fails, naming it)."""
+    """What the readers raise for a file they cannot read, or whose part decodes to more than
+    a part's budget (the job fails, naming it)."""
+    from ml.batch.budget import OverBudget
     from ml.batch.parquet import NotParquet
     from ml.batch.parts import NotCsv
 
-    return (NotCsv, NotParquet)
+    return (NotCsv, NotParquet, OverBudget)
 
 
 def write_parquet_result(settings: Settings, job_id: str, schema: Any) -> int:

@@ -1,4 +1,4 @@
-"""A job as the API shows it: the JSON rendering of a job record."""
+"""A job as the API shows it (and a webhook delivers it): the JSON of a job record."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from core.jobs import Job
+from core.jobs.model import Job
 from core.timestamps import iso
 
 API_BASE = "/api/v1"  # where the job resources live
@@ -35,5 +35,13 @@ def job_resource(job: Job, base_path: str = API_BASE, *, raw: bool = False) -> d
         "result": result,
         "error": job.error,
         "tenant": job.tenant,
+        "webhook": job.webhook,
         "links": {"self": f"{base_path}/jobs/{job.id}"},
     }
+
+
+def job_summary(job: Job, base_path: str = API_BASE) -> dict[str, Any]:
+    """A job as a listing shows it: everything but the result (read from the job itself)."""
+    resource = job_resource(job, base_path)
+    del resource["result"]
+    return resource
