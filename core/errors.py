@@ -154,3 +154,10 @@ class StorageQuotaExceeded(QuotaExceeded):
 
     status = 413
     title = "Storage quota exceeded"
+
+
+class DeploymentConflict(LifeboatError):
+    """The deployment cannot make this change now (nothing to roll back to)."""
+
+    status = 409
+    title = "Deployment conflict"

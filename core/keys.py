@@ -155,6 +155,17 @@ class Keys:
         """The newest logged predictions as columns (a binary blob)."""
         return f"{self.prefix}:monitoring:window"
 
+    # --- the deployment (traffic policy) ------------------------------------------------
+    @property
+    def deployment(self) -> str:
+        """The traffic policy (JSON, see :mod:`core.deployment`): default, canary, shadow."""
+        return f"{self.prefix}:deployment"
+
+    @property
+    def deployment_history(self) -> str:
+        """List of the policy's changes (JSON audit entries), newest first, capped."""
+        return f"{self.prefix}:deployment:history"
+
     # --- rate limits ---------------------------------------------------------------------
     def rate_limit(self, key_id: str) -> str:
         """An API key's token bucket: when its bucket is next full (microseconds, Redis time)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import redis
 
 from core.apikeys import KeyStore
+from core.deployment import DeploymentStore
 from core.feedback import FeedbackStore
 from core.jobs import JobStore
 from core.keys import Keys
@@ -61,3 +62,7 @@ def prediction_log(settings: Settings, client: redis.Redis) -> PredictionLog:
 
 def api_keys(settings: Settings, client: redis.Redis) -> KeyStore:
     return KeyStore(client, keys(settings))
+
+
+def deployment(settings: Settings, client: redis.Redis) -> DeploymentStore:
+    return DeploymentStore(client, keys(settings))

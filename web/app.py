@@ -18,6 +18,7 @@ from web.api.document import UNDOCUMENTED_ENDPOINTS
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.routes import MODULES
+from web.routing import PolicyCache
 from web.services import Services
 from web.waiting import CompletionWaiter
 
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         celery=celery,
         predictions=CoalescingPublisher(celery, PREDICT_TASK),
         waiter=CompletionWaiter(subscriber, store.done_channel),
-        catalog=Catalog(Registry(settings.models_dir)),
+        catalog=Catalog(
+            Registry(settings.models_dir), PolicyCache(stores.deployment(settings, client))
+        ),
     )
     for module in MODULES:
         app.register_blueprint(module.bp)

@@ -6,10 +6,12 @@ import threading
 import time
 from typing import Any
 
+from core.deployment import Routing, choose
 from core.errors import InvalidRequest, NoModelInstalled
 from ml.errors import ModelNotFound
 from ml.registry import MODEL_FILE, Registry
 from ml.schema import FeatureSchema
+from web.routing import PolicyCache
 
 DEFAULT_REFRESH_SECONDS = 2.0  # how stale the web's idea of the default version may be
 
@@ -17,8 +19,9 @@ DEFAULT_REFRESH_SECONDS = 2.0  # how stale the web's idea of the default version
 class Catalog:
     """Cached model cards and feature schemas; a card never changes once written."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, policies: PolicyCache | None = None) -> None:
         self.registry = registry
+        self.policies = policies  # the traffic policy; None: the models folder's default only
         self._schemas: dict[str, FeatureSchema] = {}
         self._default: tuple[float, str] | None = None
         self._versions: tuple[float, list[str]] | None = None
@@ -26,6 +29,14 @@ class Catalog:
         self._verified: tuple[str, int, int] | None = None
 
     def default_version(self) -> str:
+        """The traffic policy's default if it is installed, else the models folder's."""
+        policy = self.policies.get() if self.policies else None
+        if policy is not None and policy.default in self.versions():
+            return policy.default
+        return self.folder_default()
+
+    def folder_default(self) -> str:
+        """The models folder's default (``DEFAULT``, else the newest version)."""
         cached = self._default
         if cached and time.monotonic() - cached[0] < DEFAULT_REFRESH_SECONDS:
             return cached[1]
@@ -68,6 +79,17 @@ class Catalog:
                     }
                 ],
             ) from exc
+
+    def route(self, requested: Any, key: str | None) -> tuple[str, Routing]:
+        """The version a prediction request gets and why: the one it names (``pinned``),
+        else the canary's or the default (``key``: the stable hash's input, if any)."""
+        if requested is not None:
+            return self.resolve(requested), Routing.PINNED
+        default = self.default_version()
+        policy = self.policies.get() if self.policies else None
+        if policy is not None and policy.canary and policy.canary.version in self.versions():
+            return choose(policy, default, key)
+        return default, Routing.DEFAULT
 
     def verify(self, version: str) -> None:
         """Check the version's artifact against its recorded sha256 (cached while unchanged)."""

@@ -12,6 +12,7 @@ __version__ = "0.1.0"  # first: the modules below read it (and flit reads it for
 
 from lifeboat_client.aio import AsyncClient
 from lifeboat_client.client import Client
+from lifeboat_client.deployment import Canary, Deployment, DeploymentChange
 from lifeboat_client.errors import (
     ApiError,
     BadRequest,
@@ -50,9 +51,12 @@ __all__ = [
     "ApiKey",
     "AsyncClient",
     "BadRequest",
+    "Canary",
     "Client",
     "Conflict",
     "ConnectionFailed",
+    "Deployment",
+    "DeploymentChange",
     "FeedbackResult",
     "Forbidden",
     "InvalidSignature",

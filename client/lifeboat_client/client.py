@@ -14,6 +14,7 @@ import tenacity
 
 from lifeboat_client import calls
 from lifeboat_client.config import Settings
+from lifeboat_client.deployment import DeploymentMethods
 from lifeboat_client.errors import Conflict, JobFailed, WaitTimeout
 from lifeboat_client.files import Download, PathOrFile, ProgressCallback, Upload, is_parquet
 from lifeboat_client.models import (
@@ -40,7 +41,7 @@ from lifeboat_client.transport import (
 DEFAULT_PREDICT_WAIT = 60.0  # seconds predict() waits for its job before WaitTimeout
 
 
-class Client:
+class Client(DeploymentMethods):
     """Lifeboat's API over HTTP. ``url`` and ``api_key`` default to ``$LIFEBOAT_URL`` and
     ``$LIFEBOAT_API_KEY``. Use it as a context manager, or call :meth:`close`."""
 

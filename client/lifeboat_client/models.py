@@ -62,6 +62,7 @@ class Job:
     result: Any
     error: dict[str, Any] | None
     tenant: str | None
+    routing: str | None  # why model_version serves it: default, canary or pinned
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -79,6 +80,7 @@ class Job:
             result=d.get("result"),
             error=d.get("error"),
             tenant=d.get("tenant"),
+            routing=d.get("routing"),
             raw=d,
         )
 

@@ -70,6 +70,7 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     model_version: str | None = None
+    routing: str | None = None  # why it has its version: default, canary or pinned
     progress_done: int = 0
     progress_total: int = 0
     result_json: bytes | None = None  # the result as stored: decoded only when asked for
@@ -123,6 +124,7 @@ class Job:
             started_at=num("started_at"),
             finished_at=num("finished_at"),
             model_version=h.get("model_version") or None,
+            routing=h.get("routing") or None,
             progress_done=int(h.get("progress_done") or 0),
             progress_total=int(h.get("progress_total") or 0),
             result_json=result_json or None,

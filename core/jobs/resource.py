@@ -30,6 +30,7 @@ def job_resource(job: Job, base_path: str = API_BASE, *, raw: bool = False) -> d
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
         "model_version": job.model_version,
+        "routing": job.routing,
         "progress": {"done": job.progress_done, "total": job.progress_total},
         "result": result,
         "error": job.error,

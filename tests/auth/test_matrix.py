@@ -54,6 +54,11 @@ SCOPE_TABLE: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/api/v1/models/<version>"): (ANY, False),
     ("GET", "/api/v1/models/<version>/monitoring"): ("monitor", False),
     ("POST", "/api/v1/keys"): ("admin", False),
+    ("GET", "/api/v1/deployment"): ("admin", False),
+    ("PUT", "/api/v1/deployment"): ("admin", False),
+    ("POST", "/api/v1/models/<version>/promote"): ("admin", False),
+    ("POST", "/api/v1/deployment/rollback"): ("admin", False),
+    ("GET", "/api/v1/deployment/history"): ("admin", False),
     ("GET", "/api/v1/keys"): ("admin", False),
     ("DELETE", "/api/v1/keys/<key_id>"): ("admin", False),
     ("GET", "/api/v1/webhooks/secret"): ("admin", False),
@@ -133,6 +138,12 @@ def success(world: World, method: str, route: str, http: KeyedHTTP) -> Any:
         ("POST", "/api/v1/keys"): lambda: http.post(
             url("/api/v1/keys"), json={"name": "made", "tenant": "x", "scopes": ["read"]}
         ),
+        ("PUT", "/api/v1/deployment"): lambda: http.request(
+            "PUT", url("/api/v1/deployment"), json={"default": "test-v1"}
+        ),
+        ("POST", "/api/v1/models/<version>/promote"): lambda: http.post(
+            url("/api/v1/models/test-v1/promote")
+        ),
         ("DELETE", "/api/v1/keys/<key_id>"): lambda: http.delete(
             url(f"/api/v1/keys/{throwaway_key_id(world)}")
         ),
@@ -143,6 +154,8 @@ def success(world: World, method: str, route: str, http: KeyedHTTP) -> Any:
 
 STATUS = {"POST /api/v1/predictions": 202, "POST /api/v1/batches": 202}
 STATUS |= {"POST /api/v1/reports": 202, "POST /api/v1/keys": 201}
+# one version installed: a default never changes, so there is never one to roll back to
+STATUS |= {"POST /api/v1/deployment/rollback": 409}
 
 
 def fresh_prediction(world: World) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.deployment import Routing
 from core.jobs import JobStatus, JobType
 from ml.schema import MAX_ID_LENGTH, FeatureSchema
 from web.services import Services
@@ -27,6 +28,15 @@ JOB: dict[str, Any] = {
         "started_at": {"type": ["string", "null"], "format": "date-time"},
         "finished_at": {"type": ["string", "null"], "format": "date-time"},
         "model_version": {"type": ["string", "null"]},
+        "routing": {
+            "type": ["string", "null"],
+            "enum": [*(r.value for r in Routing), None],
+            "description": (
+                "why `model_version` serves it: `pinned` (the request named it), `canary` "
+                "(the traffic policy's canary share) or `default`; null for jobs that name "
+                "no version of their own (reports) and jobs made before routing existed"
+            ),
+        },
         "progress": {
             "type": "object",
             "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},

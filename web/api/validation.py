@@ -128,6 +128,8 @@ def _expected(node: Schema) -> str:
         if key in node:
             return " or ".join(_expected(alt) for alt in node[key])
     kind = node.get("type", "")
+    if isinstance(kind, list):  # {"type": ["object", "null"]}: each in words
+        return " or ".join(_expected({**node, "type": k}) for k in kind)
     words = _TYPE_WORDS.get(kind, kind or "valid")
     if kind in ("integer", "number"):
         low, high = node.get("minimum"), node.get("maximum")

@@ -2,6 +2,7 @@
 
 from web.routes import (
     batches,
+    deployment,
     docs,
     feedback,
     jobs,
@@ -13,6 +14,18 @@ from web.routes import (
     webhooks,
 )
 
-MODULES = (predictions, batches, reports, feedback, jobs, models, keys, webhooks, ops, docs)
+MODULES = (
+    predictions,
+    batches,
+    reports,
+    feedback,
+    jobs,
+    models,
+    deployment,
+    keys,
+    webhooks,
+    ops,
+    docs,
+)
 
 __all__ = ["MODULES"]

@@ -25,6 +25,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from core import batch_files as files
+from core.deployment import Routing
 from core.errors import InvalidRequest
 from core.jobs import JobType
 from core.queue import SCORE_BATCH_TASK
@@ -83,6 +84,8 @@ def create_batch() -> Response:
                 "format": upload.format,
             },
             model_version=version,
+            # a batch goes to the default or the version it names, never to a canary
+            routing=Routing.DEFAULT if requested_version is None else Routing.PINNED,
             total=header.estimated_rows,
             idempotency_key=key,
             fingerprint=fingerprint,

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from core import prediction_inputs
+from core.deployment import Routing
 from core.jobs import JobType
 from core.queue import PREDICT_TASK
 from ml.columns import Columns, validate_columns
@@ -28,13 +29,14 @@ def create_prediction() -> Response:
     params = CREATE_PREDICTION.read_params(svc)
     wait, key = params["wait"] or 0.0, params["Idempotency-Key"]
     body, raw = CREATE_PREDICTION.read_json(svc)
-    columns, version = _validate(svc, body)
+    columns, version, routing = _validate(svc, body)
     callback = callback_url(body.get("callback_url"), ["callback_url"])
     fingerprint = hashlib.sha256(raw).hexdigest()
     job_id, record = svc.store_for(JobType.PREDICTION).create_job(
         JobType.PREDICTION,
         params=prediction_inputs.params(columns),
         model_version=version,
+        routing=routing,
         total=len(columns),
         idempotency_key=key,
         fingerprint=fingerprint,
@@ -49,10 +51,16 @@ def create_prediction() -> Response:
     return job_response(svc.wait(job_id, wait) if wait > 0 else record)
 
 
-def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str]:
-    """Cleaned instances as columns (the body already matches the schema) and the version."""
-    version = svc.catalog.resolve(body.get("model_version"))
-    columns = validate_columns(
-        svc.catalog.schema(version), body["instances"], max_instances=svc.settings.max_instances
+def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str, Routing]:
+    """Cleaned instances as columns (the body already matches the schema), the version and
+    why it serves the request (the traffic policy; the first instance's id, if any, decides
+    a canary's share by its stable hash)."""
+    instances = body["instances"]
+    first_id = instances[0].get("id") if isinstance(instances[0], dict) else None
+    version, routing = svc.catalog.route(
+        body.get("model_version"), None if first_id is None else str(first_id)
     )
-    return columns, version
+    columns = validate_columns(
+        svc.catalog.schema(version), instances, max_instances=svc.settings.max_instances
+    )
+    return columns, version, routing

@@ -1,6 +1,6 @@
 """The ``lifeboat`` command (click; rich for tables and progress): ``main`` runs it."""
 
-from lifeboat_client.cli import batch, commands
+from lifeboat_client.cli import batch, commands, deployment
 from lifeboat_client.cli.app import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -20,5 +20,6 @@ __all__ = [
     "batch",
     "cli",
     "commands",
+    "deployment",
     "main",
 ]
