@@ -72,6 +72,11 @@ SOAK_ENV = {
     "LIFEBOAT_MONITORING_WINDOW_ROWS": "10000",
     "LIFEBOAT_DRIFT_CHECK_INTERVAL_SECONDS": "60",
     "LIFEBOAT_BATCH_SWEEP_SECONDS": "60",
+    # the recent-jobs indexes keep an entry for the longest TTL plus the longest time limit
+    # (core.stores.index_seconds): with the 6 h batch limit they would grow all run long
+    "LIFEBOAT_BATCH_TIME_LIMIT": "120",
+    "LIFEBOAT_REPORT_TIME_LIMIT": "120",
+    "LIFEBOAT_MAINTENANCE_TIME_LIMIT": "120",
 }
 
 

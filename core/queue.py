@@ -43,7 +43,11 @@ ROUTES = {
 
 def make_celery(settings: Settings) -> Celery:
     """A Celery app for Lifeboat's broker: JSON only, at-least-once, events on."""
-    app = Celery("lifeboat", broker=settings.redis_url, backend=settings.redis_url)
+    # no result backend: results live in the job store. With one, every send_task (tasks
+    # are published by name, so task_ignore_result does not apply) subscribed the
+    # publisher to the task's result channel and queued an unsubscribe nobody read: two
+    # Redis commands per task and ~300 bytes a job kept for good in every web process
+    app = Celery("lifeboat", broker=settings.redis_url)
     kinds = {
         PREDICT_TASK: "prediction",
         SCORE_BATCH_TASK: "batch",
@@ -81,7 +85,6 @@ def make_celery(settings: Settings) -> Celery:
         },
         # results live in the job store; Celery's own are not kept
         task_ignore_result=True,
-        result_expires=settings.job_ttl_seconds,
         # task events for Flower and celery-exporter
         worker_send_task_events=True,
         task_send_sent_event=True,
