@@ -6,7 +6,10 @@ worker code, scikit-learn or Evidently.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.result import AsyncResult
 from kombu import Exchange, Queue
 
 from core.settings import Settings
@@ -41,9 +44,23 @@ ROUTES = {
 }
 
 
+class LifeboatCelery(Celery):
+    """Celery whose ``send_task`` keeps no result: every job's outcome lives in the job store.
+
+    ``task_ignore_result`` reaches only registered tasks; by name (``send_task``, all the
+    web does) a task's result was awaited: the producer subscribed to its result channel
+    (``SUBSCRIBE``, then ``UNSUBSCRIBE`` when the handle is dropped), two Redis commands
+    and the result consumer's bookkeeping on every publish, for a result never stored.
+    """
+
+    def send_task(self, name: str, *args: Any, **options: Any) -> AsyncResult:
+        options.setdefault("ignore_result", True)
+        return super().send_task(name, *args, **options)
+
+
 def make_celery(settings: Settings) -> Celery:
     """A Celery app for Lifeboat's broker: JSON only, at-least-once, events on."""
-    app = Celery("lifeboat", broker=settings.redis_url, backend=settings.redis_url)
+    app = LifeboatCelery("lifeboat", broker=settings.redis_url, backend=settings.redis_url)
     kinds = {
         PREDICT_TASK: "prediction",
         SCORE_BATCH_TASK: "batch",
