@@ -135,6 +135,16 @@ def _other_load(figures: dict[str, Any]) -> float:
     return max((run.get("cpu", {}).get("other_cores_busy", 0.0) for run in runs), default=0.0)
 
 
+def per_job_line(figures: dict[str, Any]) -> str:
+    """CPU milliseconds per job by stack part, and Redis commands per job."""
+    ms = figures["cpu_ms"]
+    parts = ", ".join(f"{name} {ms[name]}" for name in ("web", "worker", "redis"))
+    return (
+        f"CPU {ms['stack']} ms ({parts}), {figures['redis_commands']} Redis commands "
+        f"over {figures['jobs']} jobs"
+    )
+
+
 def summary(documents: list[dict[str, Any]]) -> str:
     """A human summary: the main figures, the baselines, each target with pass/fail."""
     if not documents:
@@ -182,6 +192,8 @@ def summary(documents: list[dict[str, Any]]) -> str:
                     f"{f['rate_limited_share']}"
                 )
             lines.append(line)
+            if f.get("per_job"):
+                lines.append(f"  per job: {per_job_line(f['per_job'])}")
     noisy = {
         name: load
         for name, load in [("baselines", base["celery_noop_cpu"]["other_cores_busy"])]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import profiling
-from bench.cpu import CpuMeter
+from bench.cpu import CpuMeter, per_job
 from bench.metrics import histogram_totals
 from bench.stack import Stack, restart_web
 from bench.subproc import run_json
@@ -66,6 +66,8 @@ def loadgen(
     figures = run_json("bench.loadgen", args, stack.env, timeout=timeout)
     meter.stop()
     figures["cpu"] = meter.report()
+    # every job of the window: the load generator waits for each job it issued
+    figures["per_job"] = per_job(figures["cpu"], figures["count"] + figures["warmup_jobs"])
     stack.check_alive()
     return figures
 

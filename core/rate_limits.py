@@ -38,6 +38,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 
@@ -62,12 +63,12 @@ class Policy:
         if not (self.rate > 0 and math.isfinite(self.rate)) or self.burst_seconds < 1:
             raise ValueError(f"a rate limit needs a positive rate and burst, not {self}")
 
-    @property
+    @cached_property
     def window(self) -> int:
         """Seconds an empty bucket takes to refill: the burst, or one request's worth."""
         return max(self.burst_seconds, math.ceil(1 / self.rate))
 
-    @property
+    @cached_property
     def quota(self) -> int:
         """Requests a full bucket holds (``quota / window`` never exceeds ``rate``)."""
         return max(1, math.floor(self.rate * self.window))
@@ -76,7 +77,7 @@ class Policy:
         """Requests a process takes at once: ``seconds`` of the rate, within the bucket."""
         return max(1, min(math.floor(self.rate * seconds), self.quota // LEASE_SHARE))
 
-    @property
+    @cached_property
     def interval_us(self) -> int:
         """Microseconds in which the bucket refills one request."""
         return max(1, round(MICROSECONDS / self.rate))

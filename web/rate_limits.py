@@ -18,6 +18,7 @@ the limit, with ``Retry-After`` (whole seconds until one request is allowed, at 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Protocol
 
@@ -50,16 +51,26 @@ def current_principal() -> KeyHolder | None:
 def policy_for(principal: KeyHolder, settings: Settings) -> Policy:
     """The key's own rate if it has one, else the settings' default."""
     rate = principal.rate_limit_per_second
-    return Policy(
+    return _policy(
         rate if rate is not None else settings.rate_limit_per_second,
         settings.rate_limit_burst_seconds,
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _policy(rate: float, burst_seconds: int) -> Policy:
+    return Policy(rate, burst_seconds)  # made and checked once per rate, not per request
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy_field(policy: Policy) -> str:
+    return f'"{POLICY_NAME}";q={policy.quota};w={policy.window}'
+
+
 def headers(policy: Policy, decision: Decision) -> dict[str, str]:
     """The ``RateLimit-Policy`` and ``RateLimit`` fields of one decision."""
     return {
-        "RateLimit-Policy": f'"{POLICY_NAME}";q={policy.quota};w={policy.window}',
+        "RateLimit-Policy": _policy_field(policy),
         "RateLimit": (
             f'"{POLICY_NAME}";r={decision.remaining};t={math.ceil(decision.reset_seconds)}'
         ),

@@ -25,7 +25,7 @@ if KEYS[5] ~= '' then
   redis.call('EXPIRE', KEYS[5], keep)
 end
 if KEYS[3] ~= '' then redis.call('SET', KEYS[3], id, 'EX', ttl) end
-for i = 10, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 10, #ARGV - 1))
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep)

@@ -6,7 +6,7 @@
 -- ARGV: job id, now, the tenant key prefix, the 4 quota key suffixes
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant and tenant ~= '' then
-  quota_end(quota_keys(tenant, 3), ARGV[1], 0, tonumber(ARGV[2]), 0)
+  quota_end(quota_keys(tenant, 3), ARGV[1], 0, tonumber(ARGV[2]), 0, true)
 end
 redis.call('DEL', KEYS[1])
 if KEYS[4] ~= '' then redis.call('DEL', KEYS[4]) end

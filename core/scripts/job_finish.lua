@@ -8,7 +8,8 @@
 -- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
 -- job id, stored bytes, the tenant key prefix, the 4 quota key suffixes, then the log
 -- entries as (rows, entry JSON) pairs
-local status = redis.call('HGET', KEYS[1], 'status')
+local st = redis.call('HMGET', KEYS[1], 'status', 'progress_total', 'tenant', 'callback_url', 'type')
+local status = st[1]
 if not status then return 0 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2])
@@ -20,20 +21,19 @@ elseif ARGV[3] ~= '' then
 end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
 if ARGV[1] == 'succeeded' then
-  local total = redis.call('HGET', KEYS[1], 'progress_total')
-  redis.call('HSET', KEYS[1], 'progress_done', total or '0')
+  redis.call('HSET', KEYS[1], 'progress_done', st[2] or '0')
 end
 redis.call('HDEL', KEYS[1], 'params')
 redis.call('ZREM', KEYS[5], ARGV[7])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
-local tenant = redis.call('HGET', KEYS[1], 'tenant')
+local tenant = st[3]
 if tenant and tenant ~= '' then
   local stored = 0
   if ARGV[1] == 'succeeded' then stored = tonumber(ARGV[8]) end
-  quota_end(quota_keys(tenant, 9), ARGV[7], stored, tonumber(ARGV[2]), tonumber(ARGV[5]))
+  quota_end(quota_keys(tenant, 9), ARGV[7], stored, tonumber(ARGV[2]), tonumber(ARGV[5]),
+    st[5] == 'batch')
 end
 append_predictions(KEYS[3], KEYS[4], tonumber(ARGV[6]), 14)
 redis.call('PUBLISH', KEYS[2], ARGV[7])
-local callback = redis.call('HGET', KEYS[1], 'callback_url')
-if callback and callback ~= '' then return 2 end
+if st[4] and st[4] ~= '' then return 2 end
 return 1

@@ -14,10 +14,19 @@ local function quota_keys(tenant, at)
   return q
 end
 
--- quota_prune(q, now): drop the shares that have lapsed
-local function quota_prune(q, now)
-  redis.call('ZREMRANGEBYSCORE', q[1], '-inf', now)
-  redis.call('ZREMRANGEBYSCORE', q[2], '-inf', now)
+-- quota_count(key, limit, now): the shares in `key`, its lapsed ones dropped first if the
+-- count reaches `limit` (only then can they matter; they stay fewer than the limit)
+local function quota_count(key, limit, now)
+  local n = redis.call('ZCARD', key)
+  if n >= limit then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    n = redis.call('ZCARD', key)
+  end
+  return n
+end
+
+-- quota_prune_files(q, now): drop the stored bytes of files whose share has lapsed
+local function quota_prune_files(q, now)
   local gone = redis.call('ZRANGEBYSCORE', q[3], '-inf', now)
   for _, id in ipairs(gone) do
     local b = tonumber(redis.call('HGET', q[4], id) or '0')
@@ -54,11 +63,11 @@ end
 -- now + ttl), or return {limit name, limit, in use} and take nothing; limits =
 -- {max active jobs, max active batches, max stored bytes}
 local function quota_take(q, id, is_batch, bytes, limits, now, ttl)
-  quota_prune(q, now)
-  local jobs = redis.call('ZCARD', q[1])
+  quota_prune_files(q, now)
+  local jobs = quota_count(q[1], limits[1], now)
   if jobs >= limits[1] then return {'active_jobs', limits[1], jobs} end
   if is_batch then
-    local batches = redis.call('ZCARD', q[2])
+    local batches = quota_count(q[2], limits[2], now)
     if batches >= limits[2] then return {'active_batches', limits[2], batches} end
   end
   if bytes > 0 then
@@ -75,9 +84,10 @@ local function quota_take(q, id, is_batch, bytes, limits, now, ttl)
   return nil
 end
 
--- quota_end(q, id, bytes, now, ttl): the job has ended; its files (if any) keep `bytes`
-local function quota_end(q, id, bytes, now, ttl)
+-- quota_end(q, id, bytes, now, ttl, is_batch): the job has ended; its files (if any) keep
+-- `bytes`; only a batch holds a share of active batches
+local function quota_end(q, id, bytes, now, ttl, is_batch)
   redis.call('ZREM', q[1], id)
-  redis.call('ZREM', q[2], id)
+  if is_batch then redis.call('ZREM', q[2], id) end
   quota_stored(q, id, bytes, now, ttl)
 end

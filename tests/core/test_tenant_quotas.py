@@ -136,3 +136,31 @@ def test_idempotency_keys_are_per_tenant(store: JobStore) -> None:
         idempotency_key="same",
     )
     assert (again, created) == (mine, False)
+
+
+def test_lapsed_shares_are_pruned_when_the_quota_is_reached(own_redis: RedisServer) -> None:
+    store = JobStore(own_redis.client(), keys=Keys("q"), ttl=60)
+    for _ in range(5):  # at the limit of active jobs, then every share lapses
+        submit(store)
+    jobs, _, _, _ = store.keys.tenant_quota("acme")
+    for member in store.redis.zrange(jobs, 0, -1):
+        store.redis.zadd(jobs, {member: time.time() - 1})
+    submit(store)  # taken: the lapsed shares no longer count
+    assert store.redis.zcard(jobs) == 1
+    for _ in range(4):
+        submit(store)
+    with pytest.raises(QuotaExceeded):
+        submit(store)
+
+
+def test_a_finished_prediction_keeps_no_share_and_a_finished_batch_none_either(
+    store: JobStore,
+) -> None:
+    prediction = submit(store)
+    batch = submit(store, kind=JobType.BATCH, stored_bytes=10)
+    store.finish(Outcome(prediction, JobStatus.SUCCEEDED, result={}))
+    store.finish(Outcome(batch, JobStatus.SUCCEEDED, result={}, stored_bytes=10))
+    jobs, batches, _, _ = store.keys.tenant_quota("acme")
+    assert store.redis.zcard(jobs) == 0
+    assert store.redis.zcard(batches) == 0
+    assert store.usage("acme") == {"active_jobs": 0, "active_batches": 0, "stored_bytes": 10}
