@@ -39,12 +39,24 @@ def submit_prediction(
     idempotency_key: str | None,
 ) -> Call:
     body: dict[str, Any] = {"instances": [dict(i) for i in instances]}
+    return _json_submission("predictions", body, model_version, wait, idempotency_key)
+
+
+def _json_submission(
+    path: str,
+    body: dict[str, Any],
+    model_version: str | None,
+    wait: float | None,
+    idempotency_key: str | None,
+) -> Call:
+    """A JSON submission that may long-poll, with its Idempotency-Key (one per call: a
+    retry of this Call sends the same key)."""
     if model_version:
         body["model_version"] = model_version
     poll = _long_poll(wait)
     return Call(
         "POST",
-        "predictions",
+        path,
         params={"wait": poll},
         json=body,
         headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
@@ -134,17 +146,7 @@ def submit_report(
     idempotency_key: str | None = None,
 ) -> Call:
     body: dict[str, Any] = {"type": report_type, "window": window_json(window)}
-    if model_version:
-        body["model_version"] = model_version
-    poll = _long_poll(wait)
-    return Call(
-        "POST",
-        "reports",
-        params={"wait": poll},
-        json=body,
-        headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
-        read_timeout=_read_timeout(poll),
-    )
+    return _json_submission("reports", body, model_version, wait, idempotency_key)
 
 
 def submit_report_file(
