@@ -51,6 +51,7 @@ app.conf.imports = (
     "workers.leases.tasks",
     "workers.webhooks.tasks",
     "workers.signals",
+    "workers.presence",
     "workers.shutdown",  # before the pool forks: its shared stop flag must be inherited
     "workers.timeouts",
 )

@@ -29,8 +29,9 @@ kombu="+lpush +rpush +brpop +rpop +llen +del +exists +expire +pexpire
 # Lifeboat's job store, prediction log, feedback (its capped index: HLEN), monitoring
 # window, API keys, tenants' quotas and per-key rate limits (the Lua scripts in
 # core/scripts run with the caller's permissions, so their commands are here too:
-# DECRBY trims the log's counter, LREM takes a discarded job off the pending list).
-store="+hmget +hsetnx +hincrby +hvals +incrby +decrby +lpop +lrange +lrem +ltrim +lindex
+# DECRBY trims the log's counter, LREM takes a discarded job off the pending list; ZCOUNT
+# counts the live workers of a queue).
+store="+hmget +zcount +hsetnx +hincrby +hvals +incrby +decrby +lpop +lrange +lrem +ltrim +lindex
  +expireat +pexpireat +ttl +pttl +mget +incr +getdel +type
  +hlen +zcard +zrevrange +zremrangebyscore +zrangebylex +zscore +zmscore
  +xadd +xrange +xrevrange +xlen +xtrim +sismember +smismember"
