@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from core.defaults import DEFAULT_WORKER_GRACE
 from core.queue import QUEUES
@@ -22,6 +23,7 @@ from .kubernetes import (
     BASE,
     KEDA_SCHEMAS,
     OVERLAY,
+    ROOT,
     command_option,
     config_map_env,
     containers,
@@ -34,6 +36,7 @@ from .kubernetes import (
 KUBERNETES_VERSION = "1.30.0"  # the oldest minor the manifests are meant for
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|AUTH|REDIS_URL|BROKER_URL", re.IGNORECASE)
 WORKERS = ("lifeboat-worker", "lifeboat-reports-worker")
+COMPOSE_SERVICE = {"lifeboat-worker": "worker", "lifeboat-reports-worker": "reports-worker"}
 
 
 @pytest.fixture(scope="module", params=["base", "overlay"])
@@ -227,3 +230,15 @@ def test_the_overlay_puts_everything_in_its_namespace_with_its_image(overlay):
     assert "registry.example.com/lifeboat:0.1.0" in images
     assert not [i for i in images if i.split(":")[0] == "lifeboat"]
     assert all(":" in i and not i.endswith(":latest") for i in images)
+
+
+def test_each_worker_consumes_what_its_compose_service_consumes(docs):
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    deployments = of_kind(docs, "Deployment")
+    for name, service in COMPOSE_SERVICE.items():
+        [container] = deployments[name]["spec"]["template"]["spec"]["containers"]
+        expected = compose["services"][service]["command"]
+        for option in ("-Q", "--concurrency="):
+            assert command_option(container, option) == command_option(
+                {"command": expected}, option
+            ), (name, option)
