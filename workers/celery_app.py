@@ -51,8 +51,8 @@ app.conf.imports = (
     "workers.leases.tasks",
     "workers.webhooks.tasks",
     "workers.signals",
-    "workers.presence",
     "workers.shutdown",  # before the pool forks: its shared stop flag must be inherited
+    "workers.presence",  # after shutdown: its grace timer starts before the withdrawal
     "workers.timeouts",
 )
 app.conf.beat_schedule = beat.schedule(settings)

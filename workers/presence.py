@@ -21,6 +21,9 @@ from workers.celery_app import app, settings
 
 log = logging.getLogger("lifeboat.worker")
 REDIS_TIMEOUT = 5.0  # seconds an announcement may take before it is given up (the next one retries)
+# seconds the withdrawal may take: it runs in the SIGTERM handler (after shutdown's, which
+# starts the grace timer); a Redis out of reach then only delays the stop this long
+WITHDRAW_TIMEOUT = 1.0
 
 _stop = threading.Event()
 _lock = threading.Lock()  # no announcement lands after the withdrawal
@@ -39,7 +42,10 @@ def start_announcing(sender: Any = None, **_: object) -> None:
         settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
     )
     keys, queues = stores.keys(settings), _queues()
-    _announcing.update(name=name, client=client, keys=keys, queues=queues)
+    quick = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=WITHDRAW_TIMEOUT, socket_connect_timeout=WITHDRAW_TIMEOUT
+    )
+    _announcing.update(name=name, client=quick, keys=keys, queues=queues)
 
     def run() -> None:
         while True:

@@ -5,6 +5,7 @@ may run a dangerous command."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from devsupport import (
     start,
     wait_until,
 )
+from devsupport.stack import METRICS_KEY_ENV
 from tests.batches.helpers import finished, result, rows, to_csv, upload
 from tests.deploy.redis_acl import USERS, acl_rules, sample_passwords, write_acl
 from tests.payloads import passengers
@@ -115,6 +117,22 @@ def test_the_web_and_the_worker_score_a_batch_as_their_own_users(acl_stack):
 def test_the_web_pings_the_worker_by_remote_control_as_its_own_user(acl_stack):
     r = requests.get(acl_stack.url("/ready"), timeout=20)
     assert r.status_code == 200, r.text
+
+
+def test_the_web_reads_the_queues_and_the_worker_announces_itself_as_their_own_users(acl_stack):
+    # the worker's announcement (ZADD...) and the web's read (LLEN, LINDEX, ZCOUNT) at
+    # each scrape: a refused command would leave the gauge at 0 (the web logs and goes on)
+    def workers() -> float | None:
+        r = requests.get(
+            acl_stack.url("/metrics"),
+            headers={"Authorization": f"Bearer {acl_stack.env[METRICS_KEY_ENV]}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        found = re.search(r'^lifeboat_queue_workers\{queue="predictions"\} (\S+)$', r.text, re.M)
+        return float(found.group(1)) if found else None
+
+    wait_until(lambda: workers() == 1.0, 30, "the worker counted on the predictions queue")
 
 
 def test_the_processes_are_connected_as_web_and_worker_only(acl_stack, acl_redis):
