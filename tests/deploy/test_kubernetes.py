@@ -19,7 +19,7 @@ import yaml
 from core.defaults import DEFAULT_WORKER_GRACE
 from core.queue import QUEUES
 
-from .kubernetes import (
+from .manifests import (
     BASE,
     KEDA_SCHEMAS,
     OVERLAY,
