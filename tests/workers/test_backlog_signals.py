@@ -99,3 +99,32 @@ def test_a_worker_that_starts_drains_the_backlog_and_one_that_stops_withdraws(si
     assert members == []
     assert time.time() - stopped < backlog.LIVE_SECONDS  # withdrawn, not timed out
     assert scrape(signals_stack)[("lifeboat_queue_workers", "predictions")] == 0
+
+
+def test_the_backlog_is_shared_among_the_live_workers_of_a_queue(signals_stack):
+    # two workers that each hold one prediction message for a while (one pool process,
+    # one message reserved at a time): the rest wait, shared between them
+    slow = {
+        "LIFEBOAT_FAULT_DELAY_SECONDS": "30",
+        "LIFEBOAT_WORKER_GRACE_SECONDS": "6",  # stopped at the end: hand back, don't wait
+    }
+    for name in ("slow-a", "slow-b"):
+        signals_stack.start_worker(
+            concurrency=1,
+            queues="predictions",
+            extra_env={**slow, "LIFEBOAT_WORKER_METRICS_PORT": str(free_port())},
+        )
+        signals_stack.procs[name] = signals_stack.procs.pop("worker")
+    wait_for(signals_stack, "lifeboat_queue_workers", "predictions", 2)
+
+    for _ in range(6):
+        r = signals_stack.http.post(
+            signals_stack.url("/api/v1/predictions"), json={"instances": passengers(1)}, timeout=10
+        )
+        assert r.status_code == 202, r.text
+    # two messages taken (one a worker), four waiting: two a worker
+    got = wait_for(signals_stack, "lifeboat_queue_backlog_messages_per_worker", "predictions", 2)
+    assert got[("lifeboat_queue_workers", "predictions")] == 2
+    assert signals_stack.redis.llen("predictions") == 4
+    signals_stack.stop("slow-a")
+    signals_stack.stop("slow-b")
