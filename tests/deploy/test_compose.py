@@ -363,6 +363,24 @@ def test_the_acl_file_has_exactly_the_users_services_connect_as(tmp_path):
     assert users["default"][0] == "off"
 
 
+def test_the_keda_user_is_written_only_when_its_password_is_set(tmp_path):
+    without = acl_rules(write_acl(tmp_path / "without.acl", sample_passwords()))
+    assert "keda" not in without
+    passwords = {**sample_passwords(), "keda": "sample-keda-0123456789abcdef"}
+    rules = acl_rules(write_acl(tmp_path / "with.acl", passwords))["keda"]
+    assert [r for r in rules if r.startswith("+")] == [
+        *("+ping", "+select", "+echo", "+client|setname", "+client|getname", "+client|id"),
+        *("+eval", "+type", "+llen"),
+    ]
+    assert [r for r in rules if r.startswith("~")] == [
+        "~predictions*",
+        "~batches*",
+        "~reports*",
+        "~webhooks*",
+    ]
+    assert not [r for r in rules if r.startswith("&")], "no pub/sub channel"
+
+
 def test_no_redis_user_may_run_a_dangerous_command(tmp_path):
     users = acl_rules(write_acl(tmp_path / "users.acl", sample_passwords()))
     for user, rules in users.items():

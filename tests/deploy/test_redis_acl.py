@@ -25,11 +25,20 @@ from devsupport import (
 )
 from devsupport.stack import METRICS_KEY_ENV
 from tests.batches.helpers import finished, result, rows, to_csv, upload
-from tests.deploy.redis_acl import USERS, acl_rules, sample_passwords, write_acl
+from tests.deploy.redis_acl import (
+    OPTIONAL_USERS,
+    USERS,
+    acl_rules,
+    sample_passwords,
+    write_acl,
+)
 from tests.payloads import passengers
 
 START_TIMEOUT = 10.0  # seconds redis-server has to answer
-PASSWORDS = sample_passwords()
+# compose's users and KEDA's (optional: written because its password is set)
+PASSWORDS = {**sample_passwords(), "keda": "sample-keda-0123456789abcdef"}
+# the Lua script KEDA's Redis scaler evaluates, in effect: the key's type, then its length
+QUEUE_LENGTH_SCRIPT = "redis.call('type', KEYS[1]); return redis.call('llen', KEYS[1])"
 # (command, arguments) each user must be refused (if one were allowed by mistake, only this
 # test's throwaway Redis would suffer). DEBUG is not here: Redis 7 refuses it to everyone
 # before looking at the ACL (enable-debug-command); test_compose checks no user has it.
@@ -146,7 +155,31 @@ def test_the_default_user_is_off(acl_redis):
         redis.Redis(host=LOOPBACK, port=acl_redis).ping()
 
 
-@pytest.mark.parametrize("user", USERS)
+def test_keda_reads_a_queues_length_and_nothing_else(acl_redis):
+    # a list under a queue's name that no worker consumes (the stack's worker would take
+    # messages from "reports" itself)
+    queue = "reports-keda-test"
+    worker = redis.Redis.from_url(url(acl_redis, "worker"))
+    worker.lpush(queue, b"m1", b"m2")
+    keda = redis.Redis.from_url(url(acl_redis, "keda"))
+    try:
+        assert keda.eval(QUEUE_LENGTH_SCRIPT, 1, queue) == 2
+        refused = [
+            lambda: keda.eval(QUEUE_LENGTH_SCRIPT, 1, "lifeboat:jobs:recent"),
+            lambda: keda.hgetall("lifeboat:job:anything"),
+            lambda: keda.lpush(queue, b"m3"),
+            lambda: keda.rpop(queue),
+            lambda: keda.get("unacked_mutex"),
+        ]
+        for call in refused:
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                call()
+        assert worker.llen(queue) == 2
+    finally:
+        worker.delete(queue)
+
+
+@pytest.mark.parametrize("user", [*USERS, *OPTIONAL_USERS])
 def test_no_user_may_run_a_dangerous_command(acl_redis, user):
     client = redis.Redis.from_url(url(acl_redis, user))
     allowed = []
@@ -175,4 +208,5 @@ def test_flower_and_the_exporters_cannot_read_job_records(acl_redis):
 
 
 def test_every_user_of_the_file_is_exercised_here(tmp_path):
-    assert set(acl_rules(write_acl(tmp_path / "users.acl", PASSWORDS))) == {"default", *USERS}
+    written = set(acl_rules(write_acl(tmp_path / "users.acl", PASSWORDS)))
+    assert written == {"default", *USERS, *OPTIONAL_USERS}
