@@ -176,7 +176,6 @@ def test_each_worker_is_scaled_by_keda_on_exactly_the_queues_it_consumes(docs):
         assert consumed <= set(QUEUES)
         target = scaled[name]["spec"]
         assert target["scaleTargetRef"]["name"] == name
-        assert "replicas" in deployments[name]["spec"]
         triggers = target["triggers"]
         assert {t["type"] for t in triggers} == {"redis"}
         assert {t["metadata"]["listName"] for t in triggers} == consumed
@@ -242,3 +241,16 @@ def test_each_worker_consumes_what_its_compose_service_consumes(docs):
             assert command_option(container, option) == command_option(
                 {"command": expected}, option
             ), (name, option)
+
+
+def test_autoscaled_deployments_leave_their_replica_count_to_the_autoscaler(docs):
+    # a replica count in the manifest would reset the autoscaler's at every apply
+    deployments = of_kind(docs, "Deployment")
+    targets = [
+        scaler["spec"]["scaleTargetRef"]["name"]
+        for kind in ("HorizontalPodAutoscaler", "ScaledObject")
+        for scaler in of_kind(docs, kind).values()
+    ]
+    assert sorted(targets) == sorted(["lifeboat-web", *WORKERS])
+    for name in targets:
+        assert "replicas" not in deployments[name]["spec"], name
