@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from celery import Celery
@@ -67,6 +68,29 @@ class Services:
                 self.celery.send_task(DELIVER_WEBHOOK_TASK, args=[job_id])
             except (OperationalError, OSError):
                 log.exception("the webhook of job %s could not be queued", job_id)
+
+    def publish_and_wait(
+        self, task: str, record: Job, seconds: float, idempotency_key: str | None = None
+    ) -> Job:
+        """Publish the task of a job just written (``record``, as written) and wait for it
+        up to ``seconds``: the wait is registered before the publish, so no completion can
+        be missed and the record is the job's state until a wake-up (no read first)."""
+        if seconds <= 0:
+            self.publish(task, record.id, idempotency_key)
+            return record
+        with self.waiter.watch(record.id) as done:
+            self.publish(task, record.id, idempotency_key)
+            return self._until_terminal(record, done, time.monotonic() + seconds)
+
+    def read_and_wait(self, job_id: str, seconds: float, check: Callable[[Job], Job]) -> Job:
+        """The job (``check`` sees it first and may refuse it: another tenant's job is never
+        waited for), as soon as it is terminal or after ``seconds``. The wait is registered
+        before the one read, so a job still running costs a read now and one when it ends."""
+        if seconds <= 0:
+            return check(self.store.get(job_id))
+        with self.waiter.watch(job_id) as done:
+            job = check(self.store.get(job_id))
+            return self._until_terminal(job, done, time.monotonic() + seconds)
 
     def wait(self, job_id: str, seconds: float) -> Job:
         """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""

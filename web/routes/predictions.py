@@ -47,8 +47,7 @@ def create_prediction() -> Response:
     if record is None:
         return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
     metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
-    svc.publish(PREDICT_TASK, job_id, key)
-    return job_response(svc.wait(job_id, wait) if wait > 0 else record)
+    return job_response(svc.publish_and_wait(PREDICT_TASK, record, wait, key))
 
 
 def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str, Routing]:
