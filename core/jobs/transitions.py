@@ -132,7 +132,8 @@ class Transitions(StoreBase):
         ``Script`` in a pipeline asks ``SCRIPT EXISTS`` before every execute, one more round
         trip per finished batch. A script Redis does not hold (restarted, flushed) answers
         ``NOSCRIPT`` without running, so those finishes (and only those) run again once it
-        is loaded: each job still finishes once, and its answer says whether this call did.
+        is loaded, and ``then``'s commands after them: each job still finishes once, and
+        its answer says whether this call did.
         """
         finish = self.script("job_finish")
         pipe = self.redis.pipeline(transaction=False)
@@ -141,12 +142,16 @@ class Transitions(StoreBase):
             then(pipe)
         got = pipe.execute(raise_on_error=False)
         missing = [i for i, r in enumerate(got[: len(outcomes)]) if isinstance(r, NoScriptError)]
-        if missing:
+        if missing:  # run again after those, and ``then``'s commands read afresh
             self.redis.script_load(finish.script)
             pipe = self.redis.pipeline(transaction=False)
             self._queue_finishes(pipe, [outcomes[i] for i in missing], finish.sha)
-            for i, again in zip(missing, pipe.execute(raise_on_error=False), strict=True):
-                got[i] = again
+            if then is not None:
+                then(pipe)
+            again = pipe.execute(raise_on_error=False)
+            for i, answer in zip(missing, again, strict=False):
+                got[i] = answer
+            got[len(outcomes) :] = again[len(missing) :]
         for r in got:
             if isinstance(r, Exception):
                 raise r
