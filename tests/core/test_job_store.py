@@ -49,6 +49,27 @@ def test_a_new_job_is_queued_with_its_ttl(store: JobStore) -> None:
     assert 590 < store.redis.ttl(store.keys.job(job_id)) <= 600
 
 
+def test_the_record_a_submission_answers_with_is_the_one_stored(store: JobStore) -> None:
+    for extra in (
+        {},
+        {
+            "routing": "canary",
+            "fingerprint": "f",
+            "tenant": "acme",
+            "callback_url": "https://example.org/hook",
+            "idempotency_key": "k",
+        },
+    ):
+        job_id, record = store.create_job(
+            JobType.PREDICTION,
+            params={"instances": [{"age": 3}]},
+            model_version="v",
+            total=2,
+            **extra,
+        )
+        assert record == store.get(job_id)
+
+
 def test_a_finished_job_never_goes_back_to_running(store: JobStore) -> None:
     job_id = new_job(store)
     assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.CLAIMED
