@@ -73,10 +73,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         task_default_queue=PREDICTIONS_QUEUE,
-        task_routes={
-            name: {"queue": queue, "exchange": queue, "routing_key": queue}
-            for name, queue in ROUTES.items()
-        },
+        # a route names its queue only: Celery then publishes to the default exchange with
+        # the queue's name as routing key, and kombu's Redis transport pushes to the queue
+        # at once; naming the exchange made every publish read the exchange's bindings
+        # first (one SMEMBERS round trip per message, on the web's submit path)
+        task_routes={name: {"queue": queue} for name, queue in ROUTES.items()},
         # every task: a soft limit (SoftTimeLimitExceeded inside the task, which ends its
         # jobs cleanly) below a hard one (the pool process is killed)
         task_annotations={

@@ -221,8 +221,9 @@ class Settings(BaseSettings):
     web_workers: int = Field(2, ge=1)
     """gunicorn worker processes."""
 
-    web_connections: int = Field(1000, ge=10)
-    """Concurrent connections per gunicorn (gevent) worker; long-polls each hold one."""
+    web_connections: int = Field(4_000, ge=10)
+    """Concurrent connections per gunicorn (gevent) worker; a waiting long-poll holds one
+    (~25 KB of memory: 2,000 fit in one process, however the kernel spreads them)."""
 
     report_min_rows: int = Field(100, ge=2)
     """Fewest rows of current data a drift or performance report accepts (smaller windows: 422)."""
