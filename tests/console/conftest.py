@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 SEEDED_PREDICTIONS = 300  # logged before the tests: drift checks and reports need rows
+LABELLED = 100  # of them given feedback: a measured accuracy
 BAD_IMPACTS = ("serious", "critical")
 RECORD = """
 window.__problems = [];
@@ -77,6 +78,13 @@ def console_stack(
             timeout=30,
         )
         assert r.status_code == 200, r.text
+        job_id = r.json()["id"]
+        labels = [
+            {"prediction_id": f"{job_id}-{i}", "actual": ("died", "survived")[i % 2]}
+            for i in range(LABELLED)
+        ]
+        r = s.http.post(s.url("/api/v1/feedback"), json={"items": labels}, timeout=10)
+        assert r.ok, r.text
         yield s
     finally:
         s.stop_all()
@@ -125,6 +133,8 @@ class Console:
             self.page.set_viewport_size(size)
             self.page.wait_for_timeout(200)  # charts and grids settle at the new width
             assert serious_violations(self.page) == [], f"{name} at {label}"
+            # nothing wider than the screen: wide tables scroll inside their own box
+            assert self.page.evaluate("document.documentElement.scrollWidth") <= size["width"]
             SCREENSHOTS.mkdir(exist_ok=True)
             path = SCREENSHOTS / f"{name}-{label}.png"
             self.page.screenshot(path=str(path), full_page=True)
@@ -169,13 +179,14 @@ def console(console_stack: Stack, browser: Any) -> Iterator[Console]:
 
 
 def wait_for_drift_check(stack: Stack, version: str = "test-v1", timeout: float = 60) -> dict:
-    """The version's monitoring once a scheduled drift check has recorded a result."""
+    """The version's monitoring once a scheduled drift check and the accuracy update (from
+    the feedback) have recorded their results."""
     found: dict[str, Any] = {}
 
     def checked() -> bool:
         r = stack.http.get(stack.url(f"/api/v1/models/{version}/monitoring"), timeout=5)
         found.update(r.json())
-        return r.ok and found.get("drift_check") is not None
+        return r.ok and None not in (found.get("drift_check"), found.get("measured_accuracy"))
 
     wait_until(checked, timeout, "a scheduled drift check", stack.procs.get("beat"))
     return found

@@ -146,7 +146,10 @@ def test_the_models_page_shows_drift_scores_after_a_scheduled_check(console: Con
     direction = "score < " if "p_value" in features["sex"]["method"] else "score ≥ "
     sex = table.locator("tbody tr", has=page.locator("td", has_text="sex")).first
     expect(sex).to_contain_text(direction)
+    measured = monitoring["measured_accuracy"]["accuracy"]
+    expect(page.get_by_text(f"{100 * measured:.1f} % over")).to_be_visible()
     expect(page.locator("#accuracy-0 canvas")).to_have_count(1)
+    expect(page.locator("#volume-0 canvas")).to_have_count(1)
     expect(page.locator("#traffic-policy")).to_contain_text("test-v1")
     console.check("models")
 

@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   const HEIGHT = 180; // px of a chart
+  const RESIZE_DELAY = 100; // ms after the last resize event before charts are redrawn
 
   async function orNote(call, scope) {
     try {
@@ -14,12 +15,26 @@
     }
   }
 
-  function chart(el, series, data) {
+  const SPAN = 300; // seconds either side of a lone point: a time axis needs a width
+  const timeRange = (u, min, max) => (min === max ? [min - SPAN, max + SPAN] : [min, max]);
+
+  function chart(el, series, data, yRange) {
     if (!el || !window.uPlot) return;
     el.textContent = "";
     const width = Math.max(240, el.clientWidth || el.parentElement.clientWidth || 300);
-    new window.uPlot({ width, height: HEIGHT, series: [{}, ...series], scales: { x: { time: true } } }, data, el);
+    const scales = { x: { time: true, range: timeRange }, y: { range: yRange } };
+    plots.push([new window.uPlot({ width, height: HEIGHT, series: [{}, ...series], scales }, data, el), el]);
   }
+
+  // charts follow the width of their box (a phone turned, a window resized)
+  const plots = [];
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      for (const [plot, el] of plots) plot.setSize({ width: Math.max(240, el.clientWidth), height: HEIGHT });
+    }, RESIZE_DELAY);
+  });
 
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("models", () => ({
@@ -60,7 +75,7 @@
           .map(([name, f]) => ({ name, ...f, pValue: /p_value/.test(f.method) }))
           .sort((a, b) => b.drifted - a.drifted || a.name.localeCompare(b.name));
       },
-      // p-values and distances both lie in [0, 1] here; a bar shows the score on that scale
+      // the bar shows the score on [0, 1] (p-values, Jensen-Shannon; a larger Wasserstein fills it)
       gaugeWidth(x) {
         return Math.max(0, Math.min(1, x)) * 100 + "%";
       },
@@ -74,11 +89,11 @@
           chart(document.getElementById("accuracy-" + i), [
             { label: "estimated", stroke: "#1f5fbf", spanGaps: true, points: { show: true } },
             { label: "measured", stroke: "#b3261e", spanGaps: true, points: { show: true } },
-          ], [at, estimated, measured]);
+          ], [at, estimated, measured], [0, 1]);
           const checks = points.filter((p) => p.kind === "drift_check");
           chart(document.getElementById("volume-" + i), [
             { label: "new predictions", stroke: "#2e7d32", fill: "rgba(46,125,50,0.15)", points: { show: true } },
-          ], [checks.map((p) => p.at), checks.map((p) => p.new_predictions ?? p.rows)]);
+          ], [checks.map((p) => p.at), checks.map((p) => p.new_predictions)], (u, min, max) => [0, Math.max(1, max * 1.1)]);
         });
       },
     }));
