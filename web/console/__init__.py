@@ -11,19 +11,31 @@ Every script is a file of ``static/``: the pages' Content-Security-Policy
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, redirect, render_template
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
 
 from web.services import services
 
 HERE = Path(__file__).parent
-bp = Blueprint(
+STATIC = HERE / "static"
+ASSET_MAX_AGE = 365 * 86_400  # seconds a browser keeps a file: its URL names its content
+
+
+class ConsoleBlueprint(Blueprint):
+    def get_send_file_max_age(self, filename: str | None) -> int:
+        """Every page names its files by content (``asset``): a browser asks for each once."""
+        return ASSET_MAX_AGE
+
+
+bp = ConsoleBlueprint(
     "console",
     __name__,
     url_prefix="/console",
     template_folder=str(HERE / "templates"),
-    static_folder=str(HERE / "static"),
+    static_folder=str(STATIC),
     static_url_path="/static",
 )
 PAGES = {  # path -> the title of its page, in the order of the navigation
@@ -36,6 +48,17 @@ PAGES = {  # path -> the title of its page, in the order of the navigation
 ENDPOINTS = frozenset(  # pages for people, not operations of the API: undocumented, public
     {"console.static", "console.home", "console.page", "console.job", "console.report_frame"}
 )
+
+
+@lru_cache(maxsize=64)
+def _digest(filename: str) -> str:
+    return hashlib.sha256((STATIC / filename).read_bytes()).hexdigest()[:12]
+
+
+@bp.app_template_global()
+def asset(filename: str) -> str:
+    """A static file's URL, with a digest of its content: cached for good, never stale."""
+    return url_for("console.static", filename=filename, v=_digest(filename))
 
 
 def _render(template: str, title: str, active: str, **context: object) -> str:
