@@ -31,7 +31,7 @@ from devsupport.browser import chromium_installed, launch
 
 TARGET_MS = 300.0  # a page shows its data within this, with 1,000 jobs in the list
 LIST_PAGE = 50  # rows the jobs page shows before "Older jobs"
-ALL_JOBS = "jobs, all 1,000"
+ALL_JOBS = "jobs, all 1,000"  # the first 50, then "Older jobs" (200 more) until every job
 PASSENGER = {
     "pclass": 1,
     "sex": "female",
@@ -44,7 +44,10 @@ PASSENGER = {
 
 # page -> (path, JavaScript condition true once it shows its data)
 PAGES: dict[str, tuple[str, str]] = {
-    "signin (baseline)": ("/console/signin", "document.querySelector('[x-data=signin]')?._x_dataStack"),
+    "signin (baseline)": (
+        "/console/signin",
+        "document.querySelector('[x-data=signin]')?._x_dataStack",
+    ),
     "swagger ui (baseline)": ("/docs", "document.querySelector('.swagger-ui .info')"),
     "jobs": (
         "/console/jobs",

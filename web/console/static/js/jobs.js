@@ -7,7 +7,8 @@
 // the page shows its rows within ~1.1x the time of the empty sign-in page.
 (function () {
   "use strict";
-  const PAGE = 50; // jobs a page of the list holds
+  const FIRST = 50; // jobs the list shows first
+  const MORE = 200; // jobs each "Older jobs" adds (the API's largest page)
   const WATCHERS = 3; // long-polls at once: the browser keeps connections for other calls
 
   function cell(row, text, className) {
@@ -39,7 +40,7 @@
           this.load();
         },
         query(cursor) {
-          const q = new URLSearchParams({ limit: String(PAGE) });
+          const q = new URLSearchParams({ limit: String(cursor ? MORE : FIRST) });
           if (this.type) q.set("type", this.type);
           if (this.status) q.set("status", this.status);
           if (cursor) q.set("cursor", cursor);

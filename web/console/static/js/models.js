@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   const HEIGHT = 180; // px of a chart
+  const AXIS_WIDTH = 64; // px of the y axis: room for "10,000"
   const RESIZE_DELAY = 100; // ms after the last resize event before charts are redrawn
 
   async function orNote(call, scope) {
@@ -23,7 +24,9 @@
     el.textContent = "";
     const width = Math.max(240, el.clientWidth || el.parentElement.clientWidth || 300);
     const scales = { x: { time: true, range: timeRange }, y: { range: yRange } };
-    plots.push([new window.uPlot({ width, height: HEIGHT, series: [{}, ...series], scales }, data, el), el]);
+    const axes = [{}, { size: AXIS_WIDTH }];
+    const options = { width, height: HEIGHT, series: [{}, ...series], scales, axes };
+    plots.push([new window.uPlot(options, data, el), el]);
   }
 
   // charts follow the width of their box (a phone turned, a window resized)
