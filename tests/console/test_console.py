@@ -171,4 +171,5 @@ def test_a_jobs_status_changes_on_screen_without_a_reload(console: Console, tmp_
     expect(page.locator(f"tr[data-job-id='{job_id}']")).to_have_count(0)
     console.open(f"/console/jobs/{job_id}")
     expect(page.locator("#job-status")).to_have_text("succeeded")
+    expect(page.locator("#job-input")).to_contain_text(f"csv, {len(body):,} bytes")
     console.check("job")

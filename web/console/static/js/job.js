@@ -24,12 +24,16 @@
         return p.total ? p.done / p.total : this.isTerminal(this.job.status) ? 1 : 0;
       },
       inputSummary() {
-        const j = this.job;
-        const n = this.count(j.progress.total);
-        if (j.type === "prediction") return n + " instance(s)";
-        if (j.type === "batch") return n + " row(s) of an uploaded file";
-        const w = j.result && j.result.window;
-        return w ? JSON.stringify(w) : "current data: " + n + " row(s)";
+        const i = this.job.input || {};
+        if (this.job.type === "prediction") return this.count(i.instances) + " instance(s)";
+        if (this.job.type === "batch") {
+          const name = i.filename || "an uploaded file";
+          const id = i.id_column ? ", id column " + i.id_column : "";
+          return name + " (" + i.format + ", " + this.count(i.bytes) + " bytes" + id + ")";
+        }
+        if (i.source === "upload") return "an uploaded CSV";
+        const w = i.window || {};
+        return w.last ? "the last " + this.count(w.last) + " predictions" : "predictions from " + this.unixWhen(w.since) + " to " + this.unixWhen(w.until);
       },
       predictions() {
         const r = this.job && this.job.type === "prediction" ? this.job.result : null;
