@@ -134,6 +134,38 @@ def test_a_drift_report_opens_sandboxed_with_its_summary(console: Console) -> No
     console.check("reports")
 
 
+def test_a_drift_report_from_an_uploaded_csv(console: Console, tmp_path: Path) -> None:
+    source = tmp_path / "current.csv"
+    source.write_bytes(to_csv(rows(300)))
+    page = console.open("/console/reports")
+    page.get_by_label("an uploaded CSV").check()
+    page.get_by_label("CSV file").set_input_files(str(source))
+    page.get_by_role("button", name="Build the report").click()
+    expect(page.locator("#report-features tbody tr")).to_have_count(7, timeout=120_000)
+    job_id = page.url.rsplit("job=", 1)[1]
+    job = console.stack.http.get(console.stack.url(f"/api/v1/jobs/{job_id}")).json()
+    assert job["input"]["source"] == "upload"
+    shown = job["result"]["summary"]["number_of_drifted_features"]
+    expect(page.locator("#report-headline")).to_contain_text(f"{shown} of 7 features drifted")
+
+
+def test_a_file_dropped_on_the_batches_page_is_scored(console: Console) -> None:
+    page = console.open("/console/batches")
+    csv_text = to_csv(rows(10)).decode()
+    page.locator(".drop").evaluate(
+        """(zone, text) => {
+            const data = new DataTransfer();
+            data.items.add(new File([text], "dropped.csv", {type: "text/csv"}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+        }""",
+        csv_text,
+    )
+    expect(page.get_by_text("dropped.csv")).to_be_visible()
+    page.get_by_role("button", name="Upload and score").click()
+    expect(page.locator("#batch-result")).to_be_visible(timeout=60_000)
+    expect(page.locator("#failed-rows")).to_have_text("0")
+
+
 def test_the_models_page_shows_drift_scores_after_a_scheduled_check(console: Console) -> None:
     monitoring = wait_for_drift_check(console.stack)
     features = monitoring["drift_check"]["summary"]["features"]
