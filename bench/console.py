@@ -139,15 +139,18 @@ def measure(stack: Any, job: str, jobs: int, rounds: int) -> dict[str, list[floa
 
 
 def summary(times: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    base = statistics.median(times["signin (baseline)"])
+    """Median and p90 of each page, and the median of its ratios to the sign-in page of
+    the same round (a round's pages share the machine's load of that moment)."""
+    base = times["signin (baseline)"]
     out = {}
     for name, values in times.items():
         ordered = sorted(values)
-        median = statistics.median(ordered)
         out[name] = {
-            "median_ms": round(median, 1),
+            "median_ms": round(statistics.median(ordered), 1),
             "p90_ms": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 1),
-            "x_signin": round(median / base, 2),
+            "x_signin": round(
+                statistics.median([v / b for v, b in zip(values, base, strict=True)]), 2
+            ),
         }
     return out
 
@@ -195,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"\nconsole page loads, {args.jobs} jobs, {args.rounds} rounds (median / p90 ms, "
-        "x the sign-in page's median):"
+        "median of x the same round's sign-in page):"
     )
     for name, f in figures.items():
         verdict = (
