@@ -3,6 +3,8 @@
 (function () {
   "use strict";
 
+  window.Console.prefetch("/api/v1/models"); // while the page is parsed and Alpine starts
+
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("batches", () => ({
       ...window.Console.helpers,
@@ -20,7 +22,7 @@
 
       async init() {
         try {
-          this.models = (await window.Console.api("/api/v1/models")).models;
+          this.models = (await window.Console.get("/api/v1/models")).models;
         } catch (e) {
           this.error = e.message;
         }

@@ -89,9 +89,24 @@
     });
   }
 
+  // GETs a page's script starts as it is loaded (in the page's head), while the page is
+  // parsed and Alpine starts; its component takes each answer once with get()
+  const early = new Map();
+  function prefetch(path) {
+    if (!key() || early.has(path)) return;
+    const call = api(path);
+    call.catch(() => {}); // its error is shown when the page takes it
+    early.set(path, call);
+  }
+  function get(path) {
+    const call = early.get(path);
+    early.delete(path); // taken once: a refresh asks again
+    return call || api(path);
+  }
+
   // the job once it has finished (each intermediate state goes to onChange)
   async function follow(jobId, onChange, seconds) {
-    let job = await api("/api/v1/jobs/" + encodeURIComponent(jobId));
+    let job = await get("/api/v1/jobs/" + encodeURIComponent(jobId));
     onChange(job);
     while (!TERMINAL.includes(job.status)) {
       const wait = seconds || (job.type === "batch" ? PROGRESS_SECONDS : LONG_POLL_SECONDS);
@@ -146,7 +161,7 @@
     },
   };
 
-  window.Console = { key, api, upload, follow, download, helpers, ApiError, TERMINAL };
+  window.Console = { key, api, get, prefetch, upload, follow, download, helpers, ApiError, TERMINAL };
 
   const onSignInPage = location.pathname === "/console/signin";
   if (!key() && !onSignInPage) location.replace(signInPage());

@@ -2,6 +2,10 @@
 (function () {
   "use strict";
 
+  const PREFIX = "/console/jobs/";
+  const id = decodeURIComponent(location.pathname.slice(PREFIX.length));
+  window.Console.prefetch("/api/v1/jobs/" + encodeURIComponent(id)); // while the page loads
+
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("job", () => ({
       ...window.Console.helpers,

@@ -39,6 +39,8 @@
     }, RESIZE_DELAY);
   });
 
+  window.Console.prefetch("/api/v1/models"); // while the page is parsed and Alpine starts
+
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("models", () => ({
       ...window.Console.helpers,
@@ -51,7 +53,7 @@
       async init() {
         const api = window.Console.api;
         try {
-          const list = await api("/api/v1/models");
+          const list = await window.Console.get("/api/v1/models");
           const versions = await Promise.all(
             list.models.map(async (m) => {
               const path = "/api/v1/models/" + encodeURIComponent(m.version);

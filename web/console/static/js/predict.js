@@ -4,6 +4,8 @@
   "use strict";
   const WAIT_SECONDS = 10; // the answer usually comes with the request itself
 
+  window.Console.prefetch("/api/v1/models"); // while the page is parsed and Alpine starts
+
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("predict", () => ({
       ...window.Console.helpers,
@@ -19,7 +21,7 @@
 
       async init() {
         try {
-          const list = await window.Console.api("/api/v1/models");
+          const list = await window.Console.get("/api/v1/models");
           this.models = list.models;
           this.version = list.default || (list.models[0] && list.models[0].version) || "";
           await this.loadCard();

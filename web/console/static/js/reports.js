@@ -5,6 +5,8 @@
   "use strict";
   const FRAME = "/console/report-frame";
 
+  window.Console.prefetch("/api/v1/models"); // while the page is parsed and Alpine starts
+
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("reports", () => ({
       ...window.Console.helpers,
@@ -23,7 +25,7 @@
 
       async init() {
         try {
-          const list = await window.Console.api("/api/v1/models");
+          const list = await window.Console.get("/api/v1/models");
           this.models = list.models;
           this.version = list.default || "";
         } catch (e) {
