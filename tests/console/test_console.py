@@ -205,3 +205,18 @@ def test_a_jobs_status_changes_on_screen_without_a_reload(console: Console, tmp_
     expect(page.locator("#job-status")).to_have_text("succeeded")
     expect(page.locator("#job-input")).to_contain_text(f"csv, {len(body):,} bytes")
     console.check("job")
+
+
+def test_a_running_job_is_cancelled_from_the_jobs_page(console: Console, tmp_path: Path) -> None:
+    stack: Stack = console.stack
+    body = batch_csv(tmp_path, BATCH_ROWS).read_bytes()
+    r = stack.http.post(
+        stack.url("/api/v1/batches"), data=body, headers={"Content-Type": "text/csv"}
+    )
+    job_id = r.json()["id"]
+    page = console.open("/console/jobs")
+    row = page.locator(f"tr[data-job-id='{job_id}']")
+    row.get_by_role("button", name="Cancel").click()
+    expect(row.locator(".status")).to_have_text("cancelled")
+    job = stack.http.get(stack.url(f"/api/v1/jobs/{job_id}")).json()
+    assert job["status"] == "cancelled"
