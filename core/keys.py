@@ -155,6 +155,11 @@ class Keys:
         """The version's last measured accuracy (JSON)."""
         return f"{self.prefix}:accuracy:last:{version}"
 
+    def monitoring_history(self, version: str) -> str:
+        """The version's monitoring points (JSON: drift checks, measured accuracy), newest
+        first, capped (see :mod:`core.monitoring_records`)."""
+        return f"{self.prefix}:monitoring:history:{version}"
+
     @property
     def monitoring_window(self) -> str:
         """The newest logged predictions as columns (a binary blob)."""

@@ -88,9 +88,8 @@ class Settings(BaseSettings):
     """Lease of a claimed prediction job: re-queued by beat's sweeper when it runs out."""
 
     queued_lease_seconds: float = Field(DEFAULT_QUEUED_LEASE, gt=0)
-    """A queued job or batch part no worker has taken after this long is published again
-    by beat's sweeper (its message was lost, e.g. the web died before publishing it); each
-    further time it waits twice as long, up to 16 times this."""
+    """A queued job or batch part no worker has taken after this long (its message was lost)
+    is published again by beat's sweeper; each further time it waits twice as long, to 16x."""
 
     running_lease_seconds: float = Field(DEFAULT_RUNNING_LEASE, gt=0)
     """Lease of a running batch plan, batch part or report: its task renews it every third
@@ -197,6 +196,12 @@ class Settings(BaseSettings):
     flower_port: int = 5555
     """Port of Flower started by ``make run``."""
 
+    flower_url: str = "http://127.0.0.1:5555"
+    """Where the console links to Flower ("" hides the link)."""
+
+    grafana_url: str = "http://127.0.0.1:3000"
+    """Where the console links to Grafana ("" hides the link)."""
+
     exporter_port: int = 9808
     """Port of celery-exporter started by ``make run``."""
 
@@ -205,12 +210,10 @@ class Settings(BaseSettings):
     schedule, the logs, supervisord's configuration and socket, the API key files."""
 
     redis_appendfsync: Literal["everysec", "always"] = "everysec"
-    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file.
-
-    ``everysec``: a crash of the machine loses the writes of about the last second
-    (up to two on a slow disk): jobs accepted, results, queue messages; ``always``:
-    nothing acknowledged is lost, every write waits for the disk. A crash of Redis
-    alone loses nothing in either mode."""
+    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file. A crash of
+    the machine loses with ``everysec`` the writes of about the last second (two on a slow
+    disk), with ``always`` nothing acknowledged (each write waits for the disk); of Redis
+    alone, nothing in either mode."""
 
     web_host: str = "127.0.0.1"
     """Address gunicorn binds."""
@@ -264,10 +267,8 @@ class Settings(BaseSettings):
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""
 
     rate_limit_enabled: bool = True
-    """Limit each API key's request rate (shared by every web process and host, in Redis).
-
-    Public routes (``/health``, ``/ready``, ``/metrics``, ``/docs``, ``/openapi.json``) and
-    requests without an API key are never limited."""
+    """Limit each API key's request rate (shared by every web process and host, in Redis);
+    public routes and requests without an API key are never limited."""
 
     rate_limit_per_second: float = Field(DEFAULT_RATE_LIMIT_PER_SECOND, gt=0)
     """Requests per second an API key may sustain, unless the key sets its own rate."""

@@ -13,7 +13,7 @@ from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
 from telemetry import metrics
-from web import auth, errors, headers, rate_limits
+from web import auth, console, errors, headers, rate_limits
 from web.api.document import UNDOCUMENTED_ENDPOINTS
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     for module in MODULES:
         app.register_blueprint(module.bp)
+    app.register_blueprint(console.bp)
     errors.register(app)
     headers.init_app(app)
     _instrument(app)

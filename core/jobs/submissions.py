@@ -10,6 +10,7 @@ from core.apikeys import Tenancy
 from core.errors import JobConflict, QuotaExceeded, StorageQuotaExceeded
 from core.jobs.base import StoreBase, guard
 from core.jobs.model import Job, JobStatus, JobType, encode
+from core.jobs.resource import stored_input
 
 UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the store itself)
 
@@ -69,6 +70,9 @@ class Submissions(StoreBase):
             "tenant": tenant or "",
             "callback_url": callback_url or "",
         }
+        kept = stored_input(job_type, params)
+        if kept is not None:  # a prediction's record stays as lean as before
+            fields["input"] = encode(kept)
         args: list[Any] = [
             self.ttl,
             repr(now),
