@@ -19,7 +19,11 @@ JSON) and ``entry``, the JSON of a :class:`LogRecord`::
      "probabilities": {"died": [0.01, 0.9], "survived": [0.99, 0.1]}, "tenant": "acme"}
 
 Every prediction keeps its own id, ``<job id>-<number>`` (the instance's index in
-a prediction job, the row number in a batch): feedback joins on it.
+a prediction job, the row number in a batch): feedback joins on it. A shadow version's
+predictions of a job (``"shadow": true``) keep the job's id and numbers, so a primary
+prediction and its shadow share a prediction id and differ by model version; the
+feedback index leaves shadow entries out (an id is one prediction). They are appended by
+:data:`APPEND_ONCE`, once per shadow task however often its message is delivered.
 
 **Lengths are in predictions (rows), not entries.** ``LIFEBOAT_PREDICTION_LOG_MAXLEN``
 is the number of predictions kept: after an append the oldest entries are dropped
@@ -47,6 +51,8 @@ SOURCE_PREDICTION = "prediction"  # logged by a prediction job
 SOURCE_BATCH = "batch"  # a batch job's sample
 
 APPEND = scripts.source("predlog_append")  # Lua: append_predictions(log, counter, maxlen, first)
+# Lua, whole: a shadow task's entries, appended once per task (a marker set with NX)
+APPEND_ONCE = APPEND + scripts.source("predlog_append_once")
 INDEX = scripts.source("predlog_index")  # Lua: index predictions by id (core.feedback)
 _READ = scripts.source("predlog_read")
 
@@ -74,6 +80,9 @@ class LogRecord(msgspec.Struct):
     ts: float = 0.0
     source: str = SOURCE_PREDICTION
     tenant: str = ""  # of the job: only that tenant may give its predictions feedback
+    # scored by a shadow version: same job id and numbers as the primary's entry (so the two
+    # join on prediction id and differ by model version); never indexed for feedback
+    shadow: bool = False
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -94,6 +103,7 @@ class LogRecord(msgspec.Struct):
             ts=self.ts,
             source=self.source,
             tenant=self.tenant,
+            shadow=self.shadow,
         )
 
     def entries(self) -> list[LogEntry]:
@@ -124,6 +134,7 @@ def records(
     source: str = SOURCE_PREDICTION,
     ts: float | None = None,
     tenant: str = "",
+    shadow: bool = False,
 ) -> list[LogRecord]:
     """The log entries of a job's predictions, given as columns (split every ENTRY_ROWS)."""
     now = time.time() if ts is None else ts
@@ -141,6 +152,7 @@ def records(
                 ts=now,
                 source=source,
                 tenant=tenant,
+                shadow=shadow,
             )
         )
     return out

@@ -409,7 +409,7 @@ def test_app_processes_run_the_agreed_commands():
     assert commands["web"] == "gunicorn -c web/gunicorn_conf.py web.app:create_app()"
     for worker, queues, node in (
         ("worker", "predictions,batches", "scoring"),
-        ("reports-worker", "reports,webhooks", "reports"),
+        ("reports-worker", "reports,webhooks,shadow", "reports"),
     ):
         assert commands[worker].startswith("celery -A workers.celery_app:app worker")
         assert f"-Q {queues} " in commands[worker]
