@@ -175,6 +175,16 @@ def summary(documents: list[dict[str, Any]]) -> str:
                 f"p99 {f['p99_ms_off']} / {f['p99_ms_on']} ms; "
                 f"errors {f['errors_off']} / {f['errors_on']}"
             )
+        elif name == "shadow":
+            lines.append(
+                f"{name}: no shadow {f['jobs_per_s_off']} jobs/s, p99 {f['p99_ms_off']} ms; "
+                f"shadow on the reports worker {f['jobs_per_s_ratio_reports_to_off']}x jobs/s, "
+                f"{f['p99_ms_ratio_reports_to_off']}x p99; on the scoring worker "
+                f"{f['jobs_per_s_ratio_scoring_to_off']}x jobs/s, "
+                f"{f['p99_ms_ratio_scoring_to_off']}x p99 (medians of {f['rounds']} rounds); "
+                f"shadow backlog at the end of each run: reports {f['shadow_backlog_reports']}, "
+                f"scoring {f['shadow_backlog_scoring']}"
+            )
         elif name == "sizes":
             p50 = ", ".join(f"{n}: {v} ms" for n, v in f["p50_ms"].items())
             lines.append(f"{name}: p50 by instances per job {p50}; errors {f['errors']}")

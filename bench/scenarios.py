@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import profiling
+from bench import profiling, shadow
 from bench.cpu import CpuMeter, per_job
 from bench.metrics import histogram_totals
 from bench.stack import Stack, restart_web
@@ -185,5 +185,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("throughput", throughput),
         Scenario("sizes", sizes),
         Scenario("limits", limits),
+        Scenario("shadow", lambda stack, options: shadow.compare(stack, options, throughput)),
     )
 }

@@ -19,11 +19,11 @@ JSON) and ``entry``, the JSON of a :class:`LogRecord`::
      "probabilities": {"died": [0.01, 0.9], "survived": [0.99, 0.1]}, "tenant": "acme"}
 
 Every prediction keeps its own id, ``<job id>-<number>`` (the instance's index in
-a prediction job, the row number in a batch): feedback joins on it. A shadow version's
-predictions of a job (``"shadow": true``) keep the job's id and numbers, so a primary
-prediction and its shadow share a prediction id and differ by model version; the
-feedback index leaves shadow entries out (an id is one prediction). They are appended by
-:data:`APPEND_ONCE`, once per shadow task however often its message is delivered.
+a prediction job, the row number in a batch): feedback joins on it.
+
+A shadow version's outputs (``"shadow": true``) keep the primary job's ``job_id``
+and ``numbers``, so the same id names the primary prediction and its shadow: a
+comparison report pairs them; feedback and its index follow the primary only.
 
 **Lengths are in predictions (rows), not entries.** ``LIFEBOAT_PREDICTION_LOG_MAXLEN``
 is the number of predictions kept: after an append the oldest entries are dropped
@@ -51,7 +51,8 @@ SOURCE_PREDICTION = "prediction"  # logged by a prediction job
 SOURCE_BATCH = "batch"  # a batch job's sample
 
 APPEND = scripts.source("predlog_append")  # Lua: append_predictions(log, counter, maxlen, first)
-# Lua, whole: a shadow task's entries, appended once per task (a marker set with NX)
+# Lua, whole: a shadow task's entries (the primary's ids, ``shadow`` true), appended once
+# per task however often its message is delivered (a marker set with NX in the same script)
 APPEND_ONCE = APPEND + scripts.source("predlog_append_once")
 INDEX = scripts.source("predlog_index")  # Lua: index predictions by id (core.feedback)
 _READ = scripts.source("predlog_read")
@@ -80,8 +81,6 @@ class LogRecord(msgspec.Struct):
     ts: float = 0.0
     source: str = SOURCE_PREDICTION
     tenant: str = ""  # of the job: only that tenant may give its predictions feedback
-    # scored by a shadow version: same job id and numbers as the primary's entry (so the two
-    # join on prediction id and differ by model version); never indexed for feedback
     shadow: bool = False
 
     def __len__(self) -> int:

@@ -93,12 +93,12 @@ def _create() -> dict[str, Any]:
             "ml_prediction_errors_total",
             "Jobs that could not be scored, by error type, model version and role (a shadow"
             " version's failures count here with role shadow; their jobs succeed).",
-            ["error_type", "model_version", "role"],
+            ["model_version", "error_type", "role"],
         ),
         "PREDICTION_CONFIDENCE": Histogram(
             "ml_prediction_confidence",
             "Probability of the predicted class.",
-            ["prediction_class", "model_version", "role"],
+            ["model_version", "prediction_class", "role"],
             buckets=CONFIDENCE_BUCKETS,
         ),
         "MICROBATCH_JOBS": Histogram(

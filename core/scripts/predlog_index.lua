@@ -1,5 +1,5 @@
 -- Index the prediction log by prediction id, from a cursor (the last entry indexed):
--- every prediction of an entry (but a shadow version's: its ids are the primary's) gets prediction_id -> [model_version, prediction,
+-- every prediction of an entry gets prediction_id -> [model_version, prediction,
 -- probabilities, ts, tenant] in the hash of the entry's UTC day, which expires `retention`
 -- after that day ends. Stops after the entry that reaches the row budget.
 -- KEYS[1] log, KEYS[2] cursor; ARGV: row budget, index key prefix, retention seconds
@@ -22,7 +22,7 @@ while rows < budget do
     end
     local ok, obj = pcall(cjson.decode, raw or '')
     if ok and type(obj) == 'table' and obj.shadow == true then
-      -- a shadow version's predictions: the primary's entry holds these ids
+      -- a shadow version's outputs: feedback joins the primary prediction of the same id
     elseif ok and type(obj) == 'table' and type(obj.job_id) == 'string'
         and type(obj.numbers) == 'table' then
       local day = math.floor(tonumber(string.match(e[1], '^(%d+)')) / 1000 / 86400)

@@ -272,10 +272,8 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
             continue
         lifecycle.count_finished(by_id[sc.outcome.job_id], sc.outcome, now)
         if sc.outcome.status is JobStatus.FAILED:
-            error = sc.outcome.error["type"]
-            metrics.PREDICTION_ERRORS.labels(
-                error, sc.model_version or "", shadow.ROLE_PRIMARY
-            ).inc()
+            error, failed = sc.outcome.error["type"], sc.model_version or ""
+            metrics.PREDICTION_ERRORS.labels(failed, error, shadow.ROLE_PRIMARY).inc()
         labels[sc.model_version] += sc.labels
         confidences[sc.model_version] += sc.confidences
     for version, chosen in labels.items():

@@ -101,7 +101,7 @@ def run(rt: Runtime, version: str, payload: str, task_id: str) -> str:
         log_records, labels, confidences = _score(model, inputs)
     except Exception as exc:  # noqa: BLE001 — a shadow's failure is counted, never spread
         error = lifecycle.error_of(exc)["type"]
-        metrics.PREDICTION_ERRORS.labels(error, version, ROLE_SHADOW).inc(len(inputs))
+        metrics.PREDICTION_ERRORS.labels(version, error, ROLE_SHADOW).inc(len(inputs))
         log.warning("shadow version %s failed on %d job(s): %s", version, len(inputs), exc)
         return f"shadow {version} failed: {error}"
     append_once = rt.memo("append once", lambda: rt.redis.register_script(APPEND_ONCE))
@@ -157,7 +157,7 @@ def count(version: str | None, role: str, labels: list[str], confidences: list[f
     for label, confidence in zip(labels, confidences, strict=True):
         by_label[label].append(confidence)
     for label, values in by_label.items():
-        child = metrics.PREDICTION_CONFIDENCE.labels(label, version or "", role)
+        child = metrics.PREDICTION_CONFIDENCE.labels(version or "", label, role)
         metrics.observe_many(child, values)
     for label, n in Counter(labels).items():
         metrics.PREDICTIONS.labels(version or "", label, role).inc(n)
