@@ -56,6 +56,14 @@ GUARD: dict[str, Any] = {
         "start again with every change of the policy"
     ),
 }
+# as a policy shows it: every field, a threshold left out as null
+GUARD_SHOWN: dict[str, Any] = {
+    **GUARD,
+    "properties": {
+        name: {**field, "type": [field["type"], "null"]}
+        for name, field in GUARD["properties"].items()
+    },
+}
 POLICY: dict[str, Any] = {
     "type": "object",
     "required": [
@@ -82,7 +90,7 @@ POLICY: dict[str, Any] = {
                 "its predictions logged as shadow"
             ),
         },
-        "guard": GUARD,
+        "guard": GUARD_SHOWN,
         "previous_default": {
             **VERSION_OR_NULL,
             "description": "what `POST /deployment/rollback` makes the default again",
