@@ -185,6 +185,13 @@ def summary(documents: list[dict[str, Any]]) -> str:
                 f"shadow backlog at the end of each run: reports {f['shadow_backlog_reports']}, "
                 f"scoring {f['shadow_backlog_scoring']}"
             )
+            for mode in ("off", "reports", "scoring"):
+                ms = f[f"cpu_ms_per_job_{mode}"]
+                lines.append(
+                    f"  {mode}: CPU ms per job "
+                    + ", ".join(f"{part} {value}" for part, value in ms.items())
+                    + f"; {f[f'redis_commands_per_job_{mode}']} Redis commands per job"
+                )
         elif name == "sizes":
             p50 = ", ".join(f"{n}: {v} ms" for n, v in f["p50_ms"].items())
             lines.append(f"{name}: p50 by instances per job {p50}; errors {f['errors']}")

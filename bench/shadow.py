@@ -11,7 +11,9 @@ is a copy of the default under another name (it scores as much as the primary), 
 the stack's models folder, which must be the bench's own (``--train-model`` when the
 project's ``models/`` holds versions). Quoted: per mode, the median over rounds of
 jobs/s and primary p99 as a ratio to the ``off`` run of the same round, and the shadow
-queue's backlog when each run ends (0: the shadow kept up).
+queue's backlog when each run ends (0: the shadow kept up), and the median CPU
+milliseconds per job of each stack part (the reports worker's too) and Redis commands
+per job, which depend much less than jobs/s on the machine's other load.
 """
 
 from __future__ import annotations
@@ -34,7 +36,19 @@ MODES = ("off", "reports", "scoring")
 PROPAGATION_SECONDS = 1.0  # every process follows a policy change within this
 SHADOW_SUFFIX = "-shadow"  # the shadow version's name: the default's and this
 
+CPU_PARTS = ("web", "worker", "reports", "redis", "stack")  # per job, by stack part
+
 Measure = Callable[..., dict[str, Any]]
+
+
+def _reports_cpu(found: dict[str, Any]) -> None:
+    """Add the reports worker's CPU per job to the run's ``per_job`` (and to ``stack``)."""
+    seconds = found["cpu"]["cpu_seconds"]
+    per_job = found["per_job"]
+    reports = (seconds.get("reports-main", 0.0) + seconds.get("reports-children", 0.0)) * 1000
+    ms = per_job["cpu_ms"]
+    ms["reports"] = round(reports / per_job["jobs"], 3) if per_job["jobs"] else None
+    ms["stack"] = round(ms["stack"] + (ms["reports"] or 0.0), 3)
 
 
 def _shadow_version(stack: Stack) -> tuple[str, str]:
@@ -90,6 +104,7 @@ def compare(stack: Stack, options: Any, measure: Measure) -> dict[str, Any]:
             queue.delete(SHADOW_QUEUE)  # the last run's backlog is not this one's
             found = measure(stack, options)
             found["shadow_backlog_at_end"] = int(queue.llen(SHADOW_QUEUE))
+            _reports_cpu(found)
             runs[mode].append(found)
     _policy(stack, default, [])
     _workers(stack, False)
@@ -99,6 +114,13 @@ def compare(stack: Stack, options: Any, measure: Measure) -> dict[str, Any]:
         figures[f"p99_ms_{mode}"] = round(statistics.median(r["p99_ms"] or 0 for r in found), 1)
         figures[f"errors_{mode}"] = sum(r["errors"] for r in found)
         figures[f"shadow_backlog_{mode}"] = [r["shadow_backlog_at_end"] for r in found]
+        figures[f"cpu_ms_per_job_{mode}"] = {
+            part: round(statistics.median(r["per_job"]["cpu_ms"][part] for r in found), 3)
+            for part in CPU_PARTS
+        }
+        figures[f"redis_commands_per_job_{mode}"] = round(
+            statistics.median(r["per_job"]["redis_commands"] for r in found), 2
+        )
         if mode == "off":
             continue
         pairs = list(zip(runs["off"], found, strict=True))
