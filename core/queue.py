@@ -6,9 +6,10 @@ worker code, scikit-learn or Evidently.
 
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
+from core import backlog
 from core.settings import Settings
 
 PREDICT_TASK = "lifeboat.predict"
@@ -55,6 +56,8 @@ def make_celery(settings: Settings) -> Celery:
     # publisher to the task's result channel and queued an unsubscribe nobody read: two
     # Redis commands per task and ~300 bytes a job kept for good in every web process
     app = Celery("lifeboat", broker=settings.redis_url)
+    # every message carries its publish time: the age of a queue's oldest message
+    signals.before_task_publish.connect(backlog.stamp, weak=False, dispatch_uid="lifeboat.stamp")
     kinds = {
         PREDICT_TASK: "prediction",
         SCORE_BATCH_TASK: "batch",
@@ -79,10 +82,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         task_default_queue=PREDICTIONS_QUEUE,
-        task_routes={
-            name: {"queue": queue, "exchange": queue, "routing_key": queue}
-            for name, queue in ROUTES.items()
-        },
+        # a route names its queue only: Celery then publishes to the default exchange with
+        # the queue's name as routing key, and kombu's Redis transport pushes to the queue
+        # at once; naming the exchange made every publish read the exchange's bindings
+        # first (one SMEMBERS round trip per message, on the web's submit path)
+        task_routes={name: {"queue": queue} for name, queue in ROUTES.items()},
         # every task: a soft limit (SoftTimeLimitExceeded inside the task, which ends its
         # jobs cleanly) below a hard one (the pool process is killed)
         task_annotations={

@@ -132,8 +132,7 @@ class Settings(BaseSettings):
     stale jobs, sweeping batch files, the drift check, accuracy gauges)."""
 
     maintenance_soft_time_limit: int | None = Field(None, ge=1)
-    """Soft time limit, in seconds, of those tasks (below the hard one; unset: 90 % of it);
-    each runs again on its schedule."""
+    """Soft time limit, in seconds, of those tasks (unset: 90 % of the hard one)."""
 
     worker_grace_seconds: int = Field(DEFAULT_WORKER_GRACE, ge=2)
     """Seconds a stopping worker (SIGTERM) has: its running tasks finish, or are handed back
@@ -222,8 +221,9 @@ class Settings(BaseSettings):
     web_workers: int = Field(2, ge=1)
     """gunicorn worker processes."""
 
-    web_connections: int = Field(1000, ge=10)
-    """Concurrent connections per gunicorn (gevent) worker; long-polls each hold one."""
+    web_connections: int = Field(4_000, ge=10)
+    """Concurrent connections per gunicorn (gevent) worker; a waiting long-poll holds one
+    (~25 KB of memory: 2,000 fit in one process, however the kernel spreads them)."""
 
     report_min_rows: int = Field(100, ge=2)
     """Fewest rows of current data a drift or performance report accepts (smaller windows: 422)."""

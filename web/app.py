@@ -22,6 +22,9 @@ from web.routes import MODULES
 from web.services import Services
 from web.waiting import CompletionWaiter
 
+REDIS_CONNECTIONS = 64  # Redis connections the requests of one web process share at most
+REDIS_POOL_WAIT = 5.0  # seconds a request waits for a free Redis connection (then 503)
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
@@ -30,8 +33,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    pool = redis.ConnectionPool.from_url(
-        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    # at most REDIS_CONNECTIONS per process: thousands of requests arriving at once
+    # (long-polls) take turns on them instead of each opening a connection (2,000 at once
+    # overflowed Redis's accept backlog: connect timeouts, 503s, seconds of delay)
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=30,
     )
     client = redis.Redis(connection_pool=pool)
     store = stores.job_store(settings, client)

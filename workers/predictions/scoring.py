@@ -74,7 +74,7 @@ def fail_claimed(rt: Runtime, owner: str, error: dict[str, Any]) -> int:
 def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     store = rt.store_for(JobType.PREDICTION)
     s = rt.settings
-    claimed, poisoned = store.claim_batch(
+    claimed, poisoned = store.claim_jobs(  # the records come with the claim: no read after
         owner,
         job_ids,
         lease=s.claim_lease_seconds,
@@ -84,7 +84,7 @@ def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     )
     if poisoned:
         _fail_poisoned(rt, poisoned)
-    jobs = [j for j in store.get_many(claimed) if _still_mine(j, owner)] if claimed else []
+    jobs = [j for j in claimed if _still_mine(j, owner)]
     if not jobs:
         return "nothing to do: finished, cancelled or claimed by another task"
     with lifecycle.in_progress(JobType.PREDICTION, len(jobs)):
