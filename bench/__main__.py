@@ -181,6 +181,23 @@ def summary(documents: list[dict[str, Any]]) -> str:
                 f"p99 {f['p99_ms_off']} / {f['p99_ms_on']} ms; "
                 f"errors {f['errors_off']} / {f['errors_on']}"
             )
+        elif name == "shadow":
+            lines.append(
+                f"{name}: no shadow {f['jobs_per_s_off']} jobs/s, p99 {f['p99_ms_off']} ms; "
+                f"shadow on the reports worker {f['jobs_per_s_ratio_reports_to_off']}x jobs/s, "
+                f"{f['p99_ms_ratio_reports_to_off']}x p99; on the scoring worker "
+                f"{f['jobs_per_s_ratio_scoring_to_off']}x jobs/s, "
+                f"{f['p99_ms_ratio_scoring_to_off']}x p99 (medians of {f['rounds']} rounds); "
+                f"shadow backlog at the end of each run: reports {f['shadow_backlog_reports']}, "
+                f"scoring {f['shadow_backlog_scoring']}"
+            )
+            for mode in ("off", "reports", "scoring"):
+                ms = f[f"cpu_ms_per_job_{mode}"]
+                lines.append(
+                    f"  {mode}: CPU ms per job "
+                    + ", ".join(f"{part} {value}" for part, value in ms.items())
+                    + f"; {f[f'redis_commands_per_job_{mode}']} Redis commands per job"
+                )
         elif name == "turnaround":
             noop_rate = base["celery_noop_tasks_per_s"] or 1.0
             noop_p50 = base.get("celery_noop_1_p50_ms") or 1.0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import profiling
+from bench import profiling, shadow
 from bench.cpu import CpuMeter, per_job
 from bench.metrics import histogram_totals
 from bench.stack import Stack, restart_web, restart_worker
@@ -236,6 +236,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("throughput", throughput),
         Scenario("sizes", sizes),
         Scenario("limits", limits),
+        Scenario("shadow", lambda stack, options: shadow.compare(stack, options, throughput)),
         Scenario("turnaround", turnaround),
         Scenario("longpolls", longpolls),
     )

@@ -176,6 +176,15 @@ class Keys:
         """List of the policy's changes (JSON audit entries), newest first, capped."""
         return f"{self.prefix}:deployment:history"
 
+    def guard_counts(self, revision: int) -> str:
+        """Hash: the canary's finished predictions (``predictions``) and failed ones
+        (``failed``) under the policy's ``revision`` (the guard judges these)."""
+        return f"{self.prefix}:deployment:guard:{revision}"
+
+    def shadow_done(self, task_id: str) -> str:
+        """Set once a shadow task's predictions are logged (a redelivery logs nothing)."""
+        return f"{self.prefix}:shadow:done:{task_id}"
+
     # --- rate limits ---------------------------------------------------------------------
     def rate_limit(self, key_id: str) -> str:
         """An API key's token bucket: when its bucket is next full (microseconds, Redis time)."""

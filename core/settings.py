@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.defaults import (
     DEFAULT_BATCH_PART_DECODED_BYTES,
     DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS,
+    DEFAULT_GUARD_CHECK_SECONDS,
     DEFAULT_JOB_TTL,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_INSTANCES,
@@ -130,8 +131,7 @@ class Settings(BaseSettings):
     stale jobs, sweeping batch files, the drift check, accuracy gauges)."""
 
     maintenance_soft_time_limit: int | None = Field(None, ge=1)
-    """Soft time limit, in seconds, of those tasks (below the hard one; unset: 90 % of it);
-    each runs again on its schedule."""
+    """Soft time limit, in seconds, of those tasks (unset: 90 % of the hard one)."""
 
     worker_grace_seconds: int = Field(DEFAULT_WORKER_GRACE, ge=2)
     """Seconds a stopping worker (SIGTERM) has: its running tasks finish, or are handed back
@@ -237,6 +237,9 @@ class Settings(BaseSettings):
     drift_check_interval_seconds: float = Field(300.0, gt=0)
     """Seconds between two scheduled drift checks (Celery beat)."""
 
+    guard_check_seconds: float = Field(DEFAULT_GUARD_CHECK_SECONDS, gt=0)
+    """Seconds between two checks of the canary's guard (Celery beat)."""
+
     drift_check_window: int = Field(10_000, ge=10)
     """Most recent logged predictions (all versions together) a scheduled drift check reads."""
 
@@ -274,8 +277,7 @@ class Settings(BaseSettings):
     """Requests per second an API key may sustain, unless the key sets its own rate."""
 
     rate_limit_burst_seconds: int = Field(DEFAULT_RATE_LIMIT_BURST_SECONDS, ge=1)
-    """Seconds of its rate a key may send at once: its bucket holds rate x this many requests
-    (rounded down, at least one)."""
+    """Seconds of its rate a key may send at once (its bucket: rate x this, at least one)."""
 
     def job_ttl(self, job_type: str) -> int:
         """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""
@@ -297,8 +299,7 @@ class Settings(BaseSettings):
         return soft if soft is not None else max(1, min(hard - 1, int(hard * SOFT_LIMIT_SHARE)))
 
     auth_cache_seconds: float = Field(1.0, gt=0, le=1.0)
-    """Seconds a web process trusts an API key it has verified before asking Redis again: a
-    revoked key is refused by every process within this (at most 1 s)."""
+    """Seconds a web process trusts a verified API key: a revoked one is refused within this."""
 
     tenant_max_active_jobs: int = Field(DEFAULT_TENANT_MAX_ACTIVE_JOBS, ge=1)
     """Queued + running jobs a tenant may have (more: 429); an API key may set its own."""
@@ -326,8 +327,7 @@ class Settings(BaseSettings):
     ``.env``, ``make run`` from ``var/api-key``); a revoked one stays revoked."""
 
     bootstrap_metrics_key: SecretStr | None = None
-    """A key with the ``metrics`` scope the web makes sure exists when it starts (what
-    Prometheus scrapes ``/metrics`` with, from its credentials file)."""
+    """A ``metrics``-scoped key the web makes sure exists at start (Prometheus scrapes with it)."""
 
     bootstrap_tenant: str = Field("ops", pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
     """Tenant of the bootstrap keys."""

@@ -9,6 +9,7 @@ import redis
 from flask import Flask, Response, g, request
 
 from core import stores
+from core.policy_cache import PolicyCache
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from ml.registry import Registry
@@ -18,7 +19,6 @@ from web.api.document import UNDOCUMENTED_ENDPOINTS
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.routes import MODULES
-from web.routing import PolicyCache
 from web.services import Services
 from web.waiting import CompletionWaiter
 
