@@ -67,7 +67,7 @@ class Catalog:
         if requested in self._schemas:
             return requested
         try:
-            return self.registry.resolve(requested)
+            version = self.registry.resolve(requested)
         except ModelNotFound as exc:
             installed = ", ".join(self.registry.versions()) or "none"
             raise InvalidRequest(
@@ -79,6 +79,17 @@ class Catalog:
                     }
                 ],
             ) from exc
+        if version not in (self._versions or (0.0, []))[1]:
+            self._versions = None  # found in the store since the last listing: list again
+        return version
+
+    def is_installed(self, version: str) -> bool:
+        """Whether ``version`` is installed (looked for in the model store if not cached)."""
+        try:
+            self.resolve(version)
+        except InvalidRequest:
+            return False
+        return True
 
     def route(self, requested: Any, key: str | None) -> tuple[str, Routing]:
         """The version a prediction request gets and why: the one it names (``pinned``),
