@@ -47,10 +47,13 @@ class Catalog:
         self._default = (time.monotonic(), version)
         return version
 
-    def versions(self) -> list[str]:
-        """Installed versions, sorted (re-read at most every ``DEFAULT_REFRESH_SECONDS``)."""
+    def versions(self, *, fresh: bool = False) -> list[str]:
+        """Installed versions, sorted (re-read at most every ``DEFAULT_REFRESH_SECONDS``;
+        ``fresh``: now, the model store listed again first)."""
         cached = self._versions
-        if cached and time.monotonic() - cached[0] < DEFAULT_REFRESH_SECONDS:
+        if fresh:
+            self.registry.refresh()
+        elif cached and time.monotonic() - cached[0] < DEFAULT_REFRESH_SECONDS:
             return cached[1]
         versions = self.registry.versions()
         self._versions = (time.monotonic(), versions)

@@ -238,3 +238,11 @@ def model_versions(svc: Services) -> dict[str, Any]:
     versions = svc.catalog.versions()
     schema: dict[str, Any] = {"type": "string", "description": "an installed model version"}
     return {**schema, "examples": versions} if versions else schema
+
+
+def installed_versions(svc: Services) -> dict[str, Any]:
+    """A field naming an installed version, the model store listed again to check it (the
+    traffic policy's fields: an admin's rare change, not every prediction)."""
+    versions = svc.catalog.versions(fresh=True)
+    schema: dict[str, Any] = {"type": "string", "description": "an installed model version"}
+    return {**schema, "enum": versions} if versions else schema
