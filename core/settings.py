@@ -54,14 +54,18 @@ class Settings(BaseSettings):
     """Root of runtime files: uploads, results, reports (without ``storage_url``), metrics."""
 
     storage_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
-    """``s3://bucket/prefix``: uploads, batch results and reports in S3-compatible storage
-    (endpoint, region, credentials from the ``AWS_*`` variables); unset: ``storage_root``."""
+    """``s3://bucket/prefix``: uploads, batch results, reports and model versions (``models/``)
+    in S3-compatible storage (endpoint, region, credentials from the ``AWS_*`` variables);
+    unset: ``storage_root``, and model versions in ``models_dir``."""
 
     storage_presign: bool = False
     """Answer a result or report download with a redirect to a presigned URL (S3 only)."""
 
     storage_part_bytes: int = Field(DEFAULT_STORAGE_PART_BYTES, ge=5 * 1024 * 1024)
     """Bytes of one part of a multipart upload to S3 (5 MiB at least, S3's minimum)."""
+
+    model_cache_dir: Path | None = None
+    """Model versions this host took from ``storage_url`` (unset: <storage_root>/model-cache)."""
 
     job_ttl_seconds: int = Field(DEFAULT_JOB_TTL, ge=60)
     """Seconds a job record stays readable after its last change (each type may override it)."""
@@ -198,7 +202,7 @@ class Settings(BaseSettings):
     """Metrics port of the reports worker ``make run`` starts beside the scoring worker."""
 
     metrics_dir: Path | None = None
-    """prometheus_client multiprocess directory; wiped when a web or worker main process starts."""
+    """prometheus_client multiprocess folder; wiped when a web or worker main process starts."""
 
     worker_concurrency: int = Field(0, ge=0)
     """Pool processes of a Celery worker (0: one per CPU core, right for scoring); a
@@ -221,10 +225,8 @@ class Settings(BaseSettings):
     schedule, the logs, supervisord's configuration and socket, the API key files."""
 
     redis_appendfsync: Literal["everysec", "always"] = "everysec"
-    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file. A crash of
-    the machine loses with ``everysec`` the writes of about the last second (two on a slow
-    disk), with ``always`` nothing acknowledged (each write waits for the disk); of Redis
-    alone, nothing in either mode."""
+    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file (what
+    a machine's crash loses in each mode: the README's Configuration section)."""
 
     web_host: str = "127.0.0.1"
     """Address gunicorn binds."""
@@ -240,7 +242,7 @@ class Settings(BaseSettings):
     (~25 KB of memory: 2,000 fit in one process, however the kernel spreads them)."""
 
     report_min_rows: int = Field(100, ge=2)
-    """Fewest rows of current data a drift or performance report accepts (smaller windows: 422)."""
+    """Fewest rows of current data a drift or performance report accepts (fewer: 422)."""
 
     report_max_rows: int = Field(1_000_000, ge=100)
     """Most rows of current data a report reads (an uploaded CSV is cut there)."""

@@ -11,8 +11,13 @@ from core.deployment import DeploymentStore
 from core.feedback import FeedbackStore
 from core.jobs import JobStore
 from core.keys import Keys
+from core.model_store import MISS_RELIST_SECONDS, CachedRegistry, ModelStore
 from core.prediction_log import PredictionLog
 from core.settings import JOB_TTL_FIELDS, TIME_LIMITED, Settings
+from core.storage import LocalStorage, layout, storage_of
+from ml.registry import Registry
+
+MODEL_REFRESH_SECONDS = 10.0  # seconds between listings of the model store by each process
 
 
 def keys(settings: Settings) -> Keys:
@@ -66,3 +71,25 @@ def api_keys(settings: Settings, client: redis.Redis) -> KeyStore:
 
 def deployment(settings: Settings, client: redis.Redis) -> DeploymentStore:
     return DeploymentStore(client, keys(settings))
+
+
+def model_store(settings: Settings) -> ModelStore:
+    """Where model versions are published: the object store of ``storage_url`` (under
+    ``models/``), else the models folder itself."""
+    if settings.storage_url is None:
+        return ModelStore(LocalStorage(settings.models_dir))
+    return ModelStore(storage_of(settings), layout.MODELS)
+
+
+def model_registry(settings: Settings, miss_relist: float = MISS_RELIST_SECONDS) -> Registry:
+    """The model versions a process serves: the models folder; with ``storage_url``, a local
+    cache filled from the object store, then from the models folder (``miss_relist``: see
+    CachedRegistry)."""
+    if settings.storage_url is None:
+        return Registry(settings.models_dir)
+    return CachedRegistry(
+        [model_store(settings), ModelStore(LocalStorage(settings.models_dir))],
+        settings.model_cache_dir or settings.storage_root / "model-cache",
+        MODEL_REFRESH_SECONDS,
+        miss_relist,
+    )

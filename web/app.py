@@ -12,7 +12,6 @@ from core import stores
 from core.policy_cache import PolicyCache
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
-from ml.registry import Registry
 from telemetry import metrics
 from web import auth, console, errors, headers, rate_limits
 from web.api.document import UNDOCUMENTED_ENDPOINTS
@@ -60,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         predictions=CoalescingPublisher(celery, PREDICT_TASK),
         waiter=CompletionWaiter(subscriber, store.done_channel),
         catalog=Catalog(
-            Registry(settings.models_dir), PolicyCache(stores.deployment(settings, client))
+            stores.model_registry(settings), PolicyCache(stores.deployment(settings, client))
         ),
     )
     for module in MODULES:
