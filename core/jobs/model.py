@@ -77,6 +77,7 @@ class Job:
     error: dict[str, Any] | None = None
     params_json: bytes | None = None  # the inputs as stored (1000 instances): decoded on demand
     owner: str | None = None  # the worker task that claimed it
+    node: str | None = None  # the worker (Celery node name) that claimed it last: its host
     fingerprint: str | None = None
     tenant: str | None = None  # the tenant of the API key that made it
     attempts: int = 0  # times a worker has taken it (claims, redeliveries included)
@@ -131,6 +132,7 @@ class Job:
             error=decode(h["error"]) if h.get("error") else None,
             params_json=params_json or None,
             owner=h.get("owner") or None,
+            node=h.get("node") or None,
             fingerprint=h.get("fingerprint") or None,
             tenant=h.get("tenant") or None,
             attempts=int(h.get("attempts") or 0),
