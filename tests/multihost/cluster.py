@@ -1,0 +1,151 @@
+"""Lifeboat on stand-in hosts: Redis (and the object store) on ``infra``, two scoring-worker
+hosts, the web on a host of its own; every host in its own network namespace.
+
+Each host runs its processes from an empty working directory of its own, with
+its own storage root; every address a process binds or connects to is a host's
+address on the private network (or its name, from the hosts' ``/etc/hosts``),
+never loopback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from devsupport import (
+    ROOT,
+    KeyedHTTP,
+    Proc,
+    http_ok,
+    new_token,
+    redis_command,
+    start,
+    wait_for_worker,
+    wait_until,
+    web_command,
+    worker_command,
+)
+from devsupport.netns import Host, Network
+
+INFRA, WEB = "infra", "web"
+WORKER_HOSTS = ("worker-a", "worker-b")
+HOSTS = (INFRA, *WORKER_HOSTS, WEB)
+REDIS_PORT = 6379  # each host has its own ports: the defaults never collide
+WEB_PORT = 8000
+WORKER_METRICS_PORT = 9101
+WORKER_CONCURRENCY = 1  # pool processes per worker host (two hosts share 2 busy cores)
+START_TIMEOUT = 90.0  # seconds a process has to answer
+SCORING_QUEUES = "predictions,batches"
+
+
+def worker_node(host: str) -> str:
+    """The Celery node name of the scoring worker on ``host`` (``scoring@%h``)."""
+    return f"scoring@{host}"
+
+
+@dataclass
+class Cluster:
+    """The stand-in hosts, the processes started on them and how the driver reaches them."""
+
+    net: Network
+    root: Path  # one folder per host below it
+    shared_env: dict[str, str]  # what every Lifeboat process gets (Redis, models, storage)
+    admin_key: str = field(default_factory=new_token)
+    procs: list[Proc] = field(default_factory=list)
+
+    def host(self, name: str) -> Host:
+        return self.net.hosts[name]
+
+    def workdir(self, host: str) -> Path:
+        """The host's own, initially empty, working directory."""
+        path = self.root / host / "work"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def logdir(self, host: str) -> Path:
+        return self.root / host / "logs"
+
+    @property
+    def redis_url(self) -> str:
+        """Redis by the infra host's name, as the other hosts see it."""
+        return f"redis://{INFRA}:{REDIS_PORT}/0"
+
+    def redis(self) -> redis.Redis:
+        """The driver's connection to Redis (by address: the machine has no /etc/hosts entry)."""
+        return redis.Redis(host=self.host(INFRA).address, port=REDIS_PORT)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host(WEB).address}:{WEB_PORT}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    @property
+    def http(self) -> KeyedHTTP:
+        return KeyedHTTP(self.admin_key)
+
+    def env(self, host: str, **extra: str) -> dict[str, str]:
+        """The environment of a Lifeboat process on ``host``: its own storage root and
+        metrics folder, the code from the checkout (its working directory holds nothing)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEBOAT_")}
+        env.update(
+            {
+                "PYTHONPATH": str(ROOT),
+                "PYTHONUNBUFFERED": "1",
+                "LIFEBOAT_REDIS_URL": self.redis_url,
+                "LIFEBOAT_STORAGE_ROOT": str(self.root / host / "var"),
+                **self.shared_env,
+                **extra,
+            }
+        )
+        return env
+
+    def run(self, host: str, name: str, cmd: list[str], env: dict[str, str]) -> Proc:
+        proc = start(name, self.host(host).wrap(cmd), env, self.logdir(host), self.workdir(host))
+        self.procs.append(proc)
+        return proc
+
+    def start_redis(self) -> Proc:
+        infra = self.host(INFRA)
+        data = self.root / INFRA / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        proc = self.run(
+            INFRA, "redis", redis_command(REDIS_PORT, data, infra.address), dict(os.environ)
+        )
+        wait_until(lambda: self.redis().ping(), START_TIMEOUT, "redis on infra", proc)
+        return proc
+
+    def start_worker(self, host: str) -> Proc:
+        address = self.host(host).address
+        env = self.env(
+            host,
+            LIFEBOAT_WORKER_METRICS_HOST=address,
+            LIFEBOAT_WORKER_METRICS_PORT=str(WORKER_METRICS_PORT),
+        )
+        cmd = worker_command(SCORING_QUEUES, WORKER_CONCURRENCY, "scoring@%h")
+        proc = self.run(host, "worker", cmd, env)
+        metrics = f"http://{address}:{WORKER_METRICS_PORT}/metrics"
+        wait_for_worker(proc, metrics, WORKER_CONCURRENCY, START_TIMEOUT)
+        return proc
+
+    def start_web(self) -> Proc:
+        env = self.env(
+            WEB,
+            LIFEBOAT_WEB_HOST=self.host(WEB).address,
+            LIFEBOAT_WEB_PORT=str(WEB_PORT),
+            LIFEBOAT_WEB_WORKERS="2",
+            LIFEBOAT_BOOTSTRAP_ADMIN_KEY=self.admin_key,
+            LIFEBOAT_RATE_LIMIT_ENABLED="false",
+        )
+        proc = self.run(WEB, "web", web_command(), env)
+        wait_until(lambda: http_ok(self.url("/health")), START_TIMEOUT, "web", proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
