@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.defaults import (
     DEFAULT_BATCH_PART_DECODED_BYTES,
+    DEFAULT_BIND_HOST,
     DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS,
     DEFAULT_JOB_TTL,
     DEFAULT_MAX_ATTEMPTS,
@@ -178,8 +179,8 @@ class Settings(BaseSettings):
     report_fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long in each report task after claiming its job (fault-injection tests)."""
 
-    worker_metrics_host: str = "127.0.0.1"
-    """Address of the worker's metrics endpoint (0.0.0.0 in containers, for Prometheus)."""
+    worker_metrics_host: str = DEFAULT_BIND_HOST
+    """Address the worker's metrics endpoint binds (0.0.0.0 in containers, for Prometheus)."""
 
     worker_metrics_port: int = 9101
     """Port of the worker's aggregated Prometheus endpoint (0 disables it)."""
@@ -212,8 +213,8 @@ class Settings(BaseSettings):
     nothing acknowledged is lost, every write waits for the disk. A crash of Redis
     alone loses nothing in either mode."""
 
-    web_host: str = "127.0.0.1"
-    """Address gunicorn binds."""
+    web_host: str = DEFAULT_BIND_HOST
+    """Address gunicorn binds (0.0.0.0 or the host's own address to serve other hosts)."""
 
     web_port: int = 8000
     """Port gunicorn binds."""
