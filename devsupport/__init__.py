@@ -25,6 +25,7 @@ from devsupport.redis_server import (
     redis_command,
     start_redis,
 )
+from devsupport.s3_server import S3Server, s3_env, start_s3
 from devsupport.stack import (
     UNBINDING_RATE,
     Stack,
@@ -47,6 +48,7 @@ __all__ = [
     "PrivateRedis",
     "Proc",
     "RedisServer",
+    "S3Server",
     "Stack",
     "celery_command",
     "exporter_command",
@@ -57,9 +59,11 @@ __all__ = [
     "redis_answers",
     "redis_binary",
     "redis_command",
+    "s3_env",
     "stack_env",
     "start",
     "start_redis",
+    "start_s3",
     "wait_for_worker",
     "wait_until",
     "web_command",

@@ -123,6 +123,7 @@ class Stack:
             self.stop(name)
 
 
+STORAGE_URL_ENV = "LIFEBOAT_STORAGE_URL"  # set by the tests' --storage=s3 pass
 UNBINDING_RATE = 1_000_000  # requests a second per key: far above any test's load
 UNBINDING_COUNT = 1_000_000  # jobs a tenant may have queued: far above any test's
 
@@ -150,6 +151,11 @@ def stack_env(redis_url: str, models_dir: Path, storage: Path, **extra: str) -> 
         }
     )
     env.update(extra)
+    if env.get(STORAGE_URL_ENV) and STORAGE_URL_ENV not in extra:
+        # stacks share the bucket: each its own prefix, or one's sweep takes another's files
+        env[STORAGE_URL_ENV] = (
+            f"{env[STORAGE_URL_ENV].rstrip('/')}/{storage.name}-{secrets.token_hex(4)}"
+        )
     return env
 
 

@@ -2,6 +2,11 @@
 
 Chain: ``redis_server`` → ``models_dir`` → ``stack`` (web + worker). Integration
 tests talk to real processes over real connections; nothing is mocked.
+
+``pytest --storage=s3`` runs the tests against S3-compatible storage: a moto
+server started for the session, its bucket named by ``LIFEBOAT_STORAGE_URL`` in
+this process's environment, which every stack inherits (each under its own
+prefix) and every ``Settings()`` reads.
 """
 
 from __future__ import annotations
@@ -13,9 +18,47 @@ from pathlib import Path
 
 import pytest
 
-from devsupport import RedisServer, Stack, make_stack, start_redis
+from devsupport import RedisServer, S3Server, Stack, make_stack, start_redis, start_s3
 
 _dbs = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--storage",
+        choices=("local", "s3"),
+        default="local",
+        help="where stacks and Settings() keep stored files: the local filesystem, or a "
+        "bucket on an S3-compatible server started for the session (moto)",
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's standalone S3 server on a free port, with a bucket; stopped at the end."""
+    try:
+        server = start_s3(tmp_path_factory.mktemp("s3"))
+    except (OSError, TimeoutError, RuntimeError):
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("no S3-compatible server could be started (is moto[server] installed?)")
+    yield server
+    server.proc.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def storage_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """With ``--storage=s3``, point this session's stored files at the S3 server."""
+    backend = request.config.getoption("--storage")
+    if backend != "s3":
+        yield backend
+        return
+    server = request.getfixturevalue("s3_server")
+    mp = pytest.MonkeyPatch()
+    for name, value in server.env().items():
+        mp.setenv(name, value)
+    yield backend
+    mp.undo()
 
 
 @pytest.fixture(scope="session")

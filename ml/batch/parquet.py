@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +29,7 @@ import pyarrow.parquet as pq
 from ml.batch import budget
 from ml.batch.chunks import ChunkScorer
 from ml.batch.formulas import restore_table
-from ml.batch.parts import Part, PartSummary, part_writer
+from ml.batch.parts import Part, PartSummary, opened, part_writer
 from ml.errors import MLError
 
 READ_BUFFER_BYTES = 1 << 20  # pages are read through a buffer this size, not a whole column
@@ -44,7 +45,7 @@ class NotParquet(MLError):
     """The file cannot be read as Parquet (or one of its columns as text)."""
 
 
-def _open(path: Path | str, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
+def _open(path: Path | str | BinaryIO, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(
             path, buffer_size=READ_BUFFER_BYTES, read_dictionary=list(read_dictionary) or None
@@ -55,7 +56,7 @@ def _open(path: Path | str, read_dictionary: Sequence[str] = ()) -> pq.ParquetFi
         raise NotParquet(f"the file cannot be read as Parquet: {exc}") from exc
 
 
-def plan_row_groups(path: Path | str, part_bytes: int) -> tuple[list[Part], int]:
+def plan_row_groups(path: Path | str | BinaryIO, part_bytes: int) -> tuple[list[Part], int]:
     """Split a file's row groups into parts of about ``part_bytes``; also count its rows.
 
     A part's ``start`` and ``end`` are row-group indices (``end`` excluded), its
@@ -76,10 +77,10 @@ def plan_row_groups(path: Path | str, part_bytes: int) -> tuple[list[Part], int]
 
 def score_row_groups(
     scorer: ChunkScorer,
-    path: Path | str,
+    path: Path | str | BinaryIO,
     columns: Sequence[str],
     part: Part,
-    sink: io.RawIOBase | io.BufferedIOBase,
+    sink: io.RawIOBase | io.BufferedIOBase | BinaryIO,
     *,
     chunk_bytes: int,
     max_decoded_bytes: int,
@@ -170,9 +171,9 @@ def as_text(batch: pa.RecordBatch) -> pa.Table:
 
 
 def csv_to_parquet(
-    source: Path | str,
+    source: Path | str | BinaryIO,
     schema: pa.Schema,
-    target: Path | str,
+    target: Path | str | BinaryIO,
     after_row_group: Callable[[], None] | None = None,
 ) -> None:
     """Write the scored CSV ``source`` (with its header) as Parquet with ``schema``'s types.
@@ -183,7 +184,7 @@ def csv_to_parquet(
     skipped (it is escaped too): columns are ``schema``'s, in order. Memory stays
     bounded by one row group; ``after_row_group`` runs after each one is written.
     """
-    with open(source, "rb") as raw:
+    with opened(source) as raw:
         reader = pacsv.open_csv(
             raw,
             read_options=pacsv.ReadOptions(

@@ -12,14 +12,16 @@ at the first line after the header.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +33,8 @@ from ml.batch.formulas import FormulaSafeWriter
 from ml.errors import MLError
 
 SCAN_BYTES = 4 << 20  # bytes read at a time when counting lines
+# a file: its path, or (stored elsewhere) a function opening its bytes [start, end)
+RangeSource = Path | str | Callable[[int, int], BinaryIO]
 
 
 class NotCsv(MLError):
@@ -62,7 +66,9 @@ class PartSummary:
         self.examples.extend(examples[: max(0, MAX_ERROR_EXAMPLES - len(self.examples))])
 
 
-def part_writer(sink: io.RawIOBase | io.BufferedIOBase, scorer: ChunkScorer) -> FormulaSafeWriter:
+def part_writer(
+    sink: io.RawIOBase | io.BufferedIOBase | BinaryIO, scorer: ChunkScorer
+) -> FormulaSafeWriter:
     """The writer of a scored part: CSV without a header, in the scored file's columns.
 
     Text cells a spreadsheet would run as formulas are escaped (:mod:`ml.batch.formulas`).
@@ -101,11 +107,32 @@ class RangeFile(io.RawIOBase):
         super().close()
 
 
-def plan_parts(path: Path | str, data_start: int, part_bytes: int) -> tuple[list[Part], int]:
-    """Split the data lines of a file into parts of about ``part_bytes``; also count its lines."""
-    size = os.path.getsize(path)
+@contextlib.contextmanager
+def opened(source: Path | str | BinaryIO) -> Iterator[BinaryIO]:
+    """A file by its path (opened and closed here), or an open binary file (left open)."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as f:
+            yield f
+    else:
+        yield source
+
+
+def open_range(source: RangeSource, start: int, end: int) -> BinaryIO:
+    """Bytes ``[start, end)`` of ``source`` as a readable stream."""
+    if isinstance(source, str | Path):
+        return RangeFile(source, start, end)  # type: ignore[return-value]
+    return source(start, end)
+
+
+def plan_parts(
+    source: Path | str | BinaryIO, data_start: int, part_bytes: int
+) -> tuple[list[Part], int]:
+    """Split the data lines of a file into parts of about ``part_bytes``; also count its lines.
+
+    ``source`` is a path or a seekable binary file."""
     bounds = [data_start]
-    with open(path, "rb") as f:
+    with opened(source) as f:
+        size = f.seek(0, os.SEEK_END)
         target = data_start + part_bytes
         while target < size:
             f.seek(target)
@@ -125,7 +152,7 @@ def plan_parts(path: Path | str, data_start: int, part_bytes: int) -> tuple[list
     return parts, lines
 
 
-def _count_lines(f: io.BufferedReader, start: int, end: int) -> int:
+def _count_lines(f: BinaryIO, start: int, end: int) -> int:
     f.seek(start)
     left = end - start
     count = 0
@@ -185,16 +212,18 @@ class _Lines:
 
 def score_part(
     scorer: ChunkScorer,
-    path: Path | str,
+    path: RangeSource,
     columns: Sequence[str],
     part: Part,
-    sink: io.RawIOBase | io.BufferedIOBase,
+    sink: io.RawIOBase | io.BufferedIOBase | BinaryIO,
     *,
     chunk_bytes: int,
     max_decoded_bytes: int,
     on_chunk: Callable[[PartSummary], None] | None = None,
 ) -> PartSummary:
     """Score the lines of ``part`` and write them, scored, to ``sink`` (CSV without a header).
+
+    ``path`` is the file's path, or a function opening a byte range of it.
 
     ``on_chunk`` is called after each chunk is written (it may raise to stop). A part
     longer than ``max_decoded_bytes`` raises :class:`~ml.batch.budget.OverBudget`
@@ -222,7 +251,7 @@ def score_part(
 
 def _stream(
     scorer: ChunkScorer,
-    path: Path | str,
+    path: RangeSource,
     columns: Sequence[str],
     part: Part,
     *,
@@ -235,7 +264,7 @@ def _stream(
     position = {name: i for i, name in enumerate(columns)}
     try:
         reader = pacsv.open_csv(
-            RangeFile(path, part.start, part.end),
+            open_range(path, part.start, part.end),
             read_options=pacsv.ReadOptions(
                 column_names=list(columns), block_size=chunk_bytes, use_threads=False
             ),
