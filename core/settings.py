@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     storage_concurrency: int = Field(DEFAULT_STORAGE_CONCURRENCY, ge=1)
     """Parts of one multipart upload in flight at once (memory: this times the part size)."""
 
+    storage_url: str | None = None
+    """Store shared by hosts (``file:///path``), model versions under ``models/`` (unset: none)."""
+
+    model_cache_dir: Path = Path("var/model-cache")
+    """Model versions this host downloaded from ``storage_url`` (checked, then read from here)."""
+
     job_ttl_seconds: int = Field(DEFAULT_JOB_TTL, ge=60)
     """Seconds a job record stays readable after its last change (each type may override it)."""
 
@@ -210,7 +216,7 @@ class Settings(BaseSettings):
     """Metrics port of the reports worker ``make run`` starts beside the scoring worker."""
 
     metrics_dir: Path | None = None
-    """prometheus_client multiprocess directory; wiped when a web or worker main process starts."""
+    """prometheus_client multiprocess folder; wiped when a web or worker main process starts."""
 
     worker_concurrency: int = Field(0, ge=0)
     """Pool processes of a Celery worker (0: one per CPU core, right for scoring); a
@@ -227,12 +233,8 @@ class Settings(BaseSettings):
     schedule, the logs, supervisord's configuration and socket, the API key files."""
 
     redis_appendfsync: Literal["everysec", "always"] = "everysec"
-    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file.
-
-    ``everysec``: a crash of the machine loses the writes of about the last second
-    (up to two on a slow disk): jobs accepted, results, queue messages; ``always``:
-    nothing acknowledged is lost, every write waits for the disk. A crash of Redis
-    alone loses nothing in either mode."""
+    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file (what
+    a machine's crash loses in each mode: the README's Configuration section)."""
 
     web_host: str = DEFAULT_BIND_HOST
     """Address gunicorn binds (0.0.0.0 or the host's own address to serve other hosts)."""
@@ -247,7 +249,7 @@ class Settings(BaseSettings):
     """Concurrent connections per gunicorn (gevent) worker; long-polls each hold one."""
 
     report_min_rows: int = Field(100, ge=2)
-    """Fewest rows of current data a drift or performance report accepts (smaller windows: 422)."""
+    """Fewest rows of current data a drift or performance report accepts (fewer: 422)."""
 
     report_max_rows: int = Field(1_000_000, ge=100)
     """Most rows of current data a report reads (an uploaded CSV is cut there)."""
@@ -286,7 +288,6 @@ class Settings(BaseSettings):
 
     rate_limit_enabled: bool = True
     """Limit each API key's request rate (shared by every web process and host, in Redis).
-
     Public routes (``/health``, ``/ready``, ``/metrics``, ``/docs``, ``/openapi.json``) and
     requests without an API key are never limited."""
 

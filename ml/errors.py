@@ -18,6 +18,10 @@ class ArtifactIntegrityError(MLError):
     """A model artifact is missing, unreadable, or differs from its recorded sha256."""
 
 
+class VersionRefused(MLError):
+    """A model version folder failed a registration check (hash, types, lean scorer)."""
+
+
 class DatasetError(MLError):
     """A dataset file cannot be used: unreadable, wrong checksum, missing or bad columns."""
 

@@ -30,6 +30,8 @@ MODEL_FILE = "model.skops"
 LEAN_FILE = "lean.npz"  # the compiled lean scorer (numpy data), absent in older versions
 REFERENCE_FILE = "reference.csv"
 DEFAULT_FILE = "DEFAULT"  # text file naming the default version
+ARTIFACT_FILES = (MODEL_FILE, LEAN_FILE, REFERENCE_FILE)  # the files a card may record
+HASH_CHUNK_BYTES = 1 << 20  # bytes read at a time when hashing a file
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.")  # modules whose types skops may rebuild
 
 
@@ -171,14 +173,75 @@ class Registry:
 
     def load_pipeline(self, version: str | None) -> Any:
         """The fitted scikit-learn pipeline of a version, its skops file verified first."""
-        import skops.io
-
         resolved = self.resolve(version)
-        data = self.read_verified(resolved, MODEL_FILE)
+        return loads_trusted(
+            self.read_verified(resolved, MODEL_FILE), f"{MODEL_FILE} of {resolved}"
+        )
+
+
+def loads_trusted(data: bytes, what: str) -> Any:
+    """The object a skops file holds, rebuilt only if every type in it is trusted.
+
+    Refuses (ArtifactIntegrityError) a file that is not a skops archive (a pickle, say)
+    and one naming any type :func:`is_trusted_type` rejects; never ``trusted=True``.
+    """
+    import skops.io
+
+    try:
         untrusted = skops.io.get_untrusted_types(data=data)
-        refused = [name for name in untrusted if not is_trusted_type(name)]
-        if refused:
-            raise ArtifactIntegrityError(
-                f"{MODEL_FILE} of {resolved} holds untrusted types: {refused}"
-            )
+    except Exception as exc:  # skops raises zip, JSON and key errors alike
+        raise ArtifactIntegrityError(f"{what} is not a readable skops file: {exc!r}") from exc
+    refused = sorted(name for name in untrusted if not is_trusted_type(name))
+    if refused:
+        raise ArtifactIntegrityError(f"{what} holds untrusted types: {refused}")
+    try:
         return skops.io.loads(data, trusted=untrusted)
+    except Exception as exc:  # a malformed archive fails anywhere in skops
+        raise ArtifactIntegrityError(f"{what} cannot be loaded: {exc!r}") from exc
+
+
+def read_folder_card(folder: Path) -> dict[str, Any]:
+    """The model card of a version folder whose recorded artifacts all match their sha256.
+
+    Standard library only (a process checks a downloaded copy with it). Refuses
+    (ArtifactIntegrityError) an unreadable card, a malformed version name, a card
+    recording no sha256 for the model or the reference data, a recorded artifact that
+    is missing or differs from its sha256, and a file the card does not record.
+    """
+    card_path = folder / CARD_FILE
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactIntegrityError(f"unreadable model card {str(card_path)!r}: {exc}") from exc
+    if not isinstance(card, dict) or not isinstance(card.get("artifacts"), dict):
+        raise ArtifactIntegrityError(f"model card {str(card_path)!r} records no artifacts")
+    version = card.get("version")
+    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
+        raise ArtifactIntegrityError(f"model card names an invalid version {version!r}")
+    artifacts: dict[str, Any] = card["artifacts"]
+    for required in (MODEL_FILE, REFERENCE_FILE):
+        if required not in artifacts:
+            raise ArtifactIntegrityError(f"the model card records no sha256 of {required}")
+    unknown = set(artifacts) - set(ARTIFACT_FILES)
+    if unknown:
+        raise ArtifactIntegrityError(f"the model card records unknown artifacts {sorted(unknown)}")
+    for name, expected in sorted(artifacts.items()):
+        try:
+            actual = file_sha256(folder / name)
+        except OSError as exc:
+            raise ArtifactIntegrityError(f"missing artifact {name} in {str(folder)!r}") from exc
+        if actual != expected:
+            raise ArtifactIntegrityError(f"{name} does not match its sha256 in the model card")
+    extra = {p.name for p in folder.iterdir()} - {CARD_FILE, *artifacts}
+    if extra:
+        raise ArtifactIntegrityError(f"files the model card does not record: {sorted(extra)}")
+    return card
+
+
+def file_sha256(path: Path | str) -> str:
+    """Hex sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -11,7 +11,6 @@ from flask import Flask, Response, g, request
 from core import stores
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
-from ml.registry import Registry
 from telemetry import metrics
 from web import auth, errors, headers, rate_limits
 from web.api.document import UNDOCUMENTED_ENDPOINTS
@@ -49,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         predictions=CoalescingPublisher(celery, PREDICT_TASK),
         waiter=CompletionWaiter(subscriber, store.done_channel),
         catalog=Catalog(
-            Registry(settings.models_dir), PolicyCache(stores.deployment(settings, client))
+            stores.model_registry(settings), PolicyCache(stores.deployment(settings, client))
         ),
     )
     for module in MODULES:

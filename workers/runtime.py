@@ -17,7 +17,6 @@ from core.jobs import JobStore, JobType
 from core.keys import Keys
 from core.queue import DELIVER_WEBHOOK_TASK
 from core.settings import Settings, get_settings
-from ml.registry import Registry
 
 if TYPE_CHECKING:
     from ml.model import Model
@@ -64,7 +63,8 @@ class Runtime:
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self.settings.models_dir)
+        # a job names a version the web found: look for it in the store at once if not cached
+        return stores.model_registry(self.settings, miss_relist=0.0)
 
     def model(self, version: str) -> Model:
         """The model version, loaded (and its artifacts verified) once per process.

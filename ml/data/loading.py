@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,17 +10,9 @@ import pandas as pd
 
 from ml.data.spec import TITANIC, DatasetSpec
 from ml.errors import DatasetError
+from ml.registry import file_sha256
 
-HASH_CHUNK_BYTES = 1 << 20  # bytes read at a time when hashing a file
-
-
-def file_sha256(path: Path | str) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+__all__ = ["coerce_features", "file_sha256", "load_dataset"]
 
 
 def coerce_features(

@@ -1,0 +1,22 @@
+"""Model versions in a store shared by every host, and each process's local cache of them.
+
+- :mod:`core.model_store.objects`: the few object operations needed, and a local folder;
+- :mod:`core.model_store.store`: versions in a store: list, publish, download (sha256 checked);
+- :mod:`core.model_store.registry`: the registry a process serves from, re-listing the store;
+- ``python -m core.model_store``: registering a version built elsewhere (the command line).
+"""
+
+from __future__ import annotations
+
+from core.model_store.objects import LocalObjects, Objects
+from core.model_store.registry import MISS_RELIST_SECONDS, CachedRegistry
+from core.model_store.store import ModelStore, VersionConflict
+
+__all__ = [
+    "MISS_RELIST_SECONDS",
+    "CachedRegistry",
+    "LocalObjects",
+    "ModelStore",
+    "Objects",
+    "VersionConflict",
+]
