@@ -105,23 +105,34 @@ class Host:
 
     def listening(self) -> list[tuple[str, int]]:
         """(address, port) of every TCP socket listening in this host (IPv4 and IPv6)."""
+        return [local for state, local, _ in self._sockets() if state == TCP_LISTEN]
+
+    def connections(self) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+        """(local, remote) (address, port) of every established TCP connection in this host."""
+        return [(loc, rem) for state, loc, rem in self._sockets() if state == TCP_ESTABLISHED]
+
+    def _sockets(self) -> list[tuple[str, tuple[str, int], tuple[str, int]]]:
+        """(state, local, remote) of every TCP socket, as this host's /proc/net/tcp{,6} says."""
         out = []
         for table, family in (("tcp", 4), ("tcp6", 6)):
             got = self.run(["cat", f"/proc/net/{table}"])
             for line in got.stdout.splitlines()[1:]:
                 fields = line.split()
-                if fields[3] != "0A":  # TCP_LISTEN
-                    continue
-                addr_hex, port_hex = fields[1].split(":")
-                out.append((_proc_address(addr_hex, family), int(port_hex, 16)))
+                local, remote = (_proc_endpoint(f, family) for f in fields[1:3])
+                out.append((fields[3], local, remote))
         return out
 
 
-def _proc_address(hex_addr: str, family: int) -> str:
-    """An address as /proc/net/tcp{,6} spells it (host byte order, 32-bit words)."""
-    raw = bytes.fromhex(hex_addr)
+TCP_ESTABLISHED, TCP_LISTEN = "01", "0A"  # socket states as /proc/net/tcp spells them
+
+
+def _proc_endpoint(field: str, family: int) -> tuple[str, int]:
+    """An (address, port) as /proc/net/tcp{,6} spells it (hex, 32-bit words in host order)."""
+    addr_hex, port_hex = field.split(":")
+    raw = bytes.fromhex(addr_hex)
     words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    return str(ipaddress.IPv4Address(words) if family == 4 else ipaddress.IPv6Address(words))
+    address = ipaddress.IPv4Address(words) if family == 4 else ipaddress.IPv6Address(words)
+    return str(address), int(port_hex, 16)
 
 
 @dataclass

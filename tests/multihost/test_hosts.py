@@ -24,7 +24,15 @@ from core.keys import Keys
 from ml.data.loading import load_dataset
 from ml.registry import Registry
 from tests.batches.helpers import FEATURES
-from tests.multihost.cluster import HOSTS, WORKER_HOSTS, Cluster, worker_node
+from tests.multihost.cluster import (
+    HOSTS,
+    INFRA,
+    REDIS_PORT,
+    WEB,
+    WORKER_HOSTS,
+    Cluster,
+    worker_node,
+)
 from tests.payloads import passengers
 
 pytestmark = pytest.mark.integration
@@ -131,7 +139,22 @@ def test_every_host_listens_on_its_own_address_only(cluster: Cluster) -> None:
         assert listening, f"nothing listens on {name}"
         for address, port in listening:
             assert address == host.address, f"{name} listens on {address}:{port}"
-        assert not any(ipaddress.ip_address(a).is_loopback for a, _ in listening)
+
+
+def test_the_worker_and_web_hosts_talk_to_the_infra_host_over_the_network(
+    cluster: Cluster,
+) -> None:
+    infra = cluster.host(INFRA).address
+    resp = cluster.http.get(cluster.url("/api/v1/jobs"))  # the web verifies the key in Redis
+    assert resp.status_code == 200, resp.text
+    for name in (*WORKER_HOSTS, WEB):
+        host = cluster.host(name)
+        connections = host.connections()
+        remotes = {remote for _, remote in connections}
+        assert (infra, REDIS_PORT) in remotes, f"{name} has no connection to Redis on infra"
+        for local, remote in connections:
+            assert local[0] == host.address, f"{name}: {local} -> {remote}"
+            assert not ipaddress.ip_address(remote[0]).is_loopback, f"{name}: {remote}"
 
 
 def wait_finished(cluster: Cluster, job_id: str, timeout: float) -> dict:
