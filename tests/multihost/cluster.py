@@ -10,12 +10,14 @@ never loopback.
 from __future__ import annotations
 
 import os
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
 from devsupport import (
+    PY,
     ROOT,
     KeyedHTTP,
     Proc,
@@ -29,11 +31,14 @@ from devsupport import (
     worker_command,
 )
 from devsupport.netns import Host, Network
+from devsupport.s3_server import s3_env
 
 INFRA, WEB = "infra", "web"
 WORKER_HOSTS = ("worker-a", "worker-b")
 HOSTS = (INFRA, *WORKER_HOSTS, WEB)
 REDIS_PORT = 6379  # each host has its own ports: the defaults never collide
+S3_PORT = 5000
+BUCKET = "lifeboat"
 WEB_PORT = 8000
 WORKER_METRICS_PORT = 9101
 WORKER_CONCURRENCY = 1  # pool processes per worker host (two hosts share 2 busy cores)
@@ -118,6 +123,22 @@ class Cluster:
         )
         wait_until(lambda: self.redis().ping(), START_TIMEOUT, "redis on infra", proc)
         return proc
+
+    def start_s3(self) -> Proc:
+        """moto's S3 server on ``infra`` (its own address), with the bucket made."""
+        infra = self.host(INFRA)
+        cmd = [PY, "-m", "moto.server", "--host", infra.address, "--port", str(S3_PORT)]
+        proc = self.run(INFRA, "s3", cmd, dict(os.environ))
+        endpoint = f"http://{infra.address}:{S3_PORT}"
+        wait_until(lambda: http_ok(f"{endpoint}/moto-api/data.json"), START_TIMEOUT, "S3", proc)
+        create = urllib.request.Request(f"{endpoint}/{BUCKET}", method="PUT")
+        urllib.request.urlopen(create, timeout=10).close()
+        return proc
+
+    def s3_env(self, endpoint_host: str = INFRA) -> dict[str, str]:
+        """Where a process keeps stored files and finds model versions: the bucket on
+        ``infra`` (by name from the hosts; the driver passes the address)."""
+        return s3_env(f"http://{endpoint_host}:{S3_PORT}", f"s3://{BUCKET}/{self.root.name}")
 
     def start_worker(self, host: str) -> Proc:
         address = self.host(host).address
