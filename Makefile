@@ -31,9 +31,11 @@ run: install
 train: $(STAMP)
 	$(PY) -m ml.train --models-dir "$(MODELS_DIR)"
 
+# then the batch and report tests again, their files in S3-compatible storage (moto's server)
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	$(PY) -m pytest --storage=s3 tests/batches tests/monitoring/test_reports.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -37,10 +37,8 @@ DEFAULT_QUEUED_LEASE = 60.0  # seconds a queued job may wait for a worker before
 DEFAULT_RUNNING_LEASE = 60.0  # seconds of a running plan, part or report's lease (renewed)
 DEFAULT_MAX_ATTEMPTS = 3  # times a job or a batch part may be taken before it is poison
 DEFAULT_WEBHOOK_RETRY = 86_400  # seconds a failing webhook delivery is retried
-DEFAULT_STORAGE_PRESIGN_SECONDS = 300  # seconds a presigned download URL stays valid
-# a multipart upload holds about part size x concurrency in memory: 16 MiB for the web
+# a multipart upload holds about part size x parts in flight (core.storage.s3): 16 MiB
 DEFAULT_STORAGE_PART_BYTES = 8 * 1024 * 1024  # bytes of one part of an upload to S3
-DEFAULT_STORAGE_CONCURRENCY = 2  # parts of one upload in flight at once
 SOFT_LIMIT_SHARE = 0.9  # an unset soft time limit is this share of the hard one
 
 

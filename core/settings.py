@@ -23,9 +23,7 @@ from core.defaults import (
     DEFAULT_RATE_LIMIT_BURST_SECONDS,
     DEFAULT_RATE_LIMIT_PER_SECOND,
     DEFAULT_RUNNING_LEASE,
-    DEFAULT_STORAGE_CONCURRENCY,
     DEFAULT_STORAGE_PART_BYTES,
-    DEFAULT_STORAGE_PRESIGN_SECONDS,
     DEFAULT_TENANT_MAX_ACTIVE_BATCHES,
     DEFAULT_TENANT_MAX_ACTIVE_JOBS,
     DEFAULT_TENANT_MAX_STORED_BYTES,
@@ -53,25 +51,17 @@ class Settings(BaseSettings):
     """Folder holding one sub-folder per installed model version."""
 
     storage_root: Path = Path("var")
-    """Root of runtime files: uploads, batch results, reports (when ``storage_url`` is
-    unset), and the metrics folder."""
+    """Root of runtime files: uploads, results, reports (without ``storage_url``), metrics."""
 
     storage_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
     """``s3://bucket/prefix``: uploads, batch results and reports in S3-compatible storage
     (endpoint, region, credentials from the ``AWS_*`` variables); unset: ``storage_root``."""
 
     storage_presign: bool = False
-    """Answer a result or report download with a redirect to a presigned URL of the object
-    store (S3 only), instead of streaming it through the web."""
-
-    storage_presign_seconds: int = Field(DEFAULT_STORAGE_PRESIGN_SECONDS, ge=1, le=604_800)
-    """Seconds a presigned download URL stays valid."""
+    """Answer a result or report download with a redirect to a presigned URL (S3 only)."""
 
     storage_part_bytes: int = Field(DEFAULT_STORAGE_PART_BYTES, ge=5 * 1024 * 1024)
     """Bytes of one part of a multipart upload to S3 (5 MiB at least, S3's minimum)."""
-
-    storage_concurrency: int = Field(DEFAULT_STORAGE_CONCURRENCY, ge=1)
-    """Parts of one multipart upload in flight at once (memory: this times the part size)."""
 
     storage_url: str | None = None
     """Store shared by hosts (``file:///path``), model versions under ``models/`` (unset: none)."""
@@ -352,19 +342,6 @@ class Settings(BaseSettings):
 
     bootstrap_tenant: str = Field("ops", pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
     """Tenant of the bootstrap keys."""
-
-    # the local folders of stored files: only until every caller uses core.storage
-    @property
-    def uploads_dir(self) -> Path:
-        return self.storage_root / "uploads"
-
-    @property
-    def results_dir(self) -> Path:
-        return self.storage_root / "results"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.storage_root / "reports"
 
 
 @lru_cache(maxsize=1)

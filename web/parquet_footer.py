@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 MAGIC = b"PAR1"
 # metadata larger than this is refused rather than read: a hostile footer of this size
@@ -62,23 +63,28 @@ class _Element:
     num_children: int = 0
 
 
-def read_footer(path: Path | str) -> ParquetFooter:
-    """The columns and row count of the Parquet file at ``path`` (``NotParquet`` otherwise)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        if size < 12 or f.read(4) != MAGIC:
-            raise NotParquet("the file does not start with the Parquet magic bytes")
-        f.seek(size - 8)
-        tail = f.read(8)
-        if tail[4:] != MAGIC:
-            raise NotParquet("the file does not end with the Parquet magic bytes (encrypted?)")
-        length = struct.unpack("<I", tail[:4])[0]
-        if length > size - 12:
-            raise NotParquet("the footer's length is larger than the file")
-        if length > MAX_FOOTER_BYTES:
-            raise NotParquet(f"the footer is larger than {MAX_FOOTER_BYTES} bytes")
-        f.seek(size - 8 - length)
-        raw = f.read(length)
+def read_footer(source: Path | str | BinaryIO) -> ParquetFooter:
+    """The columns and row count of a Parquet file, by path or as a seekable binary file
+    (``NotParquet`` otherwise)."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as f:
+            return read_footer(f)
+    f = source
+    size = f.seek(0, os.SEEK_END)
+    f.seek(0)
+    if size < 12 or f.read(4) != MAGIC:
+        raise NotParquet("the file does not start with the Parquet magic bytes")
+    f.seek(size - 8)
+    tail = f.read(8)
+    if tail[4:] != MAGIC:
+        raise NotParquet("the file does not end with the Parquet magic bytes (encrypted?)")
+    length = struct.unpack("<I", tail[:4])[0]
+    if length > size - 12:
+        raise NotParquet("the footer's length is larger than the file")
+    if length > MAX_FOOTER_BYTES:
+        raise NotParquet(f"the footer is larger than {MAX_FOOTER_BYTES} bytes")
+    f.seek(size - 8 - length)
+    raw = f.read(length)
     return decode_footer(raw)
 
 

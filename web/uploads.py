@@ -1,28 +1,30 @@
-"""Streaming an upload (CSV or Parquet) to disk, and reading its header, without holding it whole.
+"""Streaming an upload (CSV or Parquet) to storage, and reading its header, never holding it whole.
 
 A raw ``text/csv`` (or Parquet) body is copied from the request stream; a
 ``multipart/form-data`` body is parsed as it streams in (werkzeug's sans-IO
-decoder) and its ``file`` part written straight to disk, so neither is ever
-spooled or buffered whole. The size limit is enforced on the bytes read, with or
-without a ``Content-Length``. The file's sha256 can be computed on the way (for
-``Idempotency-Key``). A Parquet file's "header" is its footer's schema
-(:mod:`web.parquet_footer`). Standard library and werkzeug only.
+decoder) and its ``file`` part written straight into the store (a file on the
+local filesystem; a multipart upload to S3), so neither is ever spooled to the
+web's disk or buffered whole; a refused upload leaves no object behind. The
+size limit is enforced on the bytes read, with or without a ``Content-Length``.
+The file's sha256 can be computed on the way (for ``Idempotency-Key``). A
+Parquet file's "header" is its footer's schema (:mod:`web.parquet_footer`),
+read by ranges. Standard library, werkzeug and :mod:`core.storage` only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import BinaryIO
 
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.storage import Storage
 from web.parquet_footer import NotParquet, read_footer
 
 READ_BYTES = 1 << 20  # bytes read from the request at a time
@@ -38,9 +40,9 @@ CSV, PARQUET = "csv", "parquet"  # upload formats
 
 @dataclass
 class Upload:
-    """A body streamed to ``path``: its size, format, form fields, file name and sha256."""
+    """A body streamed to the object ``key``: its size, format, form fields, file name, sha256."""
 
-    path: Path
+    key: str
     size: int = 0
     fields: dict[str, str] = field(default_factory=dict)
     filename: str | None = None
@@ -59,9 +61,14 @@ class Header:
 
 
 def receive(
-    path: Path, max_bytes: int, *, digest: bool = False, formats: tuple[str, ...] = (CSV, PARQUET)
+    store: Storage,
+    key: str,
+    max_bytes: int,
+    *,
+    digest: bool = False,
+    formats: tuple[str, ...] = (CSV, PARQUET),
 ) -> Upload:
-    """Stream the request body (CSV, Parquet or multipart with a ``file`` part) to ``path``.
+    """Stream the request body (CSV, Parquet or multipart with a ``file`` part) to ``key``.
 
     With ``digest``, the sha256 of the file's bytes is computed as they are written.
     ``formats`` are the file formats the endpoint reads: another is 415.
@@ -77,11 +84,11 @@ def receive(
         raise too_large
     # the app-wide limit is the JSON one; this endpoint takes files up to its own
     request.max_content_length = max_bytes
-    upload = Upload(path, format=PARQUET if mimetype in PARQUET_TYPES else CSV)
+    upload = Upload(key, format=PARQUET if mimetype in PARQUET_TYPES else CSV)
     upload.multipart = mimetype == "multipart/form-data"
-    sink = _Sink(path, hashlib.sha256() if digest else None)
     try:
-        with sink:
+        with store.writer(key) as out:  # an exception leaves no object
+            sink = _Sink(out, hashlib.sha256() if digest else None)
             if mimetype == "multipart/form-data":
                 _receive_multipart(upload, sink, max_bytes)
             else:
@@ -107,8 +114,8 @@ def _unsupported(types: list[str], got: str, loc: list[str] | None = None) -> Un
 class _Sink:
     """The file an upload is written to, counting (and optionally hashing) its bytes."""
 
-    def __init__(self, path: Path, hash_: hashlib._Hash | None) -> None:
-        self._file = path.open("wb")
+    def __init__(self, out: BinaryIO, hash_: hashlib._Hash | None) -> None:
+        self._file = out
         self.hash = hash_
         self.size = 0
 
@@ -117,12 +124,6 @@ class _Sink:
         self.size += len(data)
         if self.hash is not None:
             self.hash.update(data)
-
-    def __enter__(self) -> _Sink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._file.close()
 
 
 def _chunks(max_bytes: int):  # type: ignore[no-untyped-def]
@@ -196,9 +197,9 @@ def _with_end(chunks):  # type: ignore[no-untyped-def]
     yield None  # tells the decoder the body has ended
 
 
-def read_header(path: Path, size: int) -> Header:
+def read_header(store: Storage, key: str, size: int) -> Header:
     """The column names from the first line (422 when there is no usable header)."""
-    with path.open("rb") as f:
+    with store.open_range(key, 0, min(size, MAX_HEADER_BYTES + 1 + SAMPLE_BYTES)) as f:
         head = f.readline(MAX_HEADER_BYTES + 1)
         sample = f.read(SAMPLE_BYTES)
     if not head.strip():
@@ -225,14 +226,15 @@ def read_header(path: Path, size: int) -> Header:
     return Header(columns, len(head), estimated)
 
 
-def read_parquet_header(path: Path) -> Header:
+def read_parquet_header(store: Storage, key: str) -> Header:
     """The top-level column names from a Parquet file's footer (422 when it is not Parquet).
 
     A nested column (struct, list, map) cannot be scored or carried through to a CSV
     file, so it is refused here, by name.
     """
     try:
-        footer = read_footer(path)
+        with store.open(key) as f:
+            footer = read_footer(f)
     except NotParquet as exc:
         raise InvalidRequest(
             "the file is not a Parquet file", errors=[{"loc": ["file"], "msg": str(exc)}]
@@ -256,8 +258,3 @@ def _not_csv(msg: str) -> InvalidRequest:
     return InvalidRequest(
         "the file is not a CSV file with a header line", errors=[{"loc": ["file"], "msg": msg}]
     )
-
-
-def discard(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()

@@ -32,9 +32,19 @@ from core.storage import layout
 from core.storage.base import Entry, Storage
 from core.storage.local import LocalStorage
 
-__all__ = ["Entry", "LocalStorage", "Storage", "layout", "open_storage", "storage_of"]
+__all__ = [
+    "PRESIGN_SECONDS",
+    "Entry",
+    "LocalStorage",
+    "Storage",
+    "layout",
+    "open_storage",
+    "storage_of",
+]
 
 S3_SCHEME = "s3://"
+UPLOAD_CONCURRENCY = 2  # parts of one multipart upload in flight at once (each holds a part)
+PRESIGN_SECONDS = 300  # seconds a presigned download URL stays valid
 
 
 def storage_of(settings: Settings) -> Storage:
@@ -44,17 +54,18 @@ def storage_of(settings: Settings) -> Storage:
         settings.storage_url or "",
         settings.storage_root,
         settings.storage_part_bytes,
-        settings.storage_concurrency,
         os.getpid(),
     )
 
 
 @lru_cache(maxsize=8)
-def _cached(url: str, root: Path, part_bytes: int, concurrency: int, _pid: int) -> Storage:
-    return open_storage(url, root, part_bytes=part_bytes, concurrency=concurrency)
+def _cached(url: str, root: Path, part_bytes: int, _pid: int) -> Storage:
+    return open_storage(url, root, part_bytes=part_bytes)
 
 
-def open_storage(url: str, root: Path, *, part_bytes: int, concurrency: int) -> Storage:
+def open_storage(
+    url: str, root: Path, *, part_bytes: int, concurrency: int = UPLOAD_CONCURRENCY
+) -> Storage:
     """A new store: S3 for an ``s3://`` URL, else the local filesystem under ``root``."""
     if not url:
         return LocalStorage(root)

@@ -55,7 +55,7 @@ class LocalStorage(Storage):
     def open_range(self, key: str, start: int, end: int) -> BinaryIO:
         f = open(self._path(key), "rb")  # noqa: SIM115 — closed with the range reader
         f.seek(start)
-        return _Range(f, end - start)  # type: ignore[return-value]
+        return io.BufferedReader(_Range(f, end - start))  # type: ignore[return-value]
 
     def size(self, key: str) -> int:
         path = self._path(key)

@@ -119,17 +119,15 @@ def opened(source: Path | str | BinaryIO) -> Iterator[BinaryIO]:
 
 def open_range(source: RangeSource, start: int, end: int) -> BinaryIO:
     """Bytes ``[start, end)`` of ``source`` as a readable stream."""
-    if isinstance(source, str | Path):
-        return RangeFile(source, start, end)  # type: ignore[return-value]
-    return source(start, end)
+    is_path = isinstance(source, str | Path)
+    return RangeFile(source, start, end) if is_path else source(start, end)  # type: ignore
 
 
 def plan_parts(
     source: Path | str | BinaryIO, data_start: int, part_bytes: int
 ) -> tuple[list[Part], int]:
-    """Split the data lines of a file into parts of about ``part_bytes``; also count its lines.
-
-    ``source`` is a path or a seekable binary file."""
+    """Split the data lines of a file (a path or a seekable binary file) into parts of about
+    ``part_bytes``; also count its lines."""
     bounds = [data_start]
     with opened(source) as f:
         size = f.seek(0, os.SEEK_END)

@@ -24,11 +24,8 @@ Pure pandas/numpy/scipy; Evidently is imported inside the functions that need it
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -331,15 +328,6 @@ def summary_from_snapshot(
     return _summary(features, drift_share, current_rows, reference_rows)
 
 
-def save_html_atomically(snapshot: Any, path: Path) -> int:
-    """Write the snapshot's HTML to ``path`` via a temporary file and a rename; returns its size."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        snapshot.save_html(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path.stat().st_size
+def report_html(snapshot: Any) -> bytes:
+    """The snapshot's HTML page, UTF-8 (what Evidently's ``save_html`` writes to a file)."""
+    return snapshot.get_html_str(as_iframe=False).encode("utf-8")

@@ -9,7 +9,9 @@ from typing import Any
 
 import requests
 
+from core.defaults import DEFAULT_STORAGE_PART_BYTES
 from core.keys import Keys
+from core.storage import Storage, open_storage
 from devsupport import Stack, wait_until
 from tests.payloads import passengers
 
@@ -93,10 +95,23 @@ def result(stack: Stack, job_id: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(resp.text)))
 
 
+def stack_storage(stack: Stack) -> Storage:
+    """The store the stack's processes use (its folder, or its bucket and prefix)."""
+    url = stack.env.get("LIFEBOAT_STORAGE_URL") or ""
+    root = Path(stack.env["LIFEBOAT_STORAGE_ROOT"])
+    return open_storage(url, root, part_bytes=DEFAULT_STORAGE_PART_BYTES)
+
+
 def uploads(stack: Stack) -> set[str]:
     """Names of the files in the stack's uploads folder."""
-    folder = Path(stack.env["LIFEBOAT_STORAGE_ROOT"]) / "uploads"
-    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    return {e.key.removeprefix("uploads/") for e in stack_storage(stack).list("uploads/")}
+
+
+def storage_files(stack: Stack, job_id: str) -> list[str]:
+    """Keys of the stored files of a job (upload, parts, results), sorted."""
+    store = stack_storage(stack)
+    found = [e.key for d in ("uploads/", "results/") for e in store.list(f"{d}{job_id}")]
+    return sorted(found)
 
 
 def counts(stack: Stack) -> tuple[int, int]:

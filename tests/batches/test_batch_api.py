@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,18 @@ import psutil
 import pytest
 
 from devsupport import Stack, wait_until
-from tests.batches.helpers import FEATURES, counts, finished, job, result, rows, to_csv, upload
+from tests.batches.helpers import (
+    FEATURES,
+    counts,
+    finished,
+    job,
+    result,
+    rows,
+    storage_files,
+    to_csv,
+    upload,
+    uploads,
+)
 from tests.logged import logged_records
 
 pytestmark = pytest.mark.integration
@@ -21,11 +31,6 @@ SMALL_PARTS = {  # many parts and chunks from a small file
     "LIFEBOAT_BATCH_PART_BYTES": "4096",
     "LIFEBOAT_BATCH_CHUNK_BYTES": "1024",
 }
-
-
-def storage_files(stack: Stack, job_id: str) -> list[Path]:
-    root = Path(stack.env["LIFEBOAT_STORAGE_ROOT"])
-    return [p for d in ("uploads", "results") for p in (root / d).glob(f"{job_id}*")]
 
 
 def direct_scores(stack: Stack, records: list[dict]) -> np.ndarray:
@@ -70,10 +75,9 @@ def test_a_batch_split_across_workers_equals_direct_scoring_in_input_order(
     assert [r["prediction"] for r in out] == labels.tolist()
     log = fresh_stack.procs["worker"].output()
     assert log.count("lifeboat.score_batch_part") > 4  # it really was split
-    results = Path(fresh_stack.env["LIFEBOAT_STORAGE_ROOT"]) / "results"
-    assert sorted(storage_files(fresh_stack, done["id"])) == [
-        results / f"{done['id']}.csv",
-        results / f"{done['id']}.parquet",
+    assert storage_files(fresh_stack, done["id"]) == [
+        f"results/{done['id']}.csv",
+        f"results/{done['id']}.parquet",
     ]
 
 
@@ -132,7 +136,7 @@ def test_a_file_missing_feature_columns_is_422_naming_them_and_queues_nothing(
         ["file", "columns", "fare"],
     ]
     assert counts(idle_stack) == before
-    assert list((Path(idle_stack.env["LIFEBOAT_STORAGE_ROOT"]) / "uploads").iterdir()) == []
+    assert uploads(idle_stack) == set()
 
 
 def test_an_unknown_id_column_is_422_and_queues_nothing(idle_stack: Stack) -> None:
@@ -177,7 +181,7 @@ def test_an_upload_over_the_limit_is_413_and_leaves_no_job(fresh_stack: Stack) -
     assert (declared.status_code, streamed.status_code) == (413, 413)
     assert streamed.json()["detail"] == "the upload is larger than 2048 bytes"
     assert counts(fresh_stack) == (0, 0)
-    assert list((Path(fresh_stack.env["LIFEBOAT_STORAGE_ROOT"]) / "uploads").iterdir()) == []
+    assert uploads(fresh_stack) == set()
 
 
 def test_cancelling_a_running_batch_stops_it_and_removes_its_files(fresh_stack: Stack) -> None:

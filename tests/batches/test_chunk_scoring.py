@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +13,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from core import batch_files
-from core.settings import Settings
 from ml.batch.chunks import ChunkScorer
 from ml.batch.parquet import csv_to_parquet, plan_row_groups, score_row_groups
 from ml.batch.parts import plan_parts, score_part
@@ -131,26 +127,6 @@ def test_an_unparseable_line_keeps_its_place_and_its_line_number(model, tmp_path
     assert got[11][1:3] == ["oops", ""]
     assert got[11][-1] == "the line has 1 field(s), the header 9"
     assert [r[1] for r in got if r[1] != "oops"] == [f"p{i}" for i in range(30)]
-
-
-def test_the_sweep_deletes_only_the_files_of_jobs_that_no_longer_exist(tmp_path: Path) -> None:
-    settings = Settings(storage_root=tmp_path)
-    settings.uploads_dir.mkdir(parents=True)
-    settings.results_dir.mkdir(parents=True)
-    batch_files.upload_path(settings, "gone").write_text("x")
-    batch_files.result_path(settings, "gone").write_text("x")
-    batch_files.parts_dir(settings, "gone").mkdir()
-    batch_files.result_path(settings, "alive").write_text("x")
-    fresh = batch_files.incoming_path(settings)
-    fresh.write_text("x")
-    old = batch_files.incoming_path(settings)
-    old.write_text("x")
-    hours_ago = time.time() - 2 * batch_files.INCOMING_GRACE_SECONDS
-    os.utime(old, (hours_ago, hours_ago))
-    removed = batch_files.sweep(settings, lambda job_id: job_id == "alive")
-    assert removed == 4
-    left = sorted(p.name for d in (settings.uploads_dir, settings.results_dir) for p in d.iterdir())
-    assert left == sorted(["alive.csv", fresh.name])
 
 
 def test_parquet_parts_are_runs_of_whole_row_groups_and_rows_are_counted(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from devsupport import Stack, wait_until
-from tests.batches.helpers import finished, job, rows, to_csv, upload
-from tests.batches.test_batch_api import SMALL_PARTS, storage_files
+from tests.batches.helpers import finished, job, rows, storage_files, to_csv, upload
+from tests.batches.test_batch_api import SMALL_PARTS
 from tests.payloads import passengers
 
 pytestmark = pytest.mark.integration

@@ -1,8 +1,8 @@
-"""``POST /api/v1/batches``: stream a CSV or Parquet file to disk, check its header, queue a job.
+"""``POST /api/v1/batches``: stream a CSV or Parquet file to storage, check its header, queue a job.
 
 The body (``text/csv``, ``application/vnd.apache.parquet``, or
-``multipart/form-data`` with the file in ``file``) is streamed to the storage
-root; only its header line (a Parquet file: its footer's schema) is read here.
+``multipart/form-data`` with the file in ``file``) is streamed into the store
+(:mod:`core.storage`); only its header line (a Parquet file: its footer's schema) is read here.
 A file lacking a feature column, or naming an ``id_column`` it does not have,
 is refused with 422 and nothing is queued. The job's ``progress.total`` starts
 as an estimate from a CSV's size and its first lines (a Parquet file's row
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from typing import Any
 
 from flask import Blueprint, Response
@@ -29,6 +28,7 @@ from core.deployment import Routing
 from core.errors import InvalidRequest
 from core.jobs import JobType
 from core.queue import SCORE_BATCH_TASK
+from core.storage import layout, storage_of
 from ml.batch.columns import reserved_columns
 from telemetry import metrics
 from web import auth
@@ -41,7 +41,6 @@ from web.uploads import (
     PARQUET,
     Header,
     Upload,
-    discard,
     read_header,
     read_parquet_header,
     receive,
@@ -57,17 +56,17 @@ def create_batch() -> Response:
     s = svc.settings
     query = CREATE_BATCH.read_params(svc)
     key = query["Idempotency-Key"]
-    s.uploads_dir.mkdir(parents=True, exist_ok=True)
-    incoming = files.incoming_path(s)
+    store = storage_of(s)
+    incoming = layout.incoming()
     try:
-        upload = receive(incoming, s.max_upload_bytes, digest=key is not None)
+        upload = receive(store, incoming, s.max_upload_bytes, digest=key is not None)
         params = _params(svc, query, upload)
         requested_version = params.get("model_version")
         version = svc.catalog.resolve(requested_version)
         if upload.format == PARQUET:
-            header = read_parquet_header(incoming)
+            header = read_parquet_header(store, incoming)
         else:
-            header = read_header(incoming, upload.size)
+            header = read_header(store, incoming, upload.size)
         id_column = params.get("id_column")
         _check_columns(svc, version, header, id_column)
         where = ["callback_url"] if upload.multipart else ["query", "callback_url"]
@@ -95,9 +94,9 @@ def create_batch() -> Response:
             callback_url=callback,
         )
         if record is not None:
-            os.replace(incoming, files.upload_path(s, job_id, upload.format))
+            store.rename(incoming, layout.upload(job_id, upload.format))
     finally:  # a refused upload, or the copy of a retried one (gone already once renamed)
-        discard(incoming)
+        store.delete(incoming)
     if record is None:
         return replayed_job_response(
             svc.store.get(job_id), fingerprint, "file or different parameters"

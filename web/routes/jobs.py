@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify, redirect, request
 
 from core import batch_files
 from core.apikeys import Scope
 from core.errors import JobConflict, ReportNotFound, ResultNotFound, ResultNotReady
 from core.jobs import Cursor, JobStatus, JobType
 from core.jobs.resource import job_resource, job_summary
+from core.storage import PRESIGN_SECONDS, layout, storage_of
 from telemetry import metrics
 from web import auth
 from web.api import batches as batches_api
@@ -47,10 +48,10 @@ def get_report(job_id: str) -> Response:
         raise ReportNotFound(f"job {job.id} is a {job.type.value} job; it has no report")
     if job.status is not JobStatus.SUCCEEDED:
         raise JobConflict(f"the report is not ready: the job is {job.status.value}")
-    path = (svc.settings.reports_dir / f"{job.id}.html").resolve()
-    if not path.is_file():
-        raise ReportNotFound(f"the report of job {job.id} has expired")
-    return send_file(path, mimetype="text/html", max_age=0)
+    try:  # always through the web: its sandboxing headers go with it (a redirect drops them)
+        return _download(layout.report(job.id), "text/html", presign=False)
+    except FileNotFoundError:
+        raise ReportNotFound(f"the report of job {job.id} has expired") from None
 
 
 PARQUET_TYPE = "application/vnd.apache.parquet"
@@ -61,7 +62,7 @@ PARQUET_TYPES = (PARQUET_TYPE, "application/x-parquet")
 @bp.get("/jobs/<job_id>/result")
 @batches_api.GET_RESULT
 def get_result(job_id: str) -> Response:
-    """A batch job's scored file, streamed from disk: 409 until the job has succeeded.
+    """A batch job's scored file, streamed from storage: 409 until the job has succeeded.
 
     CSV unless ``?format=parquet`` or an ``Accept`` header preferring Parquet asks for it.
     """
@@ -72,20 +73,31 @@ def get_result(job_id: str) -> Response:
         raise ResultNotFound(f"job {job.id} is a {job.type.value} job; it has no result file")
     if job.status is not JobStatus.SUCCEEDED:
         raise ResultNotReady(f"the result is not ready: the job is {job.status.value}")
-    if file_format == "parquet":
-        path = batch_files.parquet_result_path(svc.settings, job.id).resolve()
-    else:
-        path = batch_files.result_path(svc.settings, job.id).resolve()
-    if not path.is_file():
-        raise ResultNotFound(f"the {file_format} result of job {job.id} has expired")
-    resp = send_file(
-        path,
-        mimetype=RESULT_TYPES[file_format],
-        as_attachment=True,
-        download_name=f"{job.id}.{file_format}",
-        max_age=0,
-    )
+    try:
+        resp = _download(
+            layout.result(job.id, file_format),
+            RESULT_TYPES[file_format],
+            attachment=f"{job.id}.{file_format}",
+            presign=svc.settings.storage_presign,
+        )
+    except FileNotFoundError:
+        raise ResultNotFound(f"the {file_format} result of job {job.id} has expired") from None
     resp.vary.add("Accept")
+    return resp
+
+
+def _download(key: str, mimetype: str, *, presign: bool, attachment: str | None = None) -> Response:
+    """A stored file streamed to the client, or (``presign``, on S3) a redirect to a
+    presigned URL of it. ``FileNotFoundError`` when it is gone."""
+    store = storage_of(services().settings)
+    size = store.size(key)
+    url = store.presigned_url(key, PRESIGN_SECONDS) if presign else None
+    if url is not None:
+        return redirect(url, 307)
+    resp = Response(store.stream(key), mimetype=mimetype, direct_passthrough=True)
+    resp.content_length = size
+    if attachment is not None:
+        resp.headers["Content-Disposition"] = f'attachment; filename="{attachment}"'
     return resp
 
 

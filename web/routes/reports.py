@@ -3,7 +3,7 @@
 Current data is a window of the prediction log (``{"last": N}`` or
 ``{"since": …, "until": …}``) of one model version, or an uploaded CSV
 (multipart field ``file``, or a ``text/csv`` body with ``type`` and
-``model_version`` as query parameters), streamed to disk by :mod:`web.uploads`
+``model_version`` as query parameters), streamed into storage by :mod:`web.uploads`
 with its limits. Reference data is the version's reference sample. The worker
 builds the Evidently report; the HTML is served at
 ``GET /api/v1/jobs/{id}/report`` and the job's result holds a JSON summary.
@@ -14,24 +14,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from core.apikeys import Scope
-from core.batch_files import REPORT_UPLOAD_PREFIX
 from core.errors import InvalidRequest
 from core.queue import BUILD_REPORT_TASK
+from core.storage import Storage, layout, storage_of
 from telemetry import metrics
 from web import auth
 from web.api.reports import CREATE_REPORT, FORM, REPORT_TYPES, window_limits
 from web.callbacks import callback_url
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
-from web.uploads import CSV, FILE_FIELD, discard, read_header, receive
+from web.uploads import CSV, FILE_FIELD, read_header, receive
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1")
 Params = tuple[dict[str, Any], str]  # the job's params and model version
@@ -50,7 +48,8 @@ def create_report() -> Response:
         params, version, fingerprint = _from_upload(svc, query)
     job_type = REPORT_TYPES[params["type"]]
     total = params.get("window", {}).get("last", 0)
-    upload = Path(params["upload"]) if params.get("upload") else None
+    upload: str | None = params.get("upload")  # the uploaded CSV's key
+    store = storage_of(svc.settings)
     given = params.pop("callback_url", None)
     try:
         if given is not None:
@@ -64,7 +63,7 @@ def create_report() -> Response:
             total=total,
             tenant=auth.tenant(),
             tenancy=auth.tenancy(),
-            stored_bytes=upload.stat().st_size if upload else 0,
+            stored_bytes=store.size(upload) if upload else 0,
             callback_url=callback,
             idempotency_key=query["Idempotency-Key"],
             fingerprint=fingerprint,
@@ -74,12 +73,12 @@ def create_report() -> Response:
             svc.publish(BUILD_REPORT_TASK, job_id)
     except BaseException:
         if upload:
-            discard(upload)
+            store.delete(upload)
         raise
     wait = query["wait"] or 0.0
     if record is None:  # a retry: the earlier request's job (its own upload is kept)
         if upload:
-            discard(upload)
+            store.delete(upload)
         return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body or file")
     return job_response(svc.wait(job_id, wait) if wait > 0 else record)
 
@@ -132,10 +131,10 @@ def _invalid(loc: list[Any], msg: str) -> InvalidRequest:
 # --- CSV upload: current data ------------------------------------------------------------------
 def _from_upload(svc: Services, query: dict[str, Any]) -> Request:
     s = svc.settings
-    s.uploads_dir.mkdir(parents=True, exist_ok=True)
-    path = s.uploads_dir / f"{REPORT_UPLOAD_PREFIX}{uuid.uuid4()}.csv"
+    store = storage_of(s)
+    key = layout.report_upload()
     try:
-        upload = receive(path, s.max_upload_bytes, formats=(CSV,), digest=True)
+        upload = receive(store, key, s.max_upload_bytes, formats=(CSV,), digest=True)
         if upload.multipart:
             fields = dict(upload.fields)
             CREATE_REPORT.check(FORM, svc, {**fields, FILE_FIELD: ""})
@@ -145,11 +144,11 @@ def _from_upload(svc: Services, query: dict[str, Any]) -> Request:
             if "type" not in fields:
                 raise _invalid(["query", "type"], "required with a CSV body")
         version = svc.catalog.resolve(fields.get("model_version"))
-        _check_columns(svc, path, upload.size, fields["type"], version)
+        _check_columns(svc, store, key, upload.size, report_type=fields["type"], version=version)
     except BaseException:
-        discard(path)
+        store.delete(key)
         raise
-    params = {"type": fields["type"], "source": "upload", "upload": str(path.resolve())}
+    params = {"type": fields["type"], "source": "upload", "upload": key}
     if "callback_url" in fields:
         params["callback_url"] = fields["callback_url"]
     request_ = {"sha256": upload.sha256, "fields": fields, "callback_url": query["callback_url"]}
@@ -157,8 +156,10 @@ def _from_upload(svc: Services, query: dict[str, Any]) -> Request:
     return params, version, fingerprint
 
 
-def _check_columns(svc: Services, path: Path, size: int, report_type: str, version: str) -> None:
-    columns = read_header(path, size).columns
+def _check_columns(
+    svc: Services, store: Storage, key: str, size: int, *, report_type: str, version: str
+) -> None:
+    columns = read_header(store, key, size).columns
     needed = list(svc.catalog.schema(version).feature_names)
     if report_type == "performance":
         needed.append(svc.catalog.registry.card(version).get("target", "target"))

@@ -4,21 +4,20 @@ A job's ``format`` param (``csv`` when absent: jobs queued before Parquet) picks
 :mod:`ml.batch.parts` (byte ranges of lines) or :mod:`ml.batch.parquet` (runs of
 row groups). Both write a part as headerless CSV, so :mod:`workers.batches.jobs`
 merges them the same way; the merged CSV is then also written as Parquet, for
-``GET /jobs/{id}/result?format=parquet``.
+``GET /jobs/{id}/result?format=parquet``. Files are read and written through
+the store (:mod:`core.storage`): a CSV part is one ranged read of its bytes, a
+Parquet file is read by ranges as its footer and row groups are needed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from core import batch_files as files
 from core.jobs import Job
 from core.settings import Settings
+from core.storage import layout, storage_of
 from workers.batches import memory as batches_memory
 
 PARQUET = "parquet"
@@ -28,20 +27,23 @@ def file_format(job: Job) -> str:
     return str(job.params.get("format") or "csv")
 
 
-def upload_of(settings: Settings, job: Job) -> Path:
-    return files.upload_path(settings, job.id, file_format(job))
+def upload_of(job: Job) -> str:
+    """The key of the job's upload."""
+    return layout.upload(job.id, file_format(job))
 
 
 def plan(settings: Settings, job: Job) -> tuple[list[Any], int]:
-    """The job's parts (``ml.batch.parts.Part``) and its number of data lines or rows."""
-    path = upload_of(settings, job)
-    if file_format(job) == PARQUET:
-        from ml.batch.parquet import plan_row_groups
+    """The job's parts (``ml.batch.parts.Part``) and its number of data lines or rows.
 
-        return plan_row_groups(path, settings.batch_part_bytes)
-    from ml.batch.parts import plan_parts
+    ``FileNotFoundError`` when the upload is gone."""
+    with storage_of(settings).open(upload_of(job)) as f:
+        if file_format(job) == PARQUET:
+            from ml.batch.parquet import plan_row_groups
 
-    return plan_parts(path, int(job.params["data_start"]), settings.batch_part_bytes)
+            return plan_row_groups(f, settings.batch_part_bytes)
+        from ml.batch.parts import plan_parts
+
+        return plan_parts(f, int(job.params["data_start"]), settings.batch_part_bytes)
 
 
 def score(
@@ -54,20 +56,24 @@ def score(
     on_chunk: Callable[[Any], None],
 ) -> Any:
     """Score one part of the job's upload into ``sink``; returns its ``PartSummary``."""
+    store = storage_of(settings)
+    key = upload_of(job)
+    options = {
+        "chunk_bytes": settings.batch_chunk_bytes,
+        "max_decoded_bytes": max(settings.batch_part_decoded_bytes, settings.batch_part_bytes),
+        "on_chunk": on_chunk,
+    }
     if file_format(job) == PARQUET:
-        from ml.batch.parquet import score_row_groups as score_part
-    else:
-        from ml.batch.parts import score_part
-    return score_part(
-        scorer,
-        upload_of(settings, job),
-        job.params["columns"],
-        part,
-        sink,
-        chunk_bytes=settings.batch_chunk_bytes,
-        max_decoded_bytes=max(settings.batch_part_decoded_bytes, settings.batch_part_bytes),
-        on_chunk=on_chunk,
-    )
+        from ml.batch.parquet import score_row_groups
+
+        with store.open(key) as f:
+            return score_row_groups(scorer, f, job.params["columns"], part, sink, **options)
+    from ml.batch.parts import score_part
+
+    def byte_range(start: int, end: int) -> BinaryIO:
+        return store.open_range(key, start, end)
+
+    return score_part(scorer, byte_range, job.params["columns"], part, sink, **options)
 
 
 def unreadable_errors() -> tuple[type[Exception], ...]:
@@ -81,20 +87,15 @@ def unreadable_errors() -> tuple[type[Exception], ...]:
 
 
 def write_parquet_result(settings: Settings, job_id: str, schema: Any) -> int:
-    """Write the merged CSV result as Parquet (temp + rename); returns its size in bytes.
+    """Write the merged CSV result as Parquet (streamed: a multipart upload on S3); returns
+    its size in bytes.
 
     ``FileNotFoundError`` when the CSV result is gone (the job was cancelled).
     """
     from ml.batch.parquet import csv_to_parquet
 
-    target = files.parquet_result_path(settings, job_id)
-    tmp = files.temporary(target)
-    try:
-        csv_to_parquet(
-            files.result_path(settings, job_id), schema, tmp, after_row_group=batches_memory.trim
-        )
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return target.stat().st_size
+    store = storage_of(settings)
+    target = layout.result(job_id, PARQUET)
+    with store.open(layout.result(job_id)) as source, store.writer(target) as out:
+        csv_to_parquet(source, schema, out, after_row_group=batches_memory.trim)
+    return store.size(target)

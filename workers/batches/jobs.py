@@ -25,7 +25,7 @@ from workers import lifecycle
 from workers.batches import formats as batch_formats
 from workers.batches.ending import drop_files_unless_succeeded, fail
 from workers.batches.merge import merge
-from workers.batches.scoring import part_file, score_part
+from workers.batches.scoring import part_done, score_part
 from workers.batches.state import BatchFailed, BatchState, Plan, Stop
 from workers.leases import heartbeat
 from workers.runtime import Runtime
@@ -59,7 +59,6 @@ def run_batch(rt: Runtime, app: Celery, job_id: str, owner: str) -> str:
         except BatchFailed as exc:
             fail(rt, job, exc.error)
             return "failed"
-        files.parts_dir(rt.settings, job_id).mkdir(parents=True, exist_ok=True)
         state.progress(None, 0, plan.lines)
         done = state.done_parts()
         todo = [i for i in range(len(plan.parts)) if i not in done]
@@ -74,11 +73,11 @@ def run_batch(rt: Runtime, app: Celery, job_id: str, owner: str) -> str:
 
 
 def _make_plan(rt: Runtime, job: Job) -> Plan:
-    path = batch_formats.upload_of(rt.settings, job)
-    if not path.is_file():
-        raise BatchFailed({"type": "UploadMissing", "detail": "the uploaded file is gone"})
     try:
         parts, lines = batch_formats.plan(rt.settings, job)
+    except FileNotFoundError as exc:
+        detail = "the uploaded file is gone"
+        raise BatchFailed({"type": "UploadMissing", "detail": detail}) from exc
     except batch_formats.unreadable_errors() as exc:
         raise BatchFailed({"type": type(exc).__name__, "detail": str(exc)}) from exc
     if lines == 0:
@@ -134,10 +133,9 @@ def _score_and_merge(rt: Runtime, job: Job, index: int) -> str:
     if plan is None:  # the plan expired with its job
         return "no plan"
     stall(rt.settings.batch_fault_stall_seconds)
-    final = part_file(rt, job_id, index)
-    if not final.exists():
+    if not part_done(rt, job_id, index):
         try:
-            score_part(rt, job, state=state, plan=plan, index=index, final=final)
+            score_part(rt, job, state=state, plan=plan, index=index)
         except Stop:
             metrics.BATCH_PARTS.labels("stopped").inc()
             drop_files_unless_succeeded(rt, job_id)

@@ -1,43 +1,42 @@
 """Merging a batch job's parts, in input order, into its result, and finishing it once.
 
-The part that completes the set merges (temp file + rename, then the Parquet
-copy) and finishes the job; the job store lets it finish only once, so a
+The part that completes the set merges (the store's ``concat``: a kernel copy
+into a temporary file renamed into place, or a multipart upload; then the
+Parquet copy) and finishes the job; the job store lets it finish only once, so a
 redelivered last part or a cancel meanwhile leaves one result or none.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 from typing import Any
 
 from core import batch_files as files
 from core import prediction_log
 from core.jobs import JobStatus, Outcome
+from core.storage import layout, storage_of
 from ml.batch.formulas import neutralise_text
 from workers import lifecycle
 from workers.batches import formats as batch_formats
 from workers.batches.ending import drop_files_unless_succeeded, fail
-from workers.batches.scoring import part_file, scorer_for
+from workers.batches.scoring import scorer_for
 from workers.batches.state import BatchState, Plan
 from workers.runtime import Runtime
-
-COPY_BYTES = 8 << 20  # bytes copied at a time when merging parts
 
 
 def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
     """Concatenate the parts in input order into the result and finish the job."""
     s = rt.settings
+    store = storage_of(s)
     job = rt.store.get_many([job_id])[0]
     if job is None or job.status is not JobStatus.RUNNING:
         return
     try:
         scorer = scorer_for(rt, job)
         metas = [
-            json.loads(part_file(rt, job_id, i).with_suffix(".json").read_text())
+            json.loads(store.read_bytes(layout.part_summary(job_id, i)))
             for i in range(len(plan.parts))
         ]
     except FileNotFoundError:  # cancelled meanwhile: its files are gone
@@ -49,26 +48,18 @@ def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
     if failed == rows:
         fail(rt, job, _all_bad(rows, examples))
         return
-    result = files.result_path(s, job_id)
-    tmp = files.temporary(result)
+    result = layout.result(job_id)
+    header = io.StringIO()
+    names = [neutralise_text(c) for c in scorer.columns]  # input names are data too
+    csv.writer(header, lineterminator="\n").writerow(names)
+    parts = [layout.part(job_id, i) for i in range(len(plan.parts))]
     try:
-        with open(tmp, "wb") as out:
-            header = io.StringIO()
-            names = [neutralise_text(c) for c in scorer.columns]  # input names are data too
-            csv.writer(header, lineterminator="\n").writerow(names)
-            out.write(header.getvalue().encode())
-            out.flush()  # the parts are copied by file descriptor, past Python's buffer
-            for i in range(len(plan.parts)):
-                with open(part_file(rt, job_id, i), "rb") as part:
-                    _copy(part, out)
-        os.replace(tmp, result)
+        store.concat(result, header.getvalue().encode(), parts)
+        result_bytes = store.size(result)
         parquet_bytes = batch_formats.write_parquet_result(s, job_id, scorer.schema)
     except FileNotFoundError:
         drop_files_unless_succeeded(rt, job_id)
         return
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
     BatchState(rt, job_id).progress(None, 0, rows)
     outcome = Outcome(
         job_id,
@@ -83,12 +74,12 @@ def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
             tenant=job.tenant or "",
         ),
         # what the tenant's storage quota holds of the job once its upload is removed
-        stored_bytes=result.stat().st_size + parquet_bytes,
+        stored_bytes=result_bytes + parquet_bytes,
         result={
             "rows": rows,
             "failed_rows": failed,
             "columns": scorer.columns,
-            "bytes": result.stat().st_size,
+            "bytes": result_bytes,
             "parquet_bytes": parquet_bytes,
             "errors": [{"row": k, "msg": e} for k, e in examples],
             "links": {
@@ -102,16 +93,6 @@ def merge(rt: Runtime, job_id: str, plan: Plan) -> None:
         BatchState(rt, job_id).forget()
     else:  # cancelled while merging, or merged twice (a redelivered last part)
         drop_files_unless_succeeded(rt, job_id)
-
-
-def _copy(src: Any, dst: Any) -> None:
-    try:
-        while os.copy_file_range(src.fileno(), dst.fileno(), COPY_BYTES):
-            pass
-    except OSError:  # not supported here: copy the rest through user space
-        while chunk := src.read(COPY_BYTES):
-            dst.write(chunk)
-        dst.flush()
 
 
 def _all_bad(rows: int, examples: list[Any]) -> dict[str, Any]:

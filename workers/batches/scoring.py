@@ -1,24 +1,21 @@
 """Scoring one part of a batch job into its own file, exactly once.
 
-A part task scores its range in chunks (:mod:`ml.batch.parts`) into a temporary
-file, then renames it into place with a small summary beside it: a redelivered
-part whose file is there does not score again, and a killed one starts over
-from a fresh temporary file, so each row is written exactly once. Between
-chunks a part sees a cancelled job and stops, and a stopping worker, and hands
-the part back (it starts again from scratch elsewhere; its temporary file goes).
+A part task scores its range in chunks (:mod:`ml.batch.parts`) into its part
+file in the store (which appears whole or not at all), then writes a small
+summary beside it: a redelivered part whose summary is there does not score
+again, and a killed one starts over, so each row is written exactly once.
+Between chunks a part sees a cancelled job and stops, and a stopping worker,
+and hands the part back (it starts again from scratch elsewhere; nothing of it
+is left).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
-from pathlib import Path
-from typing import Any
 
-from core import batch_files as files
 from core.jobs import Job, JobStatus
+from core.storage import layout, storage_of
 from ml.batch.chunks import ChunkScorer
 from ml.batch.parts import Part, PartSummary
 from telemetry import metrics
@@ -29,8 +26,9 @@ from workers.batches.state import BatchFailed, BatchState, Plan, Stop
 from workers.runtime import Runtime
 
 
-def part_file(rt: Runtime, job_id: str, index: int) -> Path:
-    return files.parts_dir(rt.settings, job_id) / f"part-{index:05d}.csv"
+def part_done(rt: Runtime, job_id: str, index: int) -> bool:
+    """Whether the part was scored (its summary, written after its file, is there)."""
+    return storage_of(rt.settings).exists(layout.part_summary(job_id, index))
 
 
 def scorer_for(rt: Runtime, job: Job, sample_every: int = 0) -> ChunkScorer:
@@ -48,9 +46,7 @@ def sample_every(rt: Runtime, rows: int) -> int:
     return max(1, -(-rows // most)) if most and rows else 0
 
 
-def score_part(
-    rt: Runtime, job: Job, *, state: BatchState, plan: Plan, index: int, final: Path
-) -> None:
+def score_part(rt: Runtime, job: Job, *, state: BatchState, plan: Plan, index: int) -> None:
     s = rt.settings
     start, end, lines_before = plan.parts[index]
     scorer = scorer_for(rt, job, sample_every(rt, plan.lines))
@@ -71,9 +67,9 @@ def score_part(
         if s.batch_fault_delay_seconds:  # fault injection: a window to kill or cancel in
             time.sleep(s.batch_fault_delay_seconds)
 
-    tmp = files.temporary(final)
+    store = storage_of(s)
     try:
-        with open(tmp, "wb") as sink:  # FileNotFoundError: the job's files were removed
+        with store.writer(layout.part(job.id, index)) as sink:
             summary = batch_formats.score(
                 scorer, s, job, Part(index, start, end, lines_before), sink=sink, on_chunk=on_chunk
             )
@@ -83,18 +79,10 @@ def score_part(
             "examples": summary.examples,
             "sample": scorer.sampled,  # rows for the prediction log (row, features, …)
         }
-        _write_json(final.with_suffix(".json"), meta)
-        os.replace(tmp, final)
-    except FileNotFoundError as exc:
+        store.write_bytes(
+            layout.part_summary(job.id, index), json.dumps(meta, default=str).encode()
+        )
+    except FileNotFoundError as exc:  # the job's files were removed (cancelled)
         raise Stop from exc
     except batch_formats.unreadable_errors() as exc:
         raise BatchFailed({"type": type(exc).__name__, "detail": str(exc)}) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = files.temporary(path)
-    tmp.write_text(json.dumps(data, default=str))
-    os.replace(tmp, path)

@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from core.jobs import JobType
+from core.storage import layout, storage_of
 from ml.monitoring.drift import compute_drift
 from ml.monitoring.estimation import calibration_of, expected_accuracy
 from telemetry import metrics
@@ -129,16 +130,11 @@ def check_version(
 
 def remove_old_reports(rt: Runtime) -> int:
     """Delete report files older than the report jobs' TTL (their jobs have expired)."""
-    folder = rt.settings.reports_dir
-    if not folder.is_dir():
-        return 0
+    store = storage_of(rt.settings)
     cutoff = time.time() - rt.settings.job_ttl(JobType.DRIFT_REPORT)
     removed = 0
-    for path in folder.glob("*.html"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
+    for entry in list(store.list(layout.REPORTS)):
+        if entry.modified < cutoff:
+            store.delete(entry.key)
+            removed += 1
     return removed

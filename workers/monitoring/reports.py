@@ -2,8 +2,8 @@
 
 A report task claims its job, reads the current data (a window of the
 prediction log, the labelled predictions, or the uploaded CSV), runs Evidently
-against the model version's reference data, writes the HTML under
-``{storage_root}/reports/{job id}.html`` (temporary file + rename) and finishes
+against the model version's reference data, stores the HTML as
+``reports/{job id}.html`` (:mod:`core.storage`: whole or not at all) and finishes
 the job with a JSON summary. The job's lease is renewed while it builds (a
 heartbeat); if its worker dies, the sweeper queues it again. The job store lets a
 job finish once: a redelivered task finds it finished and returns; a cancelled
@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
+from core.storage import layout, storage_of
 from core.timestamps import iso
 from ml.data.loading import coerce_features
 from ml.monitoring import drift, performance
-from ml.monitoring.drift import save_html_atomically
+from ml.monitoring.drift import report_html
 from ml.monitoring.estimation import estimate
 from ml.monitoring.performance import classification_frame, proba_column, rolling_metrics
 from ml.monitoring.unknown_categories import known_categories, replace_unknown
@@ -43,8 +43,11 @@ class ReportError(Exception):
     """The report cannot be built from this data (the job fails with this message)."""
 
 
-def report_path(rt: Runtime, job_id: str) -> Path:
-    return rt.settings.reports_dir / f"{job_id}.html"
+def save_html(rt: Runtime, snapshot: Any, key: str) -> int:
+    """Store the snapshot's HTML as ``key``; returns its size in bytes."""
+    html = report_html(snapshot)
+    storage_of(rt.settings).write_bytes(key, html)
+    return len(html)
 
 
 def run(rt: Runtime, job_id: str, owner: str) -> str:
@@ -53,27 +56,28 @@ def run(rt: Runtime, job_id: str, owner: str) -> str:
     if job is ClaimOutcome.POISON:
         poisoned, error = lifecycle.poisoned(rt, job_id)
         lifecycle.finish(rt, poisoned, Outcome(job_id, JobStatus.FAILED, error=error))
-        _discard_upload(poisoned)
+        _discard_upload(rt, poisoned)
         return job.value
     if not isinstance(job, Job):
         return job.value
-    path = report_path(rt, job.id)
+    key = layout.report(job.id)
+    store = storage_of(rt.settings)
     started = time.perf_counter()
     with lifecycle.in_progress(job.type), heartbeat.held(rt, job.id, owner):
         if rt.settings.report_fault_delay_seconds:  # fault injection: a window to kill in
             time.sleep(rt.settings.report_fault_delay_seconds)
         try:
-            outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=build(rt, job, path))
+            outcome = Outcome(job.id, JobStatus.SUCCEEDED, result=build(rt, job, key))
         except Exception as exc:  # the job fails with the reason; the worker goes on
             expected = isinstance(exc, (ReportError, ValueError))
             log.warning("report job %s failed: %s", job.id, exc, exc_info=not expected)
-            path.unlink(missing_ok=True)
+            store.delete(key)
             outcome = Outcome(job.id, JobStatus.FAILED, error=lifecycle.error_of(exc))
         finally:
-            _discard_upload(job)
+            _discard_upload(rt, job)
     if not lifecycle.finish(rt, job, outcome):  # cancelled meanwhile, or finished elsewhere
         if rt.store.get(job.id).status is not JobStatus.SUCCEEDED:
-            path.unlink(missing_ok=True)
+            store.delete(key)
         return "already finished"
     log.info(
         "report job %s %s in %.2f s", job.id, outcome.status.value, time.perf_counter() - started
@@ -81,22 +85,23 @@ def run(rt: Runtime, job_id: str, owner: str) -> str:
     return outcome.status.value
 
 
-def build(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
+def build(rt: Runtime, job: Job, key: str) -> dict[str, Any]:
+    """Build the report of ``job``, store its HTML as ``key``; returns the job's result."""
     if job.type is JobType.DRIFT_REPORT:
-        return _drift(rt, job, path)
+        return _drift(rt, job, key)
     if job.type is JobType.PERFORMANCE_REPORT:
-        return _performance(rt, job, path)
+        return _performance(rt, job, key)
     raise ReportError(f"job {job.id} is a {job.type.value} job, not a report")
 
 
-def _discard_upload(job: Job) -> None:
+def _discard_upload(rt: Runtime, job: Job) -> None:
     upload = job.params.get("upload")
-    if upload:
-        Path(upload).unlink(missing_ok=True)
+    if upload and layout.is_report_upload(upload):  # a key this platform named, nothing else
+        storage_of(rt.settings).delete(upload)
 
 
 # --- drift -----------------------------------------------------------------------------------
-def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
+def _drift(rt: Runtime, job: Job, key: str) -> dict[str, Any]:
     version = lifecycle.version_of(job)
     types = data.column_types(rt, version)
     reference = data.reference_frame(rt, version)
@@ -119,7 +124,7 @@ def _drift(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
         current_rows=len(current),
         reference_rows=len(reference),
     )
-    size = save_html_atomically(snapshot, path)
+    size = save_html(rt, snapshot, key)
     t3 = time.perf_counter()
     timings = {"read_seconds": t1 - t0, "evidently_seconds": t2 - t1, "html_seconds": t3 - t2}
     return {
@@ -182,17 +187,21 @@ def _window_info(requested: dict, stamps: list[float], *, source: str) -> dict[s
 
 def _read_upload(rt: Runtime, job: Job, columns: list[str]) -> Any:
     upload = job.params.get("upload")
-    if not upload or not Path(upload).is_file():
-        raise ReportError("the uploaded file is gone (its job was probably redelivered)")
+    gone = ReportError("the uploaded file is gone (its job was probably redelivered)")
+    if not upload or not layout.is_report_upload(upload):
+        raise gone
     try:
-        return pd.read_csv(
-            upload,
-            usecols=columns,
-            nrows=rt.settings.report_max_rows,
-            keep_default_na=False,
-            na_values=[""],
-            low_memory=False,
-        )
+        with storage_of(rt.settings).open(upload) as f:
+            return pd.read_csv(
+                f,
+                usecols=columns,
+                nrows=rt.settings.report_max_rows,
+                keep_default_na=False,
+                na_values=[""],
+                low_memory=False,
+            )
+    except FileNotFoundError as exc:
+        raise gone from exc
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise ReportError(f"the uploaded CSV cannot be read: {exc}") from exc
 
@@ -213,7 +222,7 @@ def _check_rows(rt: Runtime, n: int, what: str) -> None:
 
 
 # --- performance -------------------------------------------------------------------------------
-def _performance(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
+def _performance(rt: Runtime, job: Job, key: str) -> dict[str, Any]:
 
     version = lifecycle.version_of(job)
     card = rt.registry.card(version)
@@ -235,7 +244,7 @@ def _performance(rt: Runtime, job: Job, path: Path) -> dict[str, Any]:
         labels,
     )
     snapshot = performance.performance_report(current, reference, labels)
-    size = save_html_atomically(snapshot, path)
+    size = save_html(rt, snapshot, key)
     positive = labels[1] if len(labels) == 2 else None
     live = rolling_metrics(
         actual,
