@@ -70,6 +70,10 @@ class Registry:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
+    def refresh(self) -> None:
+        """Look again for versions installed since the last look (a folder is read afresh on
+        every call already; a registry filled from elsewhere fetches new ones here)."""
+
     def versions(self) -> list[str]:
         """Installed versions (folders holding a model card), sorted."""
         if not self.root.is_dir():

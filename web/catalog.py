@@ -47,10 +47,13 @@ class Catalog:
         self._default = (time.monotonic(), version)
         return version
 
-    def versions(self) -> list[str]:
-        """Installed versions, sorted (re-read at most every ``DEFAULT_REFRESH_SECONDS``)."""
+    def versions(self, *, fresh: bool = False) -> list[str]:
+        """Installed versions, sorted (re-read at most every ``DEFAULT_REFRESH_SECONDS``;
+        ``fresh``: now, the model store listed again first)."""
         cached = self._versions
-        if cached and time.monotonic() - cached[0] < DEFAULT_REFRESH_SECONDS:
+        if fresh:
+            self.registry.refresh()
+        elif cached and time.monotonic() - cached[0] < DEFAULT_REFRESH_SECONDS:
             return cached[1]
         versions = self.registry.versions()
         self._versions = (time.monotonic(), versions)
@@ -67,7 +70,7 @@ class Catalog:
         if requested in self._schemas:
             return requested
         try:
-            return self.registry.resolve(requested)
+            version = self.registry.resolve(requested)
         except ModelNotFound as exc:
             installed = ", ".join(self.registry.versions()) or "none"
             raise InvalidRequest(
@@ -79,6 +82,17 @@ class Catalog:
                     }
                 ],
             ) from exc
+        if version not in (self._versions or (0.0, []))[1]:
+            self._versions = None  # found in the store since the last listing: list again
+        return version
+
+    def is_installed(self, version: str) -> bool:
+        """Whether ``version`` is installed (looked for in the model store if not cached)."""
+        try:
+            self.resolve(version)
+        except InvalidRequest:
+            return False
+        return True
 
     def route(self, requested: Any, key: str | None) -> tuple[str, Routing]:
         """The version a prediction request gets and why: the one it names (``pinned``),

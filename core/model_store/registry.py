@@ -69,6 +69,9 @@ class CachedRegistry(Registry):
                 log.warning("the store's DEFAULT not read: %r", exc)
             return downloaded
 
+    def refresh(self) -> None:
+        self.sync()
+
     def versions(self) -> list[str]:
         """Cached versions, after listing the store if the last listing is ``refresh`` old."""
         if time.monotonic() - self._listed_at >= self.refresh:

@@ -231,7 +231,18 @@ def components(svc: Services) -> dict[str, Any]:
 
 
 def model_versions(svc: Services) -> dict[str, Any]:
-    """A ``model_version`` field: one of the installed versions (the default when absent)."""
+    """A ``model_version`` field: an installed version (the default when absent). The ones
+    installed now are its examples, not an enum: a version registered a moment ago is
+    looked for in the model store by the route (``Catalog.resolve``), which answers 422
+    for one that is not there."""
     versions = svc.catalog.versions()
+    schema: dict[str, Any] = {"type": "string", "description": "an installed model version"}
+    return {**schema, "examples": versions} if versions else schema
+
+
+def installed_versions(svc: Services) -> dict[str, Any]:
+    """A field naming an installed version, the model store listed again to check it (the
+    traffic policy's fields: an admin's rare change, not every prediction)."""
+    versions = svc.catalog.versions(fresh=True)
     schema: dict[str, Any] = {"type": "string", "description": "an installed model version"}
     return {**schema, "enum": versions} if versions else schema

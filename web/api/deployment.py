@@ -12,8 +12,8 @@ from web.api.components import (
     NOT_JSON,
     TOO_LARGE,
     UNAVAILABLE,
+    installed_versions,
     json_response,
-    model_versions,
     problem_response,
 )
 from web.api.contract import JSON, Operation, Param
@@ -68,7 +68,7 @@ ENTRY: dict[str, Any] = {
 
 
 def _put_body(svc: Services) -> dict[str, Any]:
-    version = model_versions(svc)
+    version = installed_versions(svc)
     return {
         "type": "object",
         "required": ["default"],

@@ -79,7 +79,7 @@ def put_deployment() -> Response:
 @bp.post("/models/<version>/promote")
 @api.PROMOTE
 def promote(version: str) -> Response:
-    if version not in services().catalog.registry.versions():
+    if not services().catalog.is_installed(version):
         raise ModelVersionNotFound(f"no installed model version {version!r}")
     return _change("promote", lambda before, serving: deployment.promoted(before, serving, version))
 
@@ -110,15 +110,15 @@ def _entry_resource(entry: dict[str, Any]) -> dict[str, Any]:
 def _check_installed(body: dict[str, Any]) -> None:
     """422 naming every field whose version is not installed (the schema's list of installed
     versions may be a moment old, or absent when none is installed)."""
-    installed = set(services().catalog.registry.versions())
+    catalog = services().catalog
     named: list[tuple[list[str | int], Any]] = [(["default"], body["default"])]
     if body.get("canary"):
         named.append((["canary", "version"], body["canary"]["version"]))
     named += [(["shadow", i], v) for i, v in enumerate(body.get("shadow") or [])]
     errors = [
-        {"loc": loc, "msg": f"no installed model version {v!r} (installed: {sorted(installed)})"}
+        {"loc": loc, "msg": f"no installed model version {v!r} (installed: {catalog.versions()})"}
         for loc, v in named
-        if v not in installed
+        if not catalog.is_installed(v)
     ]
     if errors:
         raise InvalidRequest(
