@@ -1,5 +1,7 @@
 """Bulk scoring end to end vs in one process: ``python -m bench.batch [--rows 1000000 5000000]``.
 
+``--storage s3`` compares the two storage backends instead (:mod:`bench.batch_storage`).
+
 For each size it writes a synthetic passenger file (rows drawn from the
 reference dataset, a few values missing), then measures in the same run:
 
@@ -281,6 +283,14 @@ def report(results: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.batch", description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    p.add_argument(
+        "--storage",
+        choices=("local", "s3"),
+        default="local",
+        help="s3: the same files end to end through a stack on S3-compatible storage (moto) "
+        "and one on the filesystem, alternating; prints their ratio and peak RSS",
+    )
+    p.add_argument("--repeat", type=int, default=2, help="runs per backend with --storage s3")
     p.add_argument("--baseline", type=Path, help=argparse.SUPPRESS)  # the baseline's own process
     p.add_argument("--models-dir", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -289,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             out = baseline(args.baseline, args.models_dir, Path(tmp) / "scored.csv")
         print(json.dumps(out))
+        return 0
+    if args.storage == "s3":
+        from bench import batch_storage
+
+        batch_storage.report(batch_storage.run(args.rows, args.repeat))
         return 0
     report(run(args.rows))
     return 0

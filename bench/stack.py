@@ -131,7 +131,7 @@ def _start_redis(stack: Stack) -> int:
 
 
 def _models_dir(workdir: Path, *, train: bool) -> Path:
-    project_models = ROOT / "models"
+    project_models = Path(os.environ.get("LIFEBOAT_MODELS_DIR") or ROOT / "models")
     if not train and installed_models(project_models):
         return project_models
     target = workdir / "models"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -43,12 +44,26 @@ def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return fn(*args, **kwargs)
 
 
+_used_by: list[int] = []  # the process that started obstore's runtime (it does not survive a fork)
+
+
 class S3Storage(Storage):
-    """Objects in a bucket, under the URL's prefix."""
+    """Objects in a bucket, under the URL's prefix.
+
+    obstore's runtime (its I/O threads) does not survive a fork: a process that forks
+    (Celery's main worker process, gunicorn's master) must not use it first, or its
+    children hang on their first request. Nothing here does; this class refuses instead.
+    """
 
     name = "s3"
 
     def __init__(self, url: str, *, part_bytes: int, concurrency: int) -> None:
+        if _used_by and _used_by[0] != os.getpid():
+            raise RuntimeError(
+                f"S3 storage was used in process {_used_by[0]} before it forked this one "
+                f"({os.getpid()}); its client cannot work after a fork"
+            )
+        _used_by[:] = [os.getpid()]
         self.url = url
         self.store = S3Store.from_url(url)  # endpoint, region, credentials: AWS_* variables
         self.part_bytes = part_bytes

@@ -114,6 +114,13 @@ GET_RESULT = Operation(
             ),
             "content": {"text/csv": {"schema": BINARY}, PARQUET_TYPES[0]: {"schema": BINARY}},
         },
+        "307": {
+            "description": (
+                "with `LIFEBOAT_STORAGE_PRESIGN=1` on S3 storage: the file is at the presigned "
+                "URL in `Location` (valid for a few minutes)"
+            ),
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        },
         "404": problem_response(
             "unknown or expired job (or another tenant's), not a batch job, or its file expired"
         ),
