@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     """Root of runtime files: uploads, results, reports (without ``storage_url``), metrics."""
 
     storage_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
-    """``s3://bucket/prefix``: uploads, batch results and reports in S3-compatible storage
-    (endpoint, region, credentials from the ``AWS_*`` variables); unset: ``storage_root``."""
+    """``s3://bucket/prefix``: uploads, batch results, reports and model versions (``models/``)
+    in S3-compatible storage (endpoint, region, credentials from the ``AWS_*`` variables);
+    unset: ``storage_root``, and model versions in ``models_dir``."""
 
     storage_presign: bool = False
     """Answer a result or report download with a redirect to a presigned URL (S3 only)."""
@@ -63,11 +64,8 @@ class Settings(BaseSettings):
     storage_part_bytes: int = Field(DEFAULT_STORAGE_PART_BYTES, ge=5 * 1024 * 1024)
     """Bytes of one part of a multipart upload to S3 (5 MiB at least, S3's minimum)."""
 
-    storage_url: str | None = None
-    """Store shared by hosts (``file:///path``), model versions under ``models/`` (unset: none)."""
-
-    model_cache_dir: Path = Path("var/model-cache")
-    """Model versions this host downloaded from ``storage_url`` (checked, then read from here)."""
+    model_cache_dir: Path | None = None
+    """Model versions this host took from ``storage_url`` (unset: <storage_root>/model-cache)."""
 
     job_ttl_seconds: int = Field(DEFAULT_JOB_TTL, ge=60)
     """Seconds a job record stays readable after its last change (each type may override it)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import redis
 
@@ -12,12 +11,12 @@ from core.deployment import DeploymentStore
 from core.feedback import FeedbackStore
 from core.jobs import JobStore
 from core.keys import Keys
-from core.model_store import MISS_RELIST_SECONDS, CachedRegistry, LocalObjects, ModelStore
+from core.model_store import MISS_RELIST_SECONDS, CachedRegistry, ModelStore
 from core.prediction_log import PredictionLog
 from core.settings import JOB_TTL_FIELDS, TIME_LIMITED, Settings
+from core.storage import LocalStorage, layout, storage_of
 from ml.registry import Registry
 
-MODELS_PREFIX = "models/"  # where model versions live in the store of ``storage_url``
 MODEL_REFRESH_SECONDS = 10.0  # seconds between listings of the model store by each process
 
 
@@ -75,21 +74,22 @@ def deployment(settings: Settings, client: redis.Redis) -> DeploymentStore:
 
 
 def model_store(settings: Settings) -> ModelStore:
-    """Where model versions are published: the store of ``storage_url`` (under ``models/``),
-    else the models folder itself."""
+    """Where model versions are published: the object store of ``storage_url`` (under
+    ``models/``), else the models folder itself."""
     if settings.storage_url is None:
-        return ModelStore(LocalObjects(settings.models_dir))
-    url = urlsplit(settings.storage_url)
-    if url.scheme == "file" and url.path:
-        return ModelStore(LocalObjects(url.path), MODELS_PREFIX)
-    raise ValueError(f"LIFEBOAT_STORAGE_URL {settings.storage_url!r}: not a file:// URL")
+        return ModelStore(LocalStorage(settings.models_dir))
+    return ModelStore(storage_of(settings), layout.MODELS)
 
 
 def model_registry(settings: Settings, miss_relist: float = MISS_RELIST_SECONDS) -> Registry:
-    """The installed model versions a process serves: the models folder, or with
-    ``storage_url`` a cache filled from the store (``miss_relist``: see CachedRegistry)."""
+    """The model versions a process serves: the models folder; with ``storage_url``, a local
+    cache filled from the object store, then from the models folder (``miss_relist``: see
+    CachedRegistry)."""
     if settings.storage_url is None:
         return Registry(settings.models_dir)
     return CachedRegistry(
-        model_store(settings), settings.model_cache_dir, MODEL_REFRESH_SECONDS, miss_relist
+        [model_store(settings), ModelStore(LocalStorage(settings.models_dir))],
+        settings.model_cache_dir or settings.storage_root / "model-cache",
+        MODEL_REFRESH_SECONDS,
+        miss_relist,
     )

@@ -68,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     except (VersionRefused, VersionConflict) as exc:
         print(f"refused {args.folder}: {exc}", file=sys.stderr)
         return REFUSED
-    except OSError as exc:
-        print(f"model store {store!r} unusable: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - any failure of the store: network, credentials
+        print(f"model store ({store!r}) unusable: {exc!r}", file=sys.stderr)
         return UNREACHABLE
     what = "registered" if new else "already registered, identical:"
-    print(f"{what} {describe(checked)} in {store!r}")
+    print(f"{what} {describe(checked)} in the {store!r}")
     return 0
 
 

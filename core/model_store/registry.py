@@ -1,11 +1,12 @@
-"""A registry that serves model versions from a store through a local cache.
+"""A registry that serves model versions from stores through a local cache.
 
 Every process (web, scoring and reports workers) reads versions from its cache
 folder with :class:`ml.registry.Registry`, which checks sha256 on every load. The
-store is listed again every ``refresh`` seconds, and at once (at most every
-``MISS_RELIST_SECONDS``) when a version not in the cache is asked for, so a newly
-published version is served without a restart. When the store cannot be read the
-cache keeps serving what it holds.
+stores (the shared object store, then the host's own models folder) are listed
+again every ``refresh`` seconds, and at once (at most every ``miss_relist``) when a
+version not in the cache is asked for, so a newly published version is served
+without a restart. A version is taken from the first store holding it. When a store
+cannot be read the cache keeps serving what it holds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from core.model_store.store import ModelStore
@@ -21,60 +23,74 @@ from ml.registry import Registry, check_version
 
 log = logging.getLogger(__name__)
 
-MISS_RELIST_SECONDS = 1.0  # requests naming unknown versions list the store at most this often
+MISS_RELIST_SECONDS = 1.0  # requests naming unknown versions list the stores at most this often
 
 
 class CachedRegistry(Registry):
-    """:class:`~ml.registry.Registry` over ``cache``, filled from ``store``."""
+    """:class:`~ml.registry.Registry` over ``cache``, filled from ``stores``."""
 
     def __init__(
         self,
-        store: ModelStore,
+        stores: Sequence[ModelStore],
         cache: Path,
         refresh: float,
         miss_relist: float = MISS_RELIST_SECONDS,
     ) -> None:
         super().__init__(cache)
-        self.store = store
-        self.refresh = refresh
+        self.stores = list(stores)
+        self.refresh_seconds = refresh
         self.miss_relist = miss_relist  # 0 in workers: the web only queues versions it found
         self._listed_at = -float("inf")  # monotonic time of the last listing
         self._lock = threading.Lock()
 
     def sync(self) -> list[str]:
-        """Download the store's versions missing from the cache, and its DEFAULT; returns
-        the versions downloaded. A version failing its sha256 check is skipped, logged."""
+        """Download the versions missing from the cache, and the DEFAULT of the first store
+        naming one; returns the versions downloaded. A version failing its sha256 check,
+        or a store that cannot be read, is skipped and logged."""
         with self._lock:
             self._listed_at = time.monotonic()
-            try:
-                listed = self.store.versions()
-            except OSError as exc:
-                log.warning("model store %r unreadable (%r): serving the cache", self.store, exc)
-                return []
-            cached = set(super().versions())
-            downloaded = []
-            for version in listed:
-                if version in cached:
-                    continue
+            have = set(super().versions())
+            downloaded: list[str] = []
+            for store in self.stores:
+                downloaded += self._sync_from(store, have)
+            for store in self.stores:
                 try:
-                    self.store.download(version, self.root)
-                except (OSError, MLError) as exc:
-                    log.error("model version %s not downloaded from the store: %s", version, exc)
-                    continue
-                downloaded.append(version)
-                log.info("model version %s downloaded from %r", version, self.store)
-            try:
-                self.store.download_default(self.root)
-            except OSError as exc:
-                log.warning("the store's DEFAULT not read: %r", exc)
+                    if store.default() is not None:
+                        store.download_default(self.root)
+                        break
+                except Exception as exc:  # noqa: BLE001 - any failure of a store: network, credentials
+                    log.warning("model store %s: DEFAULT unread (%r)", store, exc)
             return downloaded
+
+    def _sync_from(self, store: ModelStore, have: set[str]) -> list[str]:
+        try:
+            listed = store.versions()
+        except Exception as exc:  # noqa: BLE001 - any failure of a store: network, credentials
+            log.warning("model store %s unreadable (%r): serving the cache", store, exc)
+            return []
+        downloaded = []
+        for version in listed:
+            if version in have:
+                continue
+            try:
+                store.download(version, self.root)
+            except MLError as exc:
+                log.error("model version %s refused from %s: %s", version, store, exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - the store failed mid-way: next listing retries
+                log.warning("model version %s not downloaded from %s (%r)", version, store, exc)
+                continue
+            have.add(version)
+            downloaded.append(version)
+            log.info("model version %s downloaded from %s", version, store)
+        return downloaded
 
     def refresh(self) -> None:
         self.sync()
 
     def versions(self) -> list[str]:
-        """Cached versions, after listing the store if the last listing is ``refresh`` old."""
-        if time.monotonic() - self._listed_at >= self.refresh:
+        """Cached versions, after listing the stores if the last listing is ``refresh`` old."""
+        if time.monotonic() - self._listed_at >= self.refresh_seconds:
             self.sync()
         return super().versions()
 
@@ -83,7 +99,7 @@ class CachedRegistry(Registry):
         return super().default_version()
 
     def resolve(self, version: str | None) -> str:
-        """As :meth:`Registry.resolve`, listing the store first when ``version`` is not cached."""
+        """As :meth:`Registry.resolve`, listing the stores first when ``version`` is not cached."""
         if version is None:
             return self.default_version()
         try:

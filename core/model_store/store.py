@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.model_store.objects import Objects
+from core.storage import Storage
 from ml.errors import ArtifactIntegrityError, MLError
 from ml.registry import (
     ARTIFACT_FILES,
@@ -39,17 +39,19 @@ class VersionConflict(MLError):
 class ModelStore:
     """Model versions under ``prefix`` in an object store."""
 
-    def __init__(self, objects: Objects, prefix: str = "") -> None:
-        self.objects = objects
+    def __init__(self, storage: Storage, prefix: str = "") -> None:
+        self.storage = storage
         self.prefix = prefix
 
     def __repr__(self) -> str:
-        return f"ModelStore({self.objects!r}, prefix={self.prefix!r})"
+        where = getattr(storage := self.storage, "url", None) or getattr(storage, "root", "")
+        return f"{storage.name} store {str(where)!r}, prefix {self.prefix!r}"
 
     def versions(self) -> list[str]:
         """Versions whose model card is in the store, sorted."""
         found = set()
-        for key in self.objects.keys(self.prefix):
+        for entry in self.storage.list(self.prefix):
+            key = entry.key
             version, _, name = key.removeprefix(self.prefix).partition("/")
             if name == CARD_FILE and VERSION_PATTERN.fullmatch(version):
                 found.add(version)
@@ -58,13 +60,13 @@ class ModelStore:
     def default(self) -> str | None:
         """The version ``DEFAULT`` names, if the store holds one."""
         try:
-            named = self.objects.read(self.prefix + DEFAULT_FILE).decode("utf-8").strip()
-        except (OSError, UnicodeDecodeError):
+            named = self.storage.read_bytes(self.prefix + DEFAULT_FILE).decode("utf-8").strip()
+        except (FileNotFoundError, UnicodeDecodeError):
             return None
         return named if VERSION_PATTERN.fullmatch(named) else None
 
     def card_bytes(self, version: str) -> bytes:
-        return self.objects.read(f"{self.prefix}{check_version(version)}/{CARD_FILE}")
+        return self.storage.read_bytes(f"{self.prefix}{check_version(version)}/{CARD_FILE}")
 
     def publish(self, folder: Path, *, default: bool = False) -> bool:
         """Upload a checked version folder; False if the store already holds it, identical.
@@ -79,10 +81,12 @@ class ModelStore:
             raise VersionConflict(f"the store already holds another model version {version!r}")
         if new:
             for name in sorted(card["artifacts"]):
-                self.objects.write(f"{self.prefix}{version}/{name}", (folder / name).read_bytes())
-            self.objects.write(f"{self.prefix}{version}/{CARD_FILE}", card_bytes)
+                self.storage.write_bytes(
+                    f"{self.prefix}{version}/{name}", (folder / name).read_bytes()
+                )
+            self.storage.write_bytes(f"{self.prefix}{version}/{CARD_FILE}", card_bytes)
         if default:
-            self.objects.write(self.prefix + DEFAULT_FILE, f"{version}\n".encode())
+            self.storage.write_bytes(self.prefix + DEFAULT_FILE, f"{version}\n".encode())
         return new
 
     def download(self, version: str, cache: Path) -> Path:
@@ -102,7 +106,7 @@ class ModelStore:
             for name in artifacts:
                 if name not in ARTIFACT_FILES:  # a known file name: never a path out of the folder
                     raise ArtifactIntegrityError(f"the model card of {version} records {name!r}")
-                data = self.objects.read(f"{self.prefix}{version}/{name}")
+                data = self.storage.read_bytes(f"{self.prefix}{version}/{name}")
                 (staging / name).write_bytes(data)
             card = read_folder_card(staging)
             if card["version"] != version:

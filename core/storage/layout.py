@@ -4,7 +4,8 @@
 job exists; ``uploads/.incoming-<random>`` while it streams in),
 ``uploads/report-<random>.csv`` (a report job's upload), ``results/<job id>.parts/``
 (one scored file and its summary per part while the job runs),
-``results/<job id>.csv`` and ``.parquet`` (the scored file), ``reports/<job id>.html``.
+``results/<job id>.csv`` and ``.parquet`` (the scored file), ``reports/<job id>.html``,
+``models/<version>/<file>`` and ``models/DEFAULT`` (model versions: ``core.model_store``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 UPLOADS = "uploads/"
 RESULTS = "results/"
 REPORTS = "reports/"
+MODELS = "models/"  # model versions, published by ``python -m core.model_store register``
 INCOMING_PREFIX = ".incoming-"  # an upload still streaming in, before its job exists
 # a report job's uploaded CSV: named before its job exists, so the sweep cannot ask its job
 # (the report worker deletes it); one left behind goes after the grace period

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
-from core.model_store import CachedRegistry, LocalObjects, ModelStore, VersionConflict
+from core.model_store import CachedRegistry, ModelStore, VersionConflict
+from core.storage import Entry, LocalStorage
 from ml.errors import ArtifactIntegrityError, ModelNotFound
 
 V1 = "test-v1"
@@ -26,7 +29,7 @@ def renamed(models_dir: Path, tmp_path: Path, version: str) -> Path:
 
 @pytest.fixture
 def store(tmp_path: Path) -> ModelStore:
-    return ModelStore(LocalObjects(tmp_path / "bucket"), "models/")
+    return ModelStore(LocalStorage(tmp_path / "bucket"), "models/")
 
 
 def test_a_published_version_is_listed_and_downloads_identical(
@@ -73,7 +76,7 @@ def test_the_cache_serves_a_version_published_after_it_started(
     store: ModelStore, models_dir: Path, tmp_path: Path
 ) -> None:
     store.publish(models_dir / V1, default=True)
-    registry = CachedRegistry(store, tmp_path / "cache", refresh=3600, miss_relist=0)
+    registry = CachedRegistry([store], tmp_path / "cache", refresh=3600, miss_relist=0)
     assert registry.versions() == [V1]
     assert registry.default_version() == V1
     store.publish(renamed(models_dir, tmp_path, "test-v2"))
@@ -87,7 +90,7 @@ def test_an_unknown_version_asked_for_again_at_once_does_not_list_the_store_agai
     store: ModelStore, models_dir: Path, tmp_path: Path
 ) -> None:
     store.publish(models_dir / V1)
-    registry = CachedRegistry(store, tmp_path / "cache", refresh=3600, miss_relist=3600)
+    registry = CachedRegistry([store], tmp_path / "cache", refresh=3600, miss_relist=3600)
     registry.versions()
     store.publish(renamed(models_dir, tmp_path, "test-v2"))
     with pytest.raises(ModelNotFound):
@@ -101,38 +104,46 @@ def test_a_version_damaged_in_the_store_is_never_served(
     store.publish(renamed(models_dir, tmp_path, "test-v2"))
     stored = tmp_path / "bucket" / "models" / "test-v2" / "lean.npz"
     stored.write_bytes(b"forged")
-    registry = CachedRegistry(store, tmp_path / "cache", refresh=3600, miss_relist=0)
+    registry = CachedRegistry([store], tmp_path / "cache", refresh=3600, miss_relist=0)
     assert registry.versions() == [V1]
     with pytest.raises(ModelNotFound, match="'test-v2' is not installed"):
         registry.resolve("test-v2")
 
 
-class Unreachable:
+class Unreachable(LocalStorage):
     """A store that cannot be reached (as an object store during an outage)."""
 
-    def keys(self, prefix: str) -> list[str]:
-        raise OSError("connection refused")
+    def list(self, prefix: str) -> Iterator[Entry]:
+        raise ConnectionError("connection refused")
 
-    def read(self, key: str) -> bytes:
-        raise OSError("connection refused")
-
-    def write(self, key: str, data: bytes) -> None:
-        raise OSError("connection refused")
+    def open(self, key: str) -> BinaryIO:
+        raise ConnectionError("connection refused")
 
 
 def test_an_unreachable_store_leaves_the_cache_serving(
     store: ModelStore, models_dir: Path, tmp_path: Path
 ) -> None:
     store.publish(models_dir / V1)
-    CachedRegistry(store, tmp_path / "cache", refresh=0).versions()
-    offline = CachedRegistry(ModelStore(Unreachable(), "models/"), tmp_path / "cache", refresh=0)
+    CachedRegistry([store], tmp_path / "cache", refresh=0).versions()
+    offline = CachedRegistry(
+        [ModelStore(Unreachable(tmp_path / "bucket"), "models/")], tmp_path / "cache", refresh=0
+    )
     assert offline.versions() == [V1]
     assert offline.load(V1).version == V1
     with pytest.raises(ModelNotFound):
         offline.resolve("test-v2")
 
 
-def test_a_key_leaving_the_local_store_is_refused(tmp_path: Path) -> None:
-    objects = LocalObjects(tmp_path / "bucket")
-    with pytest.raises(OSError, match="invalid key"):
-        objects.write("models/../../escape", b"x")
+def test_the_first_store_holding_a_version_wins_and_later_ones_add_theirs(
+    store: ModelStore, models_dir: Path, tmp_path: Path
+) -> None:
+    local = ModelStore(LocalStorage(tmp_path / "models"))
+    local.publish(models_dir / V1, default=True)
+    local.publish(renamed(models_dir, tmp_path, "test-local"))
+    shared = renamed(models_dir, tmp_path / "shared", V1)
+    card = json.loads((shared / "model_card.json").read_text())
+    (shared / "model_card.json").write_text(json.dumps({**card, "seed": 7}))
+    store.publish(shared, default=True)
+    registry = CachedRegistry([store, local], tmp_path / "cache", refresh=3600)
+    assert registry.versions() == ["test-local", V1]
+    assert registry.card(V1)["seed"] == 7  # the shared store's, not the folder's

@@ -1,5 +1,6 @@
-"""``python -m core.model_store``: a checked version is published, a tampered one refused
-with exit status 2 and nothing written to the store."""
+"""``python -m core.model_store``: a checked version is published (here to the models folder,
+the store without ``LIFEBOAT_STORAGE_URL``), a tampered one refused with exit status 2 and
+nothing written."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from devsupport import ROOT
 V1 = "test-v1"
 
 
-def command(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LIFEBOAT_STORAGE_URL": f"file://{store}"}
+def command(models: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LIFEBOAT_MODELS_DIR": str(models)}
+    env.pop("LIFEBOAT_STORAGE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "core.model_store", *args],
         env=env,
@@ -37,12 +39,15 @@ def folder(models_dir: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_register_publishes_a_checked_version_under_models(folder: Path, tmp_path: Path) -> None:
-    done = command(tmp_path / "bucket", "register", str(folder), "--default")
+def test_register_publishes_a_checked_version_to_the_models_folder(folder: Path, tmp_path: Path) -> None:
+    done = command(tmp_path / "models", "register", str(folder), "--default")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"registered {V1} (lean scorer")
-    assert (tmp_path / "bucket" / "models" / "DEFAULT").read_text() == f"{V1}\n"
-    listed = command(tmp_path / "bucket", "list")
+    assert (tmp_path / "models" / "DEFAULT").read_text() == f"{V1}\n"
+    assert sorted(p.name for p in (tmp_path / "models" / V1).iterdir()) == sorted(
+        p.name for p in folder.iterdir()
+    )
+    listed = command(tmp_path / "models", "list")
     assert listed.stdout.split() == [V1]
 
 
@@ -50,15 +55,15 @@ def test_register_refuses_a_tampered_version_with_status_2(folder: Path, tmp_pat
     card = json.loads((folder / "model_card.json").read_text())
     card["artifacts"]["lean.npz"] = "0" * 64
     (folder / "model_card.json").write_text(json.dumps(card))
-    done = command(tmp_path / "bucket", "register", str(folder))
+    done = command(tmp_path / "models", "register", str(folder))
     assert done.returncode == 2
     assert "refused" in done.stderr
     assert "lean.npz does not match its sha256 in the model card" in done.stderr
-    assert not (tmp_path / "bucket").exists()
+    assert not (tmp_path / "models").exists()
 
 
 def test_verify_checks_without_publishing(folder: Path, tmp_path: Path) -> None:
-    done = command(tmp_path / "bucket", "verify", str(folder))
+    done = command(tmp_path / "models", "verify", str(folder))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"verified {V1}")
-    assert not (tmp_path / "bucket").exists()
+    assert not (tmp_path / "models").exists()

@@ -1,5 +1,6 @@
 """Registering a model version while a stack serves from a model store: real gunicorn, a
-Celery worker and Redis, each process with its own cache of the store (as on separate hosts).
+Celery worker, Redis and an S3-compatible server (moto), the web and the worker each with
+its own cache of the store (as on separate hosts), and an empty models folder.
 
 A version registered with ``python -m core.model_store register`` serves a prediction
 pinned to it without any process restarting; a tampered version is refused by the command,
@@ -11,14 +12,15 @@ import json
 import shutil
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
-from core.model_store import MISS_RELIST_SECONDS, LocalObjects, ModelStore
-from core.stores import MODELS_PREFIX
-from devsupport import PY, ROOT, RedisServer, Stack, make_stack
+from core.model_store import MISS_RELIST_SECONDS
+from devsupport import PY, ROOT, RedisServer, S3Server, Stack, make_stack
 from tests.conftest import new_db
 from tests.payloads import PASSENGER
 from tests.traffic.conftest import V1, V2
@@ -28,31 +30,34 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def store_stack(
-    redis_server: RedisServer, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    redis_server: RedisServer,
+    s3_server: S3Server,
+    models_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    """A stack whose model store (a folder standing in for a bucket) holds V1 alone; its
-    models folder is empty and the web and the worker each have their own cache."""
+    """A stack whose model store (a bucket prefix) holds V1 alone, registered before it
+    starts; its models folder is empty and the web and the worker each have their own cache."""
     root = tmp_path_factory.mktemp("registration")
-    bucket = root / "bucket"
-    ModelStore(LocalObjects(bucket), MODELS_PREFIX).publish(models_dir / V1, default=True)
     (root / "no-models").mkdir()
     s = make_stack(
         redis_server,
         new_db(),
         root / "no-models",
         root,
-        LIFEBOAT_STORAGE_URL=f"file://{bucket}",
+        **s3_server.env(f"registration-{uuid.uuid4().hex[:8]}"),
         LIFEBOAT_MODEL_CACHE_DIR=str(root / "web-cache"),
     )
+    seeded = register(s, models_dir / V1, "--default")
+    assert seeded.returncode == 0, seeded.stderr
     s.start_worker(extra_env={"LIFEBOAT_MODEL_CACHE_DIR": str(root / "worker-cache")})
     s.start_web()
     yield s
     s.stop_all()
 
 
-def register(stack: Stack, folder: Path) -> subprocess.CompletedProcess[str]:
+def register(stack: Stack, folder: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PY, "-m", "core.model_store", "register", str(folder)],
+        [PY, "-m", "core.model_store", "register", str(folder), *options],
         cwd=ROOT,
         env=stack.env,
         capture_output=True,
@@ -136,11 +141,20 @@ def test_registering_a_tampered_version_is_refused_and_it_serves_nothing(
 
 
 def test_a_version_tampered_in_the_store_itself_is_never_served(
-    store_stack: Stack, two_versions: Path, tmp_path: Path
+    store_stack: Stack, s3_server: S3Server, two_versions: Path, tmp_path: Path
 ) -> None:
     folder = tampered_copy(two_versions / V2, tmp_path, "test-slipped-in")
-    bucket = Path(store_stack.env["LIFEBOAT_STORAGE_URL"].removeprefix("file://"))
-    shutil.copytree(folder, bucket / "models" / "test-slipped-in")  # past the command's checks
+    prefix = store_stack.env["LIFEBOAT_STORAGE_URL"].removeprefix(f"s3://{s3_server.bucket}/")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server.endpoint,
+        region_name=store_stack.env["AWS_REGION"],
+        aws_access_key_id=store_stack.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=store_stack.env["AWS_SECRET_ACCESS_KEY"],
+    )
+    for path in folder.iterdir():  # straight into the bucket, past the command's checks
+        key = f"{prefix}/models/test-slipped-in/{path.name}"
+        client.put_object(Bucket=s3_server.bucket, Key=key, Body=path.read_bytes())
     time.sleep(MISS_RELIST_SECONDS)
     status, refused = predict(store_stack, "test-slipped-in")
     assert status == 422
