@@ -10,6 +10,7 @@ never loopback.
 from __future__ import annotations
 
 import os
+import subprocess
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from devsupport import (
     worker_command,
 )
 from devsupport.netns import Host, Network
-from devsupport.s3_server import s3_env
+from devsupport.s3_server import ACCESS_KEY, REGION, SECRET_KEY, s3_env
 
 INFRA, WEB = "infra", "web"
 WORKER_HOSTS = ("worker-a", "worker-b")
@@ -57,7 +58,6 @@ class Cluster:
 
     net: Network
     root: Path  # one folder per host below it
-    shared_env: dict[str, str]  # what every Lifeboat process gets (Redis, models, storage)
     admin_key: str = field(default_factory=new_token)
     procs: list[Proc] = field(default_factory=list)
 
@@ -94,20 +94,49 @@ class Cluster:
         return KeyedHTTP(self.admin_key)
 
     def env(self, host: str, **extra: str) -> dict[str, str]:
-        """The environment of a Lifeboat process on ``host``: its own storage root and
-        metrics folder, the code from the checkout (its working directory holds nothing)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIFEBOAT_")}
+        """The environment of a Lifeboat process on ``host``: Redis and the object store on
+        ``infra`` by name, the code from the checkout. Every other setting is its default:
+        the models folder, the storage root and the model cache are relative to the host's
+        empty working directory, so nothing of another host's disk is in reach."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LIFEBOAT_", "AWS_"))}
         env.update(
             {
                 "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1",
                 "LIFEBOAT_REDIS_URL": self.redis_url,
-                "LIFEBOAT_STORAGE_ROOT": str(self.root / host / "var"),
-                **self.shared_env,
+                **self.s3_env(),
                 **extra,
             }
         )
         return env
+
+    def publish(self, version_folder: Path) -> None:
+        """Register a model version in the object store, from the machine (as an operator
+        would from theirs), as the default: the hosts have none of their own."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LIFEBOAT_", "AWS_"))}
+        env.update(self.s3_env(self.host(INFRA).address))
+        cmd = [PY, "-m", "core.model_store", "register", str(version_folder), "--default"]
+        got = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        assert got.returncode == 0, got.stdout + got.stderr
+
+    def stored(self, prefix: str = "") -> list[str]:
+        """Keys of the objects under the cluster's prefix in the bucket, read by the machine."""
+        import boto3  # a test tool: loaded only where objects are counted
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{self.host(INFRA).address}:{S3_PORT}",
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
+        full = f"{self.root.name}/{prefix}"
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=full)
+        return [o["Key"][len(self.root.name) + 1 :] for p in pages for o in p.get("Contents", [])]
+
+    def files(self, host: str) -> list[Path]:
+        """Every file below the host's working directory."""
+        return [p for p in self.workdir(host).rglob("*") if p.is_file()]
 
     def run(self, host: str, name: str, cmd: list[str], env: dict[str, str]) -> Proc:
         proc = start(name, self.host(host).wrap(cmd), env, self.logdir(host), self.workdir(host))

@@ -33,19 +33,13 @@ def network() -> Iterator[Network]:
 def cluster(
     network: Network, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    """Redis on ``infra``, a scoring worker on each worker host, the web on ``web``."""
-    root = tmp_path_factory.mktemp("hosts")
-    shared = root / "shared-storage"  # until the object store: the one disk they share
-    c = Cluster(
-        network,
-        root,
-        shared_env={
-            "LIFEBOAT_MODELS_DIR": str(models_dir),
-            "LIFEBOAT_STORAGE_ROOT": str(shared),
-        },
-    )
+    """Redis and the object store on ``infra`` (the model version published there), a
+    scoring worker on each worker host, the web on ``web``."""
+    c = Cluster(network, tmp_path_factory.mktemp("hosts"))
     try:
         c.start_redis()
+        c.start_s3()
+        c.publish(models_dir / "test-v1")
         for host in WORKER_HOSTS:
             c.start_worker(host)
         c.start_web()

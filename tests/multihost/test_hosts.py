@@ -108,6 +108,20 @@ def test_a_1m_row_batch_is_scored_by_both_hosts_in_order_and_served_by_the_web(
     labels = np.array(model.class_labels)[expected.argmax(axis=1)]
     assert out["prediction"].to_pylist() == labels.tolist()
 
+    # no shared disk: the files live in the object store, none on any host
+    assert {f"results/{job_id}.csv", f"results/{job_id}.parquet"} <= set(cluster.stored())
+    for host in (*WORKER_HOSTS, WEB):
+        assert not [f for f in cluster.files(host) if job_id in str(f)], host
+
+
+def test_each_worker_host_serves_the_model_version_it_fetched_from_the_store(
+    cluster: Cluster,
+) -> None:
+    assert "models/test-v1/model_card.json" in cluster.stored("models/")
+    for host in WORKER_HOSTS:
+        cards = [f for f in cluster.files(host) if f.name == "model_card.json"]
+        assert [c.parent.name for c in cards] == ["test-v1"], host  # in its own cache
+
 
 def test_a_prediction_load_is_served_by_both_worker_hosts(cluster: Cluster) -> None:
     instances = passengers(PREDICTION_JOBS)
