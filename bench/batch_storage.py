@@ -6,7 +6,8 @@ under a folder (the default backend), one in a bucket of moto's S3 server
 file goes end to end (upload → job → download) through each stack in turn,
 ``--repeat`` times, alternating, so that the machine's noise falls on both. It
 prints rows/s of each backend, their ratio (S3 over filesystem, the best run of
-each), and the peak RSS of every web and worker process of both stacks (the
+each), the CPU time the S3 server (moto, pure Python: slower than a real store)
+spent on each run, and the peak RSS of every web and worker process of both stacks (the
 issue's targets: web ≤ 150 MB, a scoring process ≤ 250 MB). Nothing asserts on time.
 """
 
@@ -30,21 +31,29 @@ BACKENDS = ("filesystem", "s3")
 
 
 @contextlib.contextmanager
-def two_stacks(workdir: Path) -> Iterator[dict[str, Stack]]:
-    """A stack on the filesystem and one on a bucket of a private S3 server."""
+def two_stacks(workdir: Path) -> Iterator[tuple[dict[str, Stack], int]]:
+    """A stack on the filesystem and one on a bucket of a private S3 server (its pid too)."""
     server = start_s3(workdir / "s3")
     try:
         with running_stack() as local, running_stack(env=server.env("bench")) as s3:
-            yield {"filesystem": local, "s3": s3}
+            yield {"filesystem": local, "s3": s3}, server.proc.popen.pid
     finally:
         server.proc.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def run(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="lifeboat-bench-storage-") as tmp:
         work = Path(tmp)
-        with two_stacks(work) as stacks:
+        with two_stacks(work) as (stacks, server_pid):
             for n in sizes:
                 path = work / f"input-{n}.csv"
                 log.info("writing %d rows to %s", n, path)
@@ -57,10 +66,11 @@ def run(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
                         roots = {name: st.procs[name].popen.pid for name in ("web", "worker")}
                         log.info("%s, %d rows, run %d of %d", backend, n, i + 1, repeat)
                         out = work / f"scored-{n}.csv"
+                        cpu_before = cpu_seconds(server_pid)
                         with RssSampler(roots) as sampler:
-                            runs[backend].append(
-                                end_to_end(st.base_url, st.env["LIFEBOAT_API_KEY"], path, out, n)
-                            )
+                            e2e = end_to_end(st.base_url, st.env["LIFEBOAT_API_KEY"], path, out, n)
+                        e2e["s3_server_cpu_s"] = cpu_seconds(server_pid) - cpu_before
+                        runs[backend].append(e2e)
                         st.check_alive()
                         out.unlink()
                         for name in ("web", "worker"):
@@ -92,7 +102,8 @@ def report(results: list[dict[str, Any]]) -> None:
             print(
                 f"{backend:<10} best {r['best_rows_per_s'][backend]:>9,.0f} rows/s (runs: {each}); "
                 f"last: upload {secs['upload_s']:.1f} s, job {secs['job_s']:.1f} s, "
-                f"download {secs['download_s']:.1f} s"
+                f"download {secs['download_s']:.1f} s; the S3 server's CPU "
+                f"{secs['s3_server_cpu_s']:.1f} s"
             )
         print(f"ratio s3 / filesystem: {r['ratio_s3_to_filesystem']:.2f}")
         for backend in BACKENDS:

@@ -103,7 +103,7 @@ class S3Storage(Storage):
             out.write(head)
             for source in sources:
                 result = blocking(obstore.get, self.store, source)
-                for chunk in _pulled(iter(result.stream(min_chunk_size=self.part_bytes))):
+                for chunk in _pulled(iter(result.stream(min_chunk_size=READ_BUFFER_BYTES))):
                     out.write(chunk)  # type: ignore[arg-type]
 
     def delete(self, key: str) -> None:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidRequest, LifeboatError
+from core.storage import LocalStorage
 from web.uploads import FILE_FIELD, read_header, receive
 
 FUZZ = settings(
@@ -57,10 +58,10 @@ _NOISY = st.lists(st.one_of(_SPECIAL, st.binary(max_size=8)), max_size=64).map(b
 
 # --- the CSV header --------------------------------------------------------------------------
 def _header_of(tmp: Path, data: bytes) -> None:
-    path = tmp / f"u{next(_files)}.csv"
-    path.write_bytes(data)
+    store, key = LocalStorage(tmp), f"uploads/u{next(_files)}.csv"
+    store.write_bytes(key, data)
     try:
-        header = read_header(path, len(data))
+        header = read_header(store, key, len(data))
     except InvalidRequest as exc:
         refused: InvalidRequest | None = exc
     else:
@@ -83,10 +84,10 @@ def test_any_bytes_give_a_header_or_a_422_naming_the_file(tmp_path: Path, data: 
 
 
 def test_a_bare_carriage_return_in_the_header_is_refused_saying_so(tmp_path: Path) -> None:
-    path = tmp_path / "x.csv"
-    path.write_bytes(b"a\rb\n1\n")
+    store = LocalStorage(tmp_path)
+    store.write_bytes("x.csv", b"a\rb\n1\n")
     with pytest.raises(InvalidRequest) as raised:
-        read_header(path, 6)
+        read_header(store, "x.csv", 6)
     assert raised.value.errors == [
         {
             "loc": ["file"],
@@ -96,9 +97,9 @@ def test_a_bare_carriage_return_in_the_header_is_refused_saying_so(tmp_path: Pat
 
 
 def test_a_crlf_header_is_read(tmp_path: Path) -> None:
-    path = tmp_path / "x.csv"
-    path.write_bytes(b"a,b\r\n1,2\r\n")
-    assert read_header(path, 10).columns == ["a", "b"]
+    store = LocalStorage(tmp_path)
+    store.write_bytes("x.csv", b"a,b\r\n1,2\r\n")
+    assert read_header(store, "x.csv", 10).columns == ["a", "b"]
 
 
 # --- multipart -------------------------------------------------------------------------------
@@ -118,20 +119,21 @@ app = Flask(__name__)
 
 
 def _receive(tmp: Path, body: bytes, content_type: str) -> None:
-    path = tmp / f"m{next(_files)}"
+    store, key = LocalStorage(tmp), f"uploads/m{next(_files)}"
     with app.test_request_context(
         "/", method="POST", data=body, headers={"Content-Type": content_type}
     ):
         try:
-            upload = receive(path, MAX_BYTES)
+            upload = receive(store, key, MAX_BYTES)
         except LifeboatError as exc:
             refused: LifeboatError | None = exc
         else:
             refused = None
     if refused is not None:
         assert 400 <= refused.status < 500
+        assert list(store.list(key)) == []  # nothing half-written is left (no temp file)
         return
-    assert upload.size == path.stat().st_size <= MAX_BYTES
+    assert upload.size == store.size(key) <= MAX_BYTES
     assert all(len(v) <= 4096 for v in upload.fields.values())
 
 
@@ -154,8 +156,9 @@ def test_any_multipart_content_type_is_received_or_refused_with_a_4xx(
 
 
 def test_the_valid_multipart_body_is_received_whole(tmp_path: Path) -> None:
-    path = tmp_path / "m"
+    store = LocalStorage(tmp_path)
     headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY.decode()}"}
     with app.test_request_context("/", method="POST", data=VALID, headers=headers):
-        upload = receive(path, MAX_BYTES)
-    assert (upload.fields, upload.filename, path.read_bytes()) == ({"type": "drift"}, "x.csv", CSV)
+        upload = receive(store, "m", MAX_BYTES)
+    got = (upload.fields, upload.filename, store.read_bytes("m"))
+    assert got == ({"type": "drift"}, "x.csv", CSV)
