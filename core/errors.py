@@ -156,6 +156,13 @@ class StorageQuotaExceeded(QuotaExceeded):
     title = "Storage quota exceeded"
 
 
+class ModelVersionConflict(LifeboatError):
+    """The model store already holds another model version of this name."""
+
+    status = 409
+    title = "Model version conflict"
+
+
 class DeploymentConflict(LifeboatError):
     """The deployment cannot make this change now (nothing to roll back to)."""
 

@@ -11,11 +11,10 @@ or the models folder itself when ``LIFEBOAT_STORAGE_URL`` is unset.
 from __future__ import annotations
 
 from core.model_store.registry import MISS_RELIST_SECONDS, CachedRegistry
-from core.model_store.store import ModelStore, VersionConflict
+from core.model_store.store import ModelStore
 
 __all__ = [
     "MISS_RELIST_SECONDS",
     "CachedRegistry",
     "ModelStore",
-    "VersionConflict",
 ]

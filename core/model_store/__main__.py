@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from core import stores
-from core.model_store.store import VersionConflict
+from core.errors import ModelVersionConflict
 from core.settings import get_settings
 from ml.errors import VersionRefused
 from ml.verification import VerifiedVersion, verify_version
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"verified {describe(checked)}")
             return 0
         new = store.publish(args.folder, default=args.default)
-    except (VersionRefused, VersionConflict) as exc:
+    except (VersionRefused, ModelVersionConflict) as exc:
         print(f"refused {args.folder}: {exc}", file=sys.stderr)
         return REFUSED
     except Exception as exc:  # noqa: BLE001 - any failure of the store: network, credentials

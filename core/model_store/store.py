@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from core.errors import ModelVersionConflict
 from core.storage import Storage
-from ml.errors import ArtifactIntegrityError, MLError
+from ml.errors import ArtifactIntegrityError
 from ml.registry import (
     ARTIFACT_FILES,
     CARD_FILE,
@@ -28,12 +28,6 @@ from ml.registry import (
     check_version,
     read_folder_card,
 )
-
-log = logging.getLogger(__name__)
-
-
-class VersionConflict(MLError):
-    """The store already holds this version with other contents."""
 
 
 class ModelStore:
@@ -44,8 +38,8 @@ class ModelStore:
         self.prefix = prefix
 
     def __repr__(self) -> str:
-        where = getattr(storage := self.storage, "url", None) or getattr(storage, "root", "")
-        return f"{storage.name} store {str(where)!r}, prefix {self.prefix!r}"
+        where = getattr(self.storage, "url", None) or getattr(self.storage, "root", "")
+        return f"{self.storage.name} store {str(where)!r}, prefix {self.prefix!r}"
 
     def versions(self) -> list[str]:
         """Versions whose model card is in the store, sorted."""
@@ -71,14 +65,14 @@ class ModelStore:
     def publish(self, folder: Path, *, default: bool = False) -> bool:
         """Upload a checked version folder; False if the store already holds it, identical.
 
-        VersionConflict if it holds the version with another card.
+        ModelVersionConflict if it holds the version with another card.
         """
         card = read_folder_card(folder)
         version = card["version"]
         card_bytes = (folder / CARD_FILE).read_bytes()
         new = version not in self.versions()
         if not new and json.loads(self.card_bytes(version)) != card:
-            raise VersionConflict(f"the store already holds another model version {version!r}")
+            raise ModelVersionConflict(f"the store already holds another model version {version!r}")
         if new:
             for name in sorted(card["artifacts"]):
                 self.storage.write_bytes(

@@ -11,7 +11,8 @@ from typing import BinaryIO
 
 import pytest
 
-from core.model_store import CachedRegistry, ModelStore, VersionConflict
+from core.errors import ModelVersionConflict
+from core.model_store import CachedRegistry, ModelStore
 from core.storage import Entry, LocalStorage
 from ml.errors import ArtifactIntegrityError, ModelNotFound
 
@@ -57,7 +58,7 @@ def test_another_version_under_a_published_name_is_refused(
     other = renamed(models_dir, tmp_path, V1)
     card = json.loads((other / "model_card.json").read_text())
     (other / "model_card.json").write_text(json.dumps({**card, "seed": 7}))
-    with pytest.raises(VersionConflict, match="already holds another model version 'test-v1'"):
+    with pytest.raises(ModelVersionConflict, match="already holds another model version 'test-v1'"):
         store.publish(other)
 
 

@@ -39,7 +39,9 @@ def folder(models_dir: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_register_publishes_a_checked_version_to_the_models_folder(folder: Path, tmp_path: Path) -> None:
+def test_register_publishes_a_checked_version_to_the_models_folder(
+    folder: Path, tmp_path: Path
+) -> None:
     done = command(tmp_path / "models", "register", str(folder), "--default")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"registered {V1} (lean scorer")
