@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # where `make train` writes the model: the platform's own setting, as make run reads it
 MODELS_DIR := $(or $(LIFEBOAT_MODELS_DIR),models)
 
-.PHONY: install run train test lint format bench clean exporter
+.PHONY: install run train register test lint format bench clean exporter
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 
 train: $(STAMP)
 	$(PY) -m ml.train --models-dir "$(MODELS_DIR)"
+
+# check a model version folder built elsewhere (FOLDER=build/v2) and publish it to the store
+register: $(STAMP)
+	$(PY) -m core.model_store register "$(FOLDER)"
 
 # then the batch and report tests again, their files in S3-compatible storage (moto's server)
 test: install

@@ -43,11 +43,15 @@ class CachedRegistry(Registry):
         self._listed_at = -float("inf")  # monotonic time of the last listing
         self._lock = threading.Lock()
 
-    def sync(self) -> list[str]:
+    def sync(self, *, wait: bool = True) -> list[str]:
         """Download the versions missing from the cache, and the DEFAULT of the first store
         naming one; returns the versions downloaded. A version failing its sha256 check,
-        or a store that cannot be read, is skipped and logged."""
-        with self._lock:
+        or a store that cannot be read, is skipped and logged. Without ``wait``, nothing
+        is done while another thread lists the stores (its callers serve the cache: a
+        slow store delays one request, not all)."""
+        if not self._lock.acquire(blocking=wait):
+            return []
+        try:
             self._listed_at = time.monotonic()
             have = set(super().versions())
             downloaded: list[str] = []
@@ -61,6 +65,8 @@ class CachedRegistry(Registry):
                 except Exception as exc:  # noqa: BLE001 - any failure of a store: network, credentials
                     log.warning("model store %s: DEFAULT unread (%r)", store, exc)
             return downloaded
+        finally:
+            self._lock.release()
 
     def _sync_from(self, store: ModelStore, have: set[str]) -> list[str]:
         try:
@@ -91,7 +97,7 @@ class CachedRegistry(Registry):
     def versions(self) -> list[str]:
         """Cached versions, after listing the stores if the last listing is ``refresh`` old."""
         if time.monotonic() - self._listed_at >= self.refresh_seconds:
-            self.sync()
+            self.sync(wait=False)
         return super().versions()
 
     def default_version(self) -> str:

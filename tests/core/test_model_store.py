@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -148,3 +149,33 @@ def test_the_first_store_holding_a_version_wins_and_later_ones_add_theirs(
     registry = CachedRegistry([store, local], tmp_path / "cache", refresh=3600)
     assert registry.versions() == ["test-local", V1]
     assert registry.card(V1)["seed"] == 7  # the shared store's, not the folder's
+
+
+class Stalled(LocalStorage):
+    """A store whose listing hangs until released (as an object store that stopped answering)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def list(self, prefix: str) -> Iterator[Entry]:
+        self.entered.set()
+        self.release.wait(60)
+        return super().list(prefix)
+
+
+def test_a_stalled_store_holds_up_the_caller_listing_it_not_the_others(
+    store: ModelStore, models_dir: Path, tmp_path: Path
+) -> None:
+    store.publish(models_dir / V1)
+    CachedRegistry([store], tmp_path / "cache", refresh=0).versions()
+    stalled = Stalled(tmp_path / "bucket")
+    registry = CachedRegistry([ModelStore(stalled, "models/")], tmp_path / "cache", refresh=0)
+    lister = threading.Thread(target=registry.sync)
+    lister.start()
+    assert stalled.entered.wait(30)
+    assert registry.versions() == [V1]  # served from the cache while the store is listed
+    assert lister.is_alive()  # so it did not wait for the listing to end
+    stalled.release.set()
+    lister.join(30)
