@@ -13,7 +13,7 @@ import pytest
 from devsupport import http_ok, start, wait_until
 from devsupport.netns import NETNS_ETC, Network, ip, sweep_stale, unavailable_reason
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.multihost]
 
 SERVE = [sys.executable, "-m", "http.server", "--bind"]
 

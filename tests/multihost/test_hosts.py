@@ -35,7 +35,7 @@ from tests.multihost.cluster import (
 )
 from tests.payloads import passengers
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.multihost]
 
 BATCH_ROWS = 1_000_000
 PREDICTION_JOBS = 200  # one-instance prediction jobs of the load
