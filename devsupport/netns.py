@@ -53,7 +53,7 @@ def unavailable_reason() -> str | None:
     """Why namespaces cannot be made here, or None when they can."""
     if os.geteuid() != 0:
         return "network namespaces need root"
-    for tool in ("ip", "unshare"):
+    for tool in ("ip", "unshare", "hostname"):
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed"
     return None
