@@ -69,6 +69,11 @@ class Keys:
         """The job id an ``Idempotency-Key`` of a tenant made (each tenant has its own keys)."""
         return f"{self.prefix}:idem:{tenant}:{key}"
 
+    def queue_workers(self, queue: str) -> str:
+        """Sorted set of the workers consuming a Celery queue, by when each last said so
+        (see :mod:`core.backlog`)."""
+        return f"{self.prefix}:workers:{queue}"
+
     @property
     def done_channel(self) -> str:
         """Pub/sub channel on which every finished job's id is published."""

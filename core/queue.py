@@ -6,9 +6,10 @@ worker code, scikit-learn or Evidently.
 
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
+from core import backlog
 from core.settings import Settings
 
 PREDICT_TASK = "lifeboat.predict"
@@ -48,6 +49,8 @@ def make_celery(settings: Settings) -> Celery:
     # publisher to the task's result channel and queued an unsubscribe nobody read: two
     # Redis commands per task and ~300 bytes a job kept for good in every web process
     app = Celery("lifeboat", broker=settings.redis_url)
+    # every message carries its publish time: the age of a queue's oldest message
+    signals.before_task_publish.connect(backlog.stamp, weak=False, dispatch_uid="lifeboat.stamp")
     kinds = {
         PREDICT_TASK: "prediction",
         SCORE_BATCH_TASK: "batch",

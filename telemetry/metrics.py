@@ -67,6 +67,9 @@ BATCH_PARTS: Counter
 LEASES_EXPIRED: Counter
 BEAT_TASK_LAST_RUN: Gauge
 BEAT_TASK_INTERVAL: Gauge
+QUEUE_BACKLOG_PER_WORKER: Gauge
+QUEUE_OLDEST_MESSAGE_AGE: Gauge
+QUEUE_WORKERS: Gauge
 
 _lock = threading.Lock()
 _created: dict[str, Any] | None = None
@@ -222,6 +225,27 @@ def _create() -> dict[str, Any]:
             "Seconds between two runs of a beat-scheduled task.",
             ["task"],
             multiprocess_mode="max",
+        ),
+        # --- autoscaling signals (core/backlog.py; the web sets them when /metrics is read) ---
+        "QUEUE_BACKLOG_PER_WORKER": Gauge(
+            "lifeboat_queue_backlog_messages_per_worker",
+            "Messages waiting in a Celery queue per live worker consuming it (the whole"
+            " backlog when none is live): scale the queue's workers on it.",
+            ["queue"],
+            multiprocess_mode="mostrecent",
+        ),
+        "QUEUE_OLDEST_MESSAGE_AGE": Gauge(
+            "lifeboat_queue_oldest_message_age_seconds",
+            "Seconds the oldest message waiting in a Celery queue has waited since it was"
+            " first published (0 when none waits).",
+            ["queue"],
+            multiprocess_mode="mostrecent",
+        ),
+        "QUEUE_WORKERS": Gauge(
+            "lifeboat_queue_workers",
+            "Live Celery workers consuming a queue (each announces itself every 5 s).",
+            ["queue"],
+            multiprocess_mode="mostrecent",
         ),
     }
 

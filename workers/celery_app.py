@@ -52,6 +52,7 @@ app.conf.imports = (
     "workers.webhooks.tasks",
     "workers.signals",
     "workers.shutdown",  # before the pool forks: its shared stop flag must be inherited
+    "workers.presence",  # after shutdown: its grace timer starts before the withdrawal
     "workers.timeouts",
 )
 app.conf.beat_schedule = beat.schedule(settings)

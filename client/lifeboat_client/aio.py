@@ -15,6 +15,7 @@ import tenacity
 from lifeboat_client import calls
 from lifeboat_client.client import DEFAULT_PREDICT_WAIT
 from lifeboat_client.config import Settings
+from lifeboat_client.deployment import AsyncDeploymentMethods
 from lifeboat_client.errors import Conflict, JobFailed, WaitTimeout
 from lifeboat_client.files import Download, PathOrFile, ProgressCallback, Upload, is_parquet
 from lifeboat_client.models import (
@@ -37,7 +38,7 @@ from lifeboat_client.transport import (
 )
 
 
-class AsyncClient:
+class AsyncClient(AsyncDeploymentMethods):
     """``async with AsyncClient(url, api_key) as lb: job = await lb.predict([...])``."""
 
     def __init__(

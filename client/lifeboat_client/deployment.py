@@ -125,3 +125,37 @@ class DeploymentMethods:
         """The policy's changes, newest first."""
         found = self._json(history(limit))["history"]
         return [DeploymentChange.from_json(e) for e in found]
+
+
+class AsyncDeploymentMethods:
+    """The ``AsyncClient`` twins of :class:`DeploymentMethods` (the same calls, awaited)."""
+
+    async def _json(self, call: Call) -> Any:  # pragma: no cover - the AsyncClient's
+        raise NotImplementedError
+
+    async def deployment(self) -> Deployment:
+        """The traffic policy serving now."""
+        return Deployment.from_json(await self._json(get_deployment()))
+
+    async def set_deployment(
+        self,
+        default: str,
+        *,
+        canary: tuple[str, float] | None = None,
+        shadow: Iterable[str] = (),
+    ) -> Deployment:
+        """Replace the policy (see :meth:`DeploymentMethods.set_deployment`)."""
+        return Deployment.from_json(await self._json(put_deployment(default, canary, shadow)))
+
+    async def promote(self, version: str) -> Deployment:
+        """Make ``version`` the default (the old one is kept for :meth:`rollback`)."""
+        return Deployment.from_json(await self._json(promote(version)))
+
+    async def rollback(self) -> Deployment:
+        """Make the previous default the default again and end any canary."""
+        return Deployment.from_json(await self._json(rollback()))
+
+    async def deployment_history(self, limit: int | None = None) -> list[DeploymentChange]:
+        """The policy's changes, newest first."""
+        found = (await self._json(history(limit)))["history"]
+        return [DeploymentChange.from_json(e) for e in found]

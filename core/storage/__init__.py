@@ -11,6 +11,7 @@ outside this package touches paths of stored files: callers name objects by key
   rename; a multipart upload completed, or aborted), never half-written;
 - ``open(key)`` — a seekable buffered reader (ranged GETs on S3);
 - ``open_range(key, start, end)`` — a sequential reader of one byte range;
+- ``open_stream(key)`` — a sequential reader of the whole object;
 - ``stream(key)`` — the bytes in chunks (for a response body);
 - ``size``, ``exists``, ``read_bytes``, ``write_bytes``, ``rename``,
   ``concat(key, head, sources)``, ``delete``, ``delete_prefix``,

@@ -81,13 +81,17 @@ class Storage(ABC):
             return False
         return True
 
+    def open_stream(self, key: str) -> BinaryIO:
+        """A sequential reader of the whole of ``key`` (one streamed read: faster than
+        :meth:`open` for reading in order)."""
+        return self.open_range(key, 0, self.size(key))
+
     def stream(self, key: str, chunk_bytes: int = STREAM_BYTES) -> Iterator[bytes]:
         """The bytes of ``key`` in chunks; ``FileNotFoundError`` is raised before the first."""
-        reader = self.open_range(key, 0, self.size(key))
-        return _chunks(reader, chunk_bytes)
+        return _chunks(self.open_stream(key), chunk_bytes)
 
     def read_bytes(self, key: str) -> bytes:
-        with self.open(key) as f:
+        with self.open_stream(key) as f:
             return f.read()
 
     def write_bytes(self, key: str, data: bytes) -> None:

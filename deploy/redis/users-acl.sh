@@ -6,6 +6,8 @@
 # One user per service, each allowed only the commands, keys and pub/sub channels
 # it uses; the default user is off. No user may run CONFIG, FLUSHALL, FLUSHDB, DEBUG,
 # SHUTDOWN, KEYS, MONITOR, ACL, MODULE, SAVE, REPLICAOF, MIGRATE, RESTORE, CLIENT KILL...
+# One more user only when its password is set: keda (Kubernetes' KEDA reads the queue
+# lengths; compose has no use for it).
 # Every password is REQUIRED (REDIS_PASSWORD_<USER>, e.g. REDIS_PASSWORD_WEB): at
 # least 16 characters among A-Z a-z 0-9 _ - (they go into redis:// URLs). They
 # only ever reach ACL_FILE (mode 0600), never the repository or a command line.
@@ -29,16 +31,22 @@ kombu="+lpush +rpush +brpop +rpop +llen +del +exists +expire +pexpire
 # Lifeboat's job store, prediction log, feedback (its capped index: HLEN), monitoring
 # window, API keys, tenants' quotas and per-key rate limits (the Lua scripts in
 # core/scripts run with the caller's permissions, so their commands are here too:
-# DECRBY trims the log's counter, LREM takes a discarded job off the pending list).
-store="+hmget +hsetnx +hincrby +hvals +incrby +decrby +lpop +lrange +lrem +ltrim +lindex
+# DECRBY trims the log's counter, LREM takes a discarded job off the pending list; ZCOUNT
+# counts the live workers of a queue).
+store="+hmget +zcount +hsetnx +hincrby +hvals +incrby +decrby +lpop +lrange +lrem +ltrim +lindex
  +expireat +pexpireat +ttl +pttl +mget +incr +getdel +type
  +hlen +zcard +zrevrange +zremrangebyscore +zrangebylex +zscore +zmscore
  +xadd +xrange +xrevrange +xlen +xtrim +sismember +smismember"
+# KEDA's Redis scaler: the length of a queue through a Lua script (EVAL) that asks the
+# key's TYPE, then LLEN.
+queue_length="+eval +type +llen"
 # redis_exporter: server statistics only (INFO, SLOWLOG, LATENCY, memory figures).
 stats="+info +slowlog|get +slowlog|len +latency|latest +dbsize
  +memory|stats +client|list +cluster|info"
 
 # --- keys and channels -----------------------------------------------------------------
+# Celery's queues alone (and their priority variants): what KEDA may read.
+queue_keys="~predictions* ~batches* ~reports* ~webhooks*"
 # Celery's keys: queues (and their priority variants), kombu's bindings and unacked
 # messages, the event queues of Flower and celery-exporter, remote-control reply queues.
 celery_keys="~predictions* ~batches* ~reports* ~webhooks* ~_kombu.* ~unacked* ~celeryev.* ~*.pidbox*"
@@ -87,6 +95,10 @@ trap 'rm -f "$acl_file.tmp"' EXIT  # no half-written file when a password is ref
     user flower $connection $kombu $celery_keys $celery_channels
     user celery-exporter $connection $kombu $celery_keys $celery_channels
     user redis-exporter $connection $stats
+    # optional: only a cluster with KEDA needs it
+    if [ -n "${REDIS_PASSWORD_KEDA:-}" ]; then
+        user keda $connection $queue_length $queue_keys
+    fi
 } >"$acl_file.tmp"
 mv "$acl_file.tmp" "$acl_file"
 [ $# -eq 0 ] || exec "$@"

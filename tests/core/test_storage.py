@@ -124,3 +124,17 @@ def test_a_key_cannot_leave_the_local_root(tmp_path: Path) -> None:
 def test_a_storage_url_that_is_not_s3_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="s3://"):
         open_storage("gs://bucket", tmp_path, part_bytes=PART_BYTES, concurrency=1)
+
+
+def test_a_seekable_reader_reads_in_order_and_after_seeks_alike(store: Storage) -> None:
+    data = big(6 * 1024 * 1024 + 7)  # read over several windows, then back and forth
+    store.write_bytes("uploads/r.csv", data)
+    with store.open("uploads/r.csv") as f:
+        assert f.read() == data
+        for at, n in ((5, 10), (4_000_000, 3_000_000), (len(data) - 3, 10), (0, 1)):
+            f.seek(at)
+            assert f.read(n) == data[at : at + n]
+        assert f.seek(-4, 2) == len(data) - 4
+        assert f.read() == data[-4:]
+    with store.open_stream("uploads/r.csv") as f:
+        assert f.read() == data

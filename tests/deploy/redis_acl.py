@@ -23,6 +23,8 @@ SERVICE_USERS = {
     "redis-exporter": "redis-exporter",
 }
 USERS = sorted(set(SERVICE_USERS.values()))
+# Users written only when their password is set: KEDA's, for Kubernetes (compose has no KEDA).
+OPTIONAL_USERS = ("keda",)
 # Commands no user may run (a bare container command such as CLIENT would include them).
 DANGEROUS_COMMANDS = {
     "acl", "bgrewriteaof", "bgsave", "config", "debug", "failover", "flushall", "flushdb",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,7 +51,12 @@ REQUIRED_SERVICES = {
     "grafana",
     "cadvisor",
     "redis-exporter",
+    "minio",
+    "minio-init",
 }
+# Services that run once at start and exit: nothing to probe, restarted only on failure.
+ONE_SHOT = ("minio-init",)
+STORAGE_SERVICES = ("web", "worker", "reports-worker")  # they read and write stored files
 # What each image family is known to contain for a healthcheck (checked against the
 # images' Dockerfiles): python:slim has neither curl nor wget; the others are
 # Alpine or BusyBox based and have wget, not curl.
@@ -60,6 +68,8 @@ HEALTHCHECK_TOOLS = {
     "gcr.io/cadvisor/cadvisor": {"wget"},
     "prom/prometheus": {"wget"},
     "grafana/grafana": {"wget"},
+    # the server image ships MinIO's client (`mc ready local` asks its health API)
+    "minio/minio": {"mc"},
 }
 PROMETHEUS_JOBS = {
     "lifeboat-web",
@@ -143,10 +153,16 @@ def test_service_image_is_pinned_to_a_version(name):
     _, tag = split_image(image)
     assert tag, f"{name}: {image} has no tag"
     assert tag != "latest", f"{name}: {image} floats with latest"
-    assert re.search(r"\d+\.\d+", tag), f"{name}: {image} tag is not a version"
+    # MinIO names its releases by date (RELEASE.2025-04-22T22-12-26Z)
+    assert re.search(r"\d+\.\d+|^RELEASE\.\d{4}-\d\d-\d\dT", tag), (
+        f"{name}: {image} tag is not a version"
+    )
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
+LONG_RUNNING = sorted(set(SERVICES) - set(ONE_SHOT))
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
 def test_service_has_a_healthcheck(name):
     healthcheck = SERVICES[name].get("healthcheck")
     assert healthcheck, f"{name} has no healthcheck"
@@ -154,7 +170,7 @@ def test_service_has_a_healthcheck(name):
     assert healthcheck.get("test") not in (None, [], ["NONE"]), f"{name} has an empty test"
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
+@pytest.mark.parametrize("name", LONG_RUNNING)
 def test_service_healthcheck_uses_a_tool_its_image_contains(name):
     repository, tag = split_image(SERVICES[name]["image"])
     assert repository in HEALTHCHECK_TOOLS, f"{name}: no known tools for image {repository}"
@@ -167,9 +183,14 @@ def test_service_healthcheck_uses_a_tool_its_image_contains(name):
         assert tag.endswith("-alpine"), f"{name}: {tag} has no shell tools"
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
+@pytest.mark.parametrize("name", LONG_RUNNING)
 def test_service_restarts_after_a_crash(name):
     assert SERVICES[name].get("restart") in {"always", "unless-stopped", "on-failure"}
+
+
+@pytest.mark.parametrize("name", ONE_SHOT)
+def test_one_shot_service_is_restarted_only_when_it_fails(name):
+    assert SERVICES[name].get("restart") == "on-failure"
 
 
 def test_every_bind_mounted_repository_path_exists():
@@ -219,9 +240,7 @@ def test_every_named_volume_is_declared():
         ("redis", "/data"),
         ("prometheus", "/prometheus"),
         ("grafana", "/var/lib/grafana"),
-        ("web", "/data"),
-        ("worker", "/data"),
-        ("reports-worker", "/data"),
+        ("minio", "/data"),
     ],
 )
 def test_state_lives_in_a_named_volume(name, target):
@@ -342,6 +361,24 @@ def test_the_acl_file_has_exactly_the_users_services_connect_as(tmp_path):
     users = acl_rules(write_acl(tmp_path / "users.acl", sample_passwords()))
     assert set(users) == {"default", *USERS}
     assert users["default"][0] == "off"
+
+
+def test_the_keda_user_is_written_only_when_its_password_is_set(tmp_path):
+    without = acl_rules(write_acl(tmp_path / "without.acl", sample_passwords()))
+    assert "keda" not in without
+    passwords = {**sample_passwords(), "keda": "sample-keda-0123456789abcdef"}
+    rules = acl_rules(write_acl(tmp_path / "with.acl", passwords))["keda"]
+    assert [r for r in rules if r.startswith("+")] == [
+        *("+ping", "+select", "+echo", "+client|setname", "+client|getname", "+client|id"),
+        *("+eval", "+type", "+llen"),
+    ]
+    assert [r for r in rules if r.startswith("~")] == [
+        "~predictions*",
+        "~batches*",
+        "~reports*",
+        "~webhooks*",
+    ]
+    assert not [r for r in rules if r.startswith("&")], "no pub/sub channel"
 
 
 def test_no_redis_user_may_run_a_dangerous_command(tmp_path):
@@ -597,3 +634,106 @@ def test_prometheus_scrapes_the_web_with_the_metrics_key_the_web_makes():
     web = environment(SERVICES["web"])
     assert web["LIFEBOAT_BOOTSTRAP_METRICS_KEY"].startswith("${METRICS_API_TOKEN:?")
     assert web["LIFEBOAT_BOOTSTRAP_ADMIN_KEY"].startswith("${ADMIN_API_TOKEN:?")
+
+
+# --- stored files: MinIO, no volume shared between web and workers ----------------------
+
+
+def test_no_volume_is_shared_between_the_web_and_the_workers():
+    for name in STORAGE_SERVICES:
+        for source, target, _ in volume_mounts(SERVICES[name]):
+            # an anonymous volume is each container's own (each replica's too)
+            assert source == "", f"{name} mounts {source or '?'} at {target}"
+    assert "storage" not in (COMPOSE.get("volumes") or {})
+
+
+@pytest.mark.parametrize("name", STORAGE_SERVICES)
+def test_app_keeps_its_files_in_the_bucket_minio_init_creates(name):
+    env = environment(SERVICES[name])
+    bucket_default = DEFAULTED.search(SERVICES["minio-init"]["environment"]["BUCKET"])
+    assert bucket_default is not None
+    storage_url = DEFAULTED.sub(r"\1", env["LIFEBOAT_STORAGE_URL"])
+    assert re.fullmatch(r"s3://[^/]+(/.*)?", storage_url)
+    assert storage_url.removeprefix("s3://").split("/")[0] == bucket_default.group(1)
+    assert env["AWS_ENDPOINT_URL"] == "http://minio:9000"
+    assert env["AWS_ALLOW_HTTP"] == "true"  # MinIO answers plain HTTP inside the network
+    # the app's own MinIO user, never the root one
+    assert env["AWS_ACCESS_KEY_ID"].startswith("${S3_ACCESS_KEY:?")
+    assert env["AWS_SECRET_ACCESS_KEY"].startswith("${S3_SECRET_KEY:?")
+    assert not [k for k in env if k.startswith("MINIO_ROOT")]
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_start_once_the_bucket_exists(name):
+    waits = SERVICES[name]["depends_on"]["minio-init"]["condition"]
+    assert waits == "service_completed_successfully"
+
+
+def test_minio_init_waits_for_a_healthy_minio_and_minio_publishes_no_port():
+    assert SERVICES["minio-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert "ports" not in SERVICES["minio"]
+
+
+def test_minio_images_are_pinned_to_a_release():
+    for name in ("minio", "minio-init"):
+        _, tag = split_image(SERVICES[name]["image"])
+        assert re.fullmatch(r"RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", tag), name
+
+
+# `mc` as minio-init calls it: records each call; `admin policy attach` of a policy already
+# attached fails as mc does. The real mc needs a MinIO server, which only compose runs.
+STAND_IN_MC = """#!/bin/sh
+echo "$*" >>"$MC_LOG"
+case "$*" in
+  "admin policy create "*) cp "$6" "$MC_LOG.policy" ;;
+  "admin policy attach "*)
+    if [ -e "$MC_LOG.attached" ]; then echo "policy change is already in effect" >&2; exit 1; fi
+    touch "$MC_LOG.attached" ;;
+esac
+echo "MC_HOST_local=$MC_HOST_local" >>"$MC_LOG.env"
+"""
+
+
+def run_minio_init(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    service = SERVICES["minio-init"]
+    script = service["command"][0].replace("$$", "$")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "mc").write_text(STAND_IN_MC, encoding="utf-8")
+    (bin_dir / "mc").chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "MC_LOG": str(tmp_path / "mc.log"),
+        "MINIO_ROOT_USER": "root-user",
+        "MINIO_ROOT_PASSWORD": "root-password-0123456789",
+        "S3_ACCESS_KEY": "app-key",
+        "S3_SECRET_KEY": "app-secret-0123456789",
+        "BUCKET": "lifeboat",
+    }
+    *shell, flags, _ = [*service["entrypoint"], ""]
+    return subprocess.run(
+        [*shell, flags, script], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_minio_init_makes_the_bucket_and_a_user_allowed_that_bucket_alone(tmp_path):
+    done = run_minio_init(tmp_path)
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "mc.log").read_text(encoding="utf-8").splitlines()
+    assert "mb --ignore-existing local/lifeboat" in calls
+    assert "admin user add local app-key app-secret-0123456789" in calls
+    assert "admin policy attach local lifeboat-app --user app-key" in calls
+    policy = json.loads((tmp_path / "mc.log.policy").read_text(encoding="utf-8"))
+    [statement] = policy["Statement"]
+    assert statement["Resource"] == ["arn:aws:s3:::lifeboat", "arn:aws:s3:::lifeboat/*"]
+    # the root password reaches mc through its environment, never its command line
+    assert not [c for c in calls if "root-password" in c]
+    assert "root-user:root-password-0123456789@minio:9000" in (tmp_path / "mc.log.env").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_minio_init_succeeds_again_at_the_next_start(tmp_path):
+    assert run_minio_init(tmp_path).returncode == 0
+    again = run_minio_init(tmp_path)
+    assert again.returncode == 0, again.stderr

@@ -55,6 +55,9 @@ LIFEBOAT_METRICS = {
     "lifeboat_jobs_in_progress",
     "lifeboat_beat_task_last_run_timestamp_seconds",
     "lifeboat_beat_task_interval_seconds",
+    "lifeboat_queue_backlog_messages_per_worker",
+    "lifeboat_queue_oldest_message_age_seconds",
+    "lifeboat_queue_workers",
 }
 # Exported by prometheus-exporter-celery 0.11 (src/exporter.py) and flower 2.2 (events.py).
 EXPORTER_METRICS = {

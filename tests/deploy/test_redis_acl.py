@@ -5,6 +5,7 @@ may run a dangerous command."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,12 +23,22 @@ from devsupport import (
     start,
     wait_until,
 )
+from devsupport.stack import METRICS_KEY_ENV
 from tests.batches.helpers import finished, result, rows, to_csv, upload
-from tests.deploy.redis_acl import USERS, acl_rules, sample_passwords, write_acl
+from tests.deploy.redis_acl import (
+    OPTIONAL_USERS,
+    USERS,
+    acl_rules,
+    sample_passwords,
+    write_acl,
+)
 from tests.payloads import passengers
 
 START_TIMEOUT = 10.0  # seconds redis-server has to answer
-PASSWORDS = sample_passwords()
+# compose's users and KEDA's (optional: written because its password is set)
+PASSWORDS = {**sample_passwords(), "keda": "sample-keda-0123456789abcdef"}
+# the Lua script KEDA's Redis scaler evaluates, in effect: the key's type, then its length
+QUEUE_LENGTH_SCRIPT = "redis.call('type', KEYS[1]); return redis.call('llen', KEYS[1])"
 # (command, arguments) each user must be refused (if one were allowed by mistake, only this
 # test's throwaway Redis would suffer). DEBUG is not here: Redis 7 refuses it to everyone
 # before looking at the ACL (enable-debug-command); test_compose checks no user has it.
@@ -117,6 +128,22 @@ def test_the_web_pings_the_worker_by_remote_control_as_its_own_user(acl_stack):
     assert r.status_code == 200, r.text
 
 
+def test_the_web_reads_the_queues_and_the_worker_announces_itself_as_their_own_users(acl_stack):
+    # the worker's announcement (ZADD...) and the web's read (LLEN, LINDEX, ZCOUNT) at
+    # each scrape: a refused command would leave the gauge at 0 (the web logs and goes on)
+    def workers() -> float | None:
+        r = requests.get(
+            acl_stack.url("/metrics"),
+            headers={"Authorization": f"Bearer {acl_stack.env[METRICS_KEY_ENV]}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        found = re.search(r'^lifeboat_queue_workers\{queue="predictions"\} (\S+)$', r.text, re.M)
+        return float(found.group(1)) if found else None
+
+    wait_until(lambda: workers() == 1.0, 30, "the worker counted on the predictions queue")
+
+
 def test_the_processes_are_connected_as_web_and_worker_only(acl_stack, acl_redis):
     # CLIENT LIST is redis_exporter's: it shows who is connected, with which user
     clients = redis.Redis.from_url(url(acl_redis, "redis-exporter")).client_list()
@@ -128,7 +155,31 @@ def test_the_default_user_is_off(acl_redis):
         redis.Redis(host=LOOPBACK, port=acl_redis).ping()
 
 
-@pytest.mark.parametrize("user", USERS)
+def test_keda_reads_a_queues_length_and_nothing_else(acl_redis):
+    # a list under a queue's name that no worker consumes (the stack's worker would take
+    # messages from "reports" itself)
+    queue = "reports-keda-test"
+    worker = redis.Redis.from_url(url(acl_redis, "worker"))
+    worker.lpush(queue, b"m1", b"m2")
+    keda = redis.Redis.from_url(url(acl_redis, "keda"))
+    try:
+        assert keda.eval(QUEUE_LENGTH_SCRIPT, 1, queue) == 2
+        refused = [
+            lambda: keda.eval(QUEUE_LENGTH_SCRIPT, 1, "lifeboat:jobs:recent"),
+            lambda: keda.hgetall("lifeboat:job:anything"),
+            lambda: keda.lpush(queue, b"m3"),
+            lambda: keda.rpop(queue),
+            lambda: keda.get("unacked_mutex"),
+        ]
+        for call in refused:
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                call()
+        assert worker.llen(queue) == 2
+    finally:
+        worker.delete(queue)
+
+
+@pytest.mark.parametrize("user", [*USERS, *OPTIONAL_USERS])
 def test_no_user_may_run_a_dangerous_command(acl_redis, user):
     client = redis.Redis.from_url(url(acl_redis, user))
     allowed = []
@@ -157,4 +208,5 @@ def test_flower_and_the_exporters_cannot_read_job_records(acl_redis):
 
 
 def test_every_user_of_the_file_is_exercised_here(tmp_path):
-    assert set(acl_rules(write_acl(tmp_path / "users.acl", PASSWORDS))) == {"default", *USERS}
+    written = set(acl_rules(write_acl(tmp_path / "users.acl", PASSWORDS)))
+    assert written == {"default", *USERS, *OPTIONAL_USERS}

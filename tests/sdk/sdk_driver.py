@@ -199,11 +199,16 @@ async def _async_tour() -> dict[str, Any]:
         scored = await lb.result(batch.id)
         page = await lb.jobs(limit=3)
         models = await lb.models()
+        policy = await lb.set_deployment(models[0].version)
+        changes = await lb.deployment_history(limit=1)
+        shown = await lb.deployment()
     return {
         "predict": [p.id for p in job.predictions],
         "batch_lines": len((scored or b"").splitlines()),
-        "jobs": len(page.jobs),
+        "jobs": [j.id for j in page.jobs[:2]] == [batch.id, job.id],
         "models": len(models),
+        "deployment": [policy.default == models[0].version, policy.revision == shown.revision],
+        "history": [changes[0].action, changes[0].after.revision == policy.revision],
     }
 
 

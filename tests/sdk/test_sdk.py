@@ -69,7 +69,14 @@ def test_the_async_client_predicts_scores_a_batch_and_lists(
     stack: Stack, sdk_venv: SdkVenv
 ) -> None:
     seen = sdk_venv.sdk("async_tour", stack.base_url, stack.admin_key)
-    assert seen == {"predict": ["p0", "p1", "p2"], "batch_lines": 6, "jobs": 3, "models": 1}
+    assert seen == {
+        "predict": ["p0", "p1", "p2"],
+        "batch_lines": 6,
+        "jobs": True,
+        "models": 1,
+        "deployment": [True, True],
+        "history": ["set", True],
+    }
 
 
 def test_waiting_times_out_and_cancel_is_idempotent_on_a_queued_job(

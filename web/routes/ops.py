@@ -8,6 +8,8 @@ import time
 import redis
 from flask import Blueprint, Response, jsonify
 
+from core import backlog
+from core.queue import QUEUES
 from telemetry.multiprocess import exposition
 from web.api import models as api
 from web.services import Services, services
@@ -68,5 +70,7 @@ def _workers(svc: Services) -> list[str]:
 @bp.get("/metrics")
 @api.METRICS
 def metrics() -> Response:
+    store = services().store
+    backlog.export(store.redis, store.keys, QUEUES)  # the autoscaling signals, read now
     body, content_type = exposition()
     return Response(body, content_type=content_type)

@@ -96,6 +96,6 @@ def write_parquet_result(settings: Settings, job_id: str, schema: Any) -> int:
 
     store = storage_of(settings)
     target = layout.result(job_id, PARQUET)
-    with store.open(layout.result(job_id)) as source, store.writer(target) as out:
+    with store.open_stream(layout.result(job_id)) as source, store.writer(target) as out:
         csv_to_parquet(source, schema, out, after_row_group=batches_memory.trim)
     return store.size(target)

@@ -191,7 +191,7 @@ def _read_upload(rt: Runtime, job: Job, columns: list[str]) -> Any:
     if not upload or not layout.is_report_upload(upload):
         raise gone
     try:
-        with storage_of(rt.settings).open(upload) as f:
+        with storage_of(rt.settings).open_stream(upload) as f:
             return pd.read_csv(
                 f,
                 usecols=columns,
