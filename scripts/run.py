@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import stores
 from core.apikeys import new_token
 from core.settings import Settings, get_settings
 from devsupport import (
@@ -199,7 +200,7 @@ def main() -> int:
     env = run.env
 
     models = Path(settings.models_dir)
-    if not any(models.glob("*/model_card.json")):
+    if not stores.model_registry(settings).versions():  # the models folder, or the store's
         log.info("no model installed in %s: training one", models)
         subprocess.run(
             [sys.executable, "-m", "ml.train", "--models-dir", str(models)],

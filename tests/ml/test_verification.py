@@ -146,3 +146,15 @@ def test_reference_data_without_the_feature_columns_is_refused(folder: Path) -> 
     rewrite(folder, "reference.csv", reference.to_csv(index=False).encode())
     with pytest.raises(VersionRefused, match=rf"lacks the feature columns \['{dropped}'\]"):
         verify_version(folder)
+
+
+def test_a_version_without_lean_artifact_passes_when_its_pipeline_compiles_to_one(
+    folder: Path,
+) -> None:
+    card = json.loads((folder / "model_card.json").read_text())
+    del card["artifacts"]["lean.npz"]
+    (folder / "model_card.json").write_text(json.dumps(card))
+    (folder / "lean.npz").unlink()
+    checked = verify_version(folder)
+    assert not checked.lean
+    assert checked.max_difference <= 1e-9
