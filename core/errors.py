@@ -74,6 +74,13 @@ class BrokerUnavailable(LifeboatError):
     retry_after = 5
 
 
+class StorageUnavailable(LifeboatError):
+    """The object store failed or refused a request; the client should retry later."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 class RateLimited(LifeboatError):
     """The API key has sent more requests than its rate limit allows; retry after a while."""
 

@@ -22,13 +22,18 @@ from datetime import timedelta
 from typing import Any, BinaryIO, TypeVar
 
 import obstore
+from obstore.exceptions import BaseError, NotFoundError
 from obstore.store import S3Store
 
+from core.errors import StorageUnavailable
 from core.storage.base import ChunkReader, Entry, Storage
 
 READ_BUFFER_BYTES = 1 << 20  # bytes a reader buffers, and fetches at least per request
 MAX_WINDOW_BYTES = 64 << 20  # longest ranged GET of a seekable reader reading in order
 DELETE_BATCH = 1000  # keys per DeleteObjects request (S3's maximum)
+# a failing request is retried with backoff for at most this long (obstore's default is
+# 3 minutes: a web request would hang that long before its 503)
+RETRY = {"max_retries": 5, "retry_timeout": timedelta(seconds=20)}
 
 T = TypeVar("T")
 
@@ -36,13 +41,20 @@ T = TypeVar("T")
 def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn``; under gevent (the web), in gevent's thread pool, so that a request
     waiting on the object store lets the process's other requests run (obstore's calls
-    block in Rust, where gevent cannot switch; they release the GIL)."""
+    block in Rust, where gevent cannot switch; they release the GIL). The store failing
+    (after obstore's retries) is :class:`StorageUnavailable`, a 503; a missing object
+    ``FileNotFoundError``."""
     monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("socket"):
-        import gevent
+    try:
+        if monkey is not None and monkey.is_module_patched("socket"):
+            import gevent
 
-        return gevent.get_hub().threadpool.apply(fn, args, kwargs)
-    return fn(*args, **kwargs)
+            return gevent.get_hub().threadpool.apply(fn, args, kwargs)
+        return fn(*args, **kwargs)
+    except NotFoundError as exc:
+        raise FileNotFoundError(str(exc)) from exc
+    except BaseError as exc:
+        raise StorageUnavailable(f"the object store failed: {exc}") from exc
 
 
 _used_by: list[int] = []  # the process that started obstore's runtime (it does not survive a fork)
@@ -66,7 +78,8 @@ class S3Storage(Storage):
             )
         _used_by[:] = [os.getpid()]
         self.url = url
-        self.store = S3Store.from_url(url)  # endpoint, region, credentials: AWS_* variables
+        # endpoint, region, credentials: the AWS_* variables
+        self.store = S3Store.from_url(url, retry_config=RETRY)  # type: ignore[arg-type]
         self.part_bytes = part_bytes
         self.concurrency = concurrency
 

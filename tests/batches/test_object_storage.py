@@ -2,7 +2,8 @@
 
 Uploads stream into the bucket and nothing lands on the processes' disk; the
 scored file is downloaded by a redirect to a presigned URL; a report's HTML is
-still served by the web, with its sandboxing headers.
+still served by the web, with its sandboxing headers. A store that does not
+answer is a 503, nothing queued.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from devsupport import RedisServer, S3Server, Stack, make_stack
-from tests.batches.helpers import finished, rows, to_csv, upload
+from devsupport import LOOPBACK, RedisServer, S3Server, Stack, free_port, make_stack, s3_env
+from tests.batches.helpers import counts, finished, rows, to_csv, upload
 from tests.web.hostile import report_csv
 
 pytestmark = pytest.mark.integration
@@ -94,3 +95,19 @@ def test_a_report_in_object_storage_is_served_by_the_web_with_its_sandbox(
     page = got.content.strip().lower()
     assert page.startswith(b"<!doctype html>")
     assert page.endswith(b"</html>")
+
+
+def test_an_upload_while_the_object_store_is_down_is_a_503_and_queues_nothing(
+    own_redis: RedisServer, models_dir: Path, tmp_path: Path
+) -> None:
+    env = s3_env(f"http://{LOOPBACK}:{free_port()}", "s3://lifeboat/down")  # nothing listens
+    stack = make_stack(own_redis, 0, models_dir, tmp_path / "stack", **env)
+    stack.start_web()
+    try:
+        r = upload(stack, to_csv(rows(10)))
+        assert r.status_code == 503, r.text
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert "object store" in r.json()["detail"]
+        assert counts(stack) == (0, 0)
+    finally:
+        stack.stop_all()

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import StorageUnavailable
 from core.storage import Storage, open_storage
+from devsupport import LOOPBACK, free_port, s3_env
 
 PART_BYTES = 5 * 1024 * 1024  # S3's smallest part: a 12 MiB object takes three
 
@@ -138,3 +140,14 @@ def test_a_seekable_reader_reads_in_order_and_after_seeks_alike(store: Storage) 
         assert f.read() == data[-4:]
     with store.open_stream("uploads/r.csv") as f:
         assert f.read() == data
+
+
+def test_an_object_store_that_does_not_answer_is_storage_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in s3_env(f"http://{LOOPBACK}:{free_port()}", "s3://none/x").items():
+        monkeypatch.setenv(name, value)
+    store = open_storage("s3://none/x", tmp_path, part_bytes=PART_BYTES)
+    with pytest.raises(StorageUnavailable) as raised:
+        store.size("uploads/a.csv")
+    assert raised.value.status == 503
