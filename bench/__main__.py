@@ -129,7 +129,11 @@ def _other_load(figures: dict[str, Any]) -> float:
     if "by_size" in figures:
         runs = list(figures["by_size"].values())
     elif "runs" in figures:
-        runs = [run for mode in figures["runs"].values() for run in mode]
+        runs = [
+            run
+            for mode in figures["runs"].values()
+            for run in (mode if isinstance(mode, list) else [mode])
+        ]
     else:
         runs = [figures]
     return max((run.get("cpu", {}).get("other_cores_busy", 0.0) for run in runs), default=0.0)
@@ -162,6 +166,8 @@ def summary(documents: list[dict[str, Any]]) -> str:
         f"(lean scorer {'on' if base['lean_scorer'] else 'OFF'})",
         f"  raw Celery no-op round trip, {base['celery_noop_threads']} threads:   "
         f"{base['celery_noop_tasks_per_s']} tasks/s ({base['celery_noop_errors']} errors)",
+        f"  raw Celery no-op round trip, 1 thread:     "
+        f"p50 {base.get('celery_noop_1_p50_ms')} ms, p99 {base.get('celery_noop_1_p99_ms')} ms",
     ]
     for doc in documents:
         f = doc["figures"]
@@ -174,6 +180,42 @@ def summary(documents: list[dict[str, Any]]) -> str:
                 f"({f['jobs_per_s_on'] / noop:.2f}x no-op): {f['ratio_on_to_off']}x; "
                 f"p99 {f['p99_ms_off']} / {f['p99_ms_on']} ms; "
                 f"errors {f['errors_off']} / {f['errors_on']}"
+            )
+        elif name == "shadow":
+            lines.append(
+                f"{name}: no shadow {f['jobs_per_s_off']} jobs/s, p99 {f['p99_ms_off']} ms; "
+                f"shadow on the reports worker {f['jobs_per_s_ratio_reports_to_off']}x jobs/s, "
+                f"{f['p99_ms_ratio_reports_to_off']}x p99; on the scoring worker "
+                f"{f['jobs_per_s_ratio_scoring_to_off']}x jobs/s, "
+                f"{f['p99_ms_ratio_scoring_to_off']}x p99 (medians of {f['rounds']} rounds); "
+                f"shadow backlog at the end of each run: reports {f['shadow_backlog_reports']}, "
+                f"scoring {f['shadow_backlog_scoring']}"
+            )
+            for mode in ("off", "reports", "scoring"):
+                ms = f[f"cpu_ms_per_job_{mode}"]
+                lines.append(
+                    f"  {mode}: CPU ms per job "
+                    + ", ".join(f"{part} {value}" for part, value in ms.items())
+                    + f"; {f[f'redis_commands_per_job_{mode}']} Redis commands per job"
+                )
+        elif name == "turnaround":
+            noop_rate = base["celery_noop_tasks_per_s"] or 1.0
+            noop_p50 = base.get("celery_noop_1_p50_ms") or 1.0
+            for run_name, r in f["runs"].items():
+                lines.append(
+                    f"{name} {run_name}: {r['jobs_per_s']} jobs/s "
+                    f"({r['jobs_per_s'] / noop_rate:.2f}x no-op), p50 {r['p50_ms']} ms "
+                    f"({(r['p50_ms'] or 0) / noop_p50:.2f}x no-op p50), p99 {r['p99_ms']} ms, "
+                    f"errors {r['errors']}"
+                )
+                lines.append(f"  per job: {per_job_line(r['per_job'])}")
+        elif name == "longpolls":
+            lines.append(
+                f"{name}: {f['waiters']} waiting: web RSS {f['web_rss_mb_before']} -> "
+                f"{f['web_rss_mb_peak']} MB ({f['web_processes']} processes), web CPU "
+                f"{f['web_cpu_cores_waiting']} cores; other requests p50 {f['probe_p50_ms']} "
+                f"ms, p99 {f['probe_p99_ms']} ms; errors {f['probe_errors']} / "
+                f"{f['long_poll_errors']}"
             )
         elif name == "sizes":
             p50 = ", ".join(f"{n}: {v} ms" for n, v in f["p50_ms"].items())
@@ -203,12 +245,12 @@ def summary(documents: list[dict[str, Any]]) -> str:
     if noisy:
         where = ", ".join(f"{name} {load:g}" for name, load in noisy.items())
         lines.append(f"WARNING: other processes on this machine kept cores busy ({where}): noisy")
-    lines.append("targets (issue 3):")
+    lines.append("targets (issues 3 and 17):")
     for doc in documents:
         for t in doc["targets"]:
             verdict = "PASS" if t["pass"] else "FAIL"
             lines.append(
-                f"  [{verdict}] {doc['scenario']:<10} {t['target']:<24} "
+                f"  [{verdict}] {doc['scenario']:<10} {t['target']:<30} "
                 f"{t['value']} (target {t['limit']})"
             )
     return "\n".join(lines) + "\n"

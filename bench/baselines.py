@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 NOOP_THREADS = 32  # producer threads, one no-op in flight each
 NOOP_SECONDS = 10.0  # measured seconds of the no-op round trip
+NOOP_LATENCY_SECONDS = 5.0  # measured seconds of one thread's no-op round trips
 MODEL_REPEAT = 300  # timed model calls per path
 
 
@@ -44,12 +45,16 @@ def celery_noop(stack: Stack) -> dict[str, Any]:
         ),
     )
     try:
+        # one thread: a raw round trip's latency; then 32: the rate (same worker, same Redis)
+        args = ["--threads", "1", "--duration", str(NOOP_LATENCY_SECONDS)]
+        single = run_json("bench.noop_producer", args, stack.env, timeout=NOOP_SECONDS + 90)
         args = ["--threads", str(NOOP_THREADS), "--duration", str(NOOP_SECONDS)]
         meter = CpuMeter(stack)
         meter.start()
         figures = run_json("bench.noop_producer", args, stack.env, timeout=NOOP_SECONDS + 90)
         meter.stop()
         figures["cpu"] = meter.report()
+        figures["single"] = single
         return figures
     finally:
         stack.stop("noop-worker")
@@ -70,5 +75,7 @@ def measure(stack: Stack) -> dict[str, Any]:
         "celery_noop_tasks_per_s": noop["tasks_per_s"],
         "celery_noop_errors": noop["errors"],
         "celery_noop_threads": noop["threads"],
+        "celery_noop_1_p50_ms": noop["single"]["p50_ms"],
+        "celery_noop_1_p99_ms": noop["single"]["p99_ms"],
         "celery_noop_cpu": noop["cpu"],
     }

@@ -1,7 +1,9 @@
 """Fire no-op tasks from many threads, each waiting its result: ``python -m bench.noop_producer``.
 
 Each thread loops ``noop.delay().get()`` until the time is up (the Redis result
-backend waits on pub/sub, not by polling). Prints one JSON object on stdout.
+backend waits on pub/sub, not by polling): tasks a second, and the round trips'
+percentiles (one thread: a raw Celery round trip's latency). Prints one JSON object
+on stdout.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import sys
 import threading
 import time
+
+from bench.stats import percentiles_ms
 
 RESULT_TIMEOUT = 10.0  # seconds one no-op may take before it counts as an error
 READY_TIMEOUT = 60.0  # seconds the first no-op may take while the worker starts
@@ -34,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     t_end = t_measure + args.duration
     lock = threading.Lock()
     done = [0]
+    durations: list[float] = []  # round trips measured in the window, in seconds
     errors: dict[str, int] = {}
 
     def loop() -> None:
@@ -50,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             if started >= t_measure and finished <= t_end:
                 with lock:
                     done[0] += 1
+                    durations.append(finished - started)
 
     threads = [threading.Thread(target=loop, daemon=True) for _ in range(args.threads)]
     for t in threads:
@@ -63,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": sum(errors.values()),
         "error_kinds": errors,
         "tasks_per_s": round(done[0] / args.duration, 2),
+        **percentiles_ms(durations),
     }
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")

@@ -26,11 +26,11 @@ import redis
 from bench.rate_limit_cost import CountingConnection, counting_pool
 from core.deployment import Canary, DeploymentStore, replaced
 from core.keys import Keys
+from core.policy_cache import PolicyCache
 from core.settings import Settings
 from devsupport import start_redis
 from ml.registry import Registry
 from web.catalog import Catalog
-from web.routing import PolicyCache
 
 CALLS = 20_000  # calls of each kind per round
 ROUNDS = 3  # rounds, kinds alternating within each

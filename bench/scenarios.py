@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import profiling
+from bench import profiling, shadow
 from bench.cpu import CpuMeter, per_job
 from bench.metrics import histogram_totals
-from bench.stack import Stack, restart_web
+from bench.stack import Stack, restart_web, restart_worker
 from bench.subproc import run_json
 from devsupport import WEB_APP
 
@@ -31,6 +31,15 @@ SIZES_WARMUP_JOBS = 5
 
 MICROBATCH_METRIC = "lifeboat_microbatch_jobs"
 
+TURNAROUND_JOBS = 500  # measured jobs of one client
+TURNAROUND_WARMUP_JOBS = 50
+TURNAROUND_PATTERNS = ("poll", "wait")  # POST then GET ?wait; POST ?wait
+
+LONG_POLLS = 2_000  # long-polls waiting at once
+LONG_POLL_ENV = {  # room for them: one tenant's queued jobs
+    "LIFEBOAT_TENANT_MAX_ACTIVE_JOBS": "10000",
+}
+
 LIMITS_ROUNDS = 4  # off/on pairs of throughput runs (the median pair's ratio is quoted)
 LIMITS_RATE = 100_000.0  # requests/s of the bench's key: checked on every request, never refused
 
@@ -44,7 +53,7 @@ class Options:
 
 
 def loadgen_args(
-    stack: Stack, headers: tuple[str, ...] = (), **options: float | int | bool
+    stack: Stack, headers: tuple[str, ...] = (), **options: float | int | bool | str
 ) -> list[str]:
     """``bench.loadgen``'s command line: ``--option value`` pairs, flags for ``True``."""
     args = ["--url", stack.base_url, "--wait", str(WAIT_SECONDS)]
@@ -56,20 +65,25 @@ def loadgen_args(
     return args
 
 
-def loadgen(
-    stack: Stack, *, timeout: float, headers: tuple[str, ...] = (), **options: float | int
-) -> dict[str, Any]:
-    """Run ``bench.loadgen`` against the stack's web with ``--option value`` pairs."""
-    args = loadgen_args(stack, headers, **options)
+def metered(stack: Stack, module: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """Run a load generator module with ``args``, its figures with the stack's CPU and Redis
+    commands over its run, per job too."""
     meter = CpuMeter(stack)
     meter.start()
-    figures = run_json("bench.loadgen", args, stack.env, timeout=timeout)
+    figures = run_json(module, args, stack.env, timeout=timeout)
     meter.stop()
     figures["cpu"] = meter.report()
     # every job of the window: the load generator waits for each job it issued
     figures["per_job"] = per_job(figures["cpu"], figures["count"] + figures["warmup_jobs"])
     stack.check_alive()
     return figures
+
+
+def loadgen(
+    stack: Stack, *, timeout: float, headers: tuple[str, ...] = (), **options: float | int
+) -> dict[str, Any]:
+    """Run ``bench.loadgen`` against the stack's web with ``--option value`` pairs."""
+    return metered(stack, "bench.loadgen", loadgen_args(stack, headers, **options), timeout)
 
 
 def latency(stack: Stack, _options: Options) -> dict[str, Any]:
@@ -116,6 +130,43 @@ def throughput(stack: Stack, options: Options, headers: tuple[str, ...] = ()) ->
     calls = count1 - count0
     figures["model_calls"] = int(calls)
     figures["mean_microbatch_jobs"] = round((sum1 - sum0) / calls, 2) if calls else None
+    return figures
+
+
+def turnaround(stack: Stack, _options: Options) -> dict[str, Any]:
+    """Both client patterns (``bench.turnaround``, asyncio, keep-alive), one client then 32:
+    turnaround percentiles, jobs/s and CPU per job of each."""
+    runs: dict[str, dict[str, Any]] = {}
+    for clients in (1, THROUGHPUT_CLIENTS):
+        for pattern in TURNAROUND_PATTERNS:
+            if clients == 1:
+                plan: dict[str, float | int] = {
+                    "jobs": TURNAROUND_JOBS,
+                    "warmup_jobs": TURNAROUND_WARMUP_JOBS,
+                }
+            else:
+                plan = {"duration": THROUGHPUT_SECONDS, "warmup_seconds": THROUGHPUT_WARMUP_SECONDS}
+            runs[f"{pattern}_{clients}"] = metered(
+                stack,
+                "bench.turnaround",
+                loadgen_args(stack, pattern=pattern, clients=clients, instances=1, **plan),
+                timeout=THROUGHPUT_SECONDS + 240,
+            )
+    return {"runs": runs}
+
+
+def longpolls(stack: Stack, _options: Options) -> dict[str, Any]:
+    """2,000 long-polls at once with the worker stopped (no job ends): the web's memory and
+    CPU while they wait, and the time other requests take meanwhile."""
+    stack.stop("worker")
+    try:
+        restart_web(stack, extra_env=LONG_POLL_ENV)
+        web = stack.procs["web"].popen.pid
+        args = ["--url", stack.base_url, "--web-pid", str(web), "--waiters", str(LONG_POLLS)]
+        figures = run_json("bench.longpolls", args, stack.env, timeout=240)
+    finally:
+        restart_web(stack)
+        restart_worker(stack)  # it drains the jobs left queued before the next scenario
     return figures
 
 
@@ -185,5 +236,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("throughput", throughput),
         Scenario("sizes", sizes),
         Scenario("limits", limits),
+        Scenario("shadow", lambda stack, options: shadow.compare(stack, options, throughput)),
+        Scenario("turnaround", turnaround),
+        Scenario("longpolls", longpolls),
     )
 }

@@ -159,6 +159,12 @@ def _start_worker(stack: Stack) -> None:
     wait_for_worker(proc, stack.metrics_url, WORKER_CONCURRENCY, START_TIMEOUT)
 
 
+def restart_worker(stack: Stack) -> None:
+    """Start the stack's worker again (stopped by a scenario), and wait until it is ready."""
+    stack.stop("worker")
+    _start_worker(stack)
+
+
 def _start_web(stack: Stack, app: str = WEB_APP, extra_env: dict[str, str] | None = None) -> None:
     proc = stack.start("web", web_command(app), extra_env)
     wait_until(lambda: http_ok(stack.base_url + "/health"), START_TIMEOUT, "web /health", proc)

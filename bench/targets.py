@@ -1,4 +1,4 @@
-"""The targets of issue 3, checked against the figures (printed, never asserted)."""
+"""The targets of issues 3 and 17, checked against the figures (printed, never asserted)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ THROUGHPUT_P99_MS = 250.0
 THROUGHPUT_NOOP_SHARE = 0.6  # of the raw Celery no-op rate measured in the same run
 SIZES_RATIO = 3.0  # 1000-instance turnaround over 1-instance turnaround
 LIMITS_SHARE = 0.95  # throughput with rate limiting on, over the same with it off
+# issue 17, against the raw Celery no-op measured in the same run
+POLL_1_P50_NOOP = 2.0  # POST-then-poll p50, one client, over the no-op round trip's p50
+POLL_32_NOOP_SHARE = 1.0  # POST-then-poll jobs/s, 32 clients, over the no-op tasks/s
+WAIT_32_NOOP_SHARE = 1.5  # POST ?wait jobs/s, 32 clients, over the no-op tasks/s
+LONG_POLL_WEB_MB = 300.0  # the web's RSS (every process) with 2,000 long-polls waiting
+LONG_POLL_PROBE_P99_MS = 50.0  # other requests' p99 meanwhile
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,15 @@ class Target:
 
 
 LE, GE = operator.le, operator.ge
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return round(value / base, 3) if value and base else None
+
+
+def _run(f: dict[str, Any], name: str) -> dict[str, Any]:
+    return f["runs"][name]
+
 
 TARGETS = (
     Target("latency", "p50 ms", lambda f, _b: f["p50_ms"], LE, LATENCY_P50_MS, "<="),
@@ -72,6 +87,64 @@ TARGETS = (
         ">=",
     ),
     Target("limits", "errors", lambda f, _b: f["errors_on"] + f["errors_off"], LE, 0, "<="),
+    Target(
+        "turnaround",
+        "poll 1 client p50 / no-op p50",
+        lambda f, b: _ratio(_run(f, "poll_1")["p50_ms"], b.get("celery_noop_1_p50_ms")),
+        LE,
+        POLL_1_P50_NOOP,
+        "<=",
+    ),
+    Target(
+        "turnaround",
+        "poll 32 jobs/s / no-op",
+        lambda f, b: _ratio(_run(f, "poll_32")["jobs_per_s"], b.get("celery_noop_tasks_per_s")),
+        GE,
+        POLL_32_NOOP_SHARE,
+        ">=",
+    ),
+    Target(
+        "turnaround",
+        "poll 32 p99 ms",
+        lambda f, _b: _run(f, "poll_32")["p99_ms"],
+        LE,
+        THROUGHPUT_P99_MS,
+        "<=",
+    ),
+    Target("turnaround", "poll 32 errors", lambda f, _b: _run(f, "poll_32")["errors"], LE, 0, "<="),
+    Target(
+        "turnaround",
+        "wait 32 jobs/s / no-op",
+        lambda f, b: _ratio(_run(f, "wait_32")["jobs_per_s"], b.get("celery_noop_tasks_per_s")),
+        GE,
+        WAIT_32_NOOP_SHARE,
+        ">=",
+    ),
+    Target("turnaround", "wait 32 errors", lambda f, _b: _run(f, "wait_32")["errors"], LE, 0, "<="),
+    Target(
+        "longpolls",
+        "web MB, 2000 waiting",
+        lambda f, _b: f["web_rss_mb_peak"],
+        LE,
+        LONG_POLL_WEB_MB,
+        "<=",
+    ),
+    Target(
+        "longpolls",
+        "other requests p99 ms",
+        lambda f, _b: f["probe_p99_ms"],
+        LE,
+        LONG_POLL_PROBE_P99_MS,
+        "<=",
+    ),
+    Target(
+        "longpolls",
+        "errors",
+        lambda f, _b: f["probe_errors"] + f["long_poll_errors"],
+        LE,
+        0,
+        "<=",
+    ),
     Target(
         "sizes",
         "p50 1000 / p50 1",

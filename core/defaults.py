@@ -43,3 +43,4 @@ SOFT_LIMIT_SHARE = 0.9  # an unset soft time limit is this share of the hard one
 
 
 TIME_LIMITED = ("prediction", "batch", "report", "maintenance")  # kinds of task with limits
+DEFAULT_GUARD_CHECK_SECONDS = 30.0  # seconds between two checks of the canary's guard

@@ -3,12 +3,15 @@
 This module owns the record's shape. The policy is one JSON string (``Keys.deployment``)::
 
     {"default": "v1", "canary": {"version": "v2", "share": 0.1}, "shadow": ["v3"],
+     "guard": {"max_error_rate": 0.05, "min_accuracy": 0.7, "min_predictions": 200,
+               "min_labelled": 50},
      "previous_default": "v0", "revision": 7, "updated_at": 1764560000.0}
 
 ``previous_default`` is the default a change replaced, kept for a rollback; ``revision``
-counts the changes. Every change is one Redis transaction (``WATCH``/``MULTI``) that also
-pushes an audit entry on ``Keys.deployment_history`` (newest first, at most
-``HISTORY_MAX``)::
+counts the changes. ``guard`` (optional) ends the canary when it fails past a threshold
+(``workers.deployment.guard`` checks it). Every change is one Redis transaction
+(``WATCH``/``MULTI``) that also pushes an audit entry on ``Keys.deployment_history``
+(newest first, at most ``HISTORY_MAX``; the guard's entries also say why, ``reason``)::
 
     {"at": 1764560000.0, "action": "promote", "who": {"key_id": "key_…", "tenant": "ops"},
      "before": {…policy…} | null, "after": {…policy…}}
@@ -23,7 +26,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +36,8 @@ from core.errors import DeploymentConflict
 from core.keys import Keys
 
 HISTORY_MAX = 1000  # audit entries kept; older ones are dropped
+DEFAULT_GUARD_MIN_PREDICTIONS = 100  # canary predictions before the guard judges its errors
+DEFAULT_GUARD_MIN_LABELLED = 50  # canary predictions with feedback before it judges accuracy
 HASH_SPACE = float(2**64)  # a stable hash's first 8 bytes, as a fraction of this, is in [0, 1)
 
 
@@ -51,13 +56,34 @@ class Canary:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """When the canary is ended automatically (each threshold optional)."""
+
+    max_error_rate: float | None = None  # failed / finished canary predictions, above: ended
+    min_accuracy: float | None = None  # measured on the canary's feedback, below: ended
+    min_predictions: int = DEFAULT_GUARD_MIN_PREDICTIONS  # before the error rate is judged
+    min_labelled: int = DEFAULT_GUARD_MIN_LABELLED  # labelled predictions before accuracy is
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Guard:
+        return cls(**{k: v for k, v in d.items() if k in GUARD_FIELDS and v is not None})
+
+
+GUARD_FIELDS = ("max_error_rate", "min_accuracy", "min_predictions", "min_labelled")
+
+
+@dataclass(frozen=True)
 class Policy:
     default: str
     canary: Canary | None = None
-    shadow: tuple[str, ...] = ()  # stored and validated; not yet scored
+    shadow: tuple[str, ...] = ()  # each scores every prediction job off the response path
     previous_default: str | None = None
     revision: int = 0
     updated_at: float | None = None
+    guard: Guard | None = None  # ends the canary automatically (None: never)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +94,7 @@ class Policy:
                 else None
             ),
             "shadow": list(self.shadow),
+            "guard": self.guard.to_dict() if self.guard else None,
             "previous_default": self.previous_default,
             "revision": self.revision,
             "updated_at": self.updated_at,
@@ -80,6 +107,7 @@ class Policy:
             default=d["default"],
             canary=Canary(canary["version"], float(canary["share"])) if canary else None,
             shadow=tuple(d.get("shadow") or ()),
+            guard=Guard.from_dict(d["guard"]) if d.get("guard") else None,
             previous_default=d.get("previous_default"),
             revision=int(d.get("revision") or 0),
             updated_at=d.get("updated_at"),
@@ -122,10 +150,17 @@ def _kept(before: Policy | None, current: str, new_default: str) -> str | None:
 
 
 def replaced(
-    before: Policy | None, current: str, default: str, canary: Canary | None, shadow: list[str]
+    before: Policy | None,
+    current: str,
+    default: str,
+    canary: Canary | None,
+    shadow: list[str],
+    *,
+    guard: Guard | None = None,
 ) -> Policy:
     """The policy as a ``PUT`` gives it (``current``: the default serving now)."""
-    return Policy(default, canary, tuple(shadow), _kept(before, current, default))
+    kept = _kept(before, current, default)
+    return Policy(default, canary, tuple(shadow), kept, guard=guard)
 
 
 def promoted(before: Policy | None, current: str, version: str) -> Policy:
@@ -134,7 +169,8 @@ def promoted(before: Policy | None, current: str, version: str) -> Policy:
     if canary is not None and canary.version == version:
         canary = None
     shadow = tuple(v for v in (before.shadow if before else ()) if v != version)
-    return Policy(version, canary, shadow, _kept(before, current, version))
+    guard = before.guard if before else None
+    return Policy(version, canary, shadow, _kept(before, current, version), guard=guard)
 
 
 def rolled_back(before: Policy | None) -> Policy:
@@ -144,7 +180,14 @@ def rolled_back(before: Policy | None) -> Policy:
             "there is no previous default version to roll back to "
             "(to end a canary, PUT the policy without it)"
         )
-    return Policy(before.previous_default, None, before.shadow, None)
+    return Policy(before.previous_default, None, before.shadow, None, guard=before.guard)
+
+
+def canary_ended(before: Policy | None, version: str) -> Policy:
+    """The canary of ``version`` ends (the guard's rollback); the default stays."""
+    if before is None or before.canary is None or before.canary.version != version:
+        raise DeploymentConflict(f"no canary of {version!r} to end: the policy changed meanwhile")
+    return replace(before, canary=None)
 
 
 class DeploymentStore:
@@ -160,10 +203,15 @@ class DeploymentStore:
         return Policy.from_dict(json.loads(raw)) if raw else None
 
     def change(
-        self, action: str, who: dict[str, str], edit: Callable[[Policy | None], Policy]
+        self,
+        action: str,
+        who: dict[str, str],
+        edit: Callable[[Policy | None], Policy],
+        reason: str | None = None,
     ) -> Policy:
         """Apply ``edit`` to the stored policy atomically (retried if another change lands
-        in between) and record the change; ``edit`` may raise to refuse it."""
+        in between) and record the change (with ``reason`` when given: the guard's);
+        ``edit`` may raise to refuse it."""
         key, history = self.keys.deployment, self.keys.deployment_history
 
         def apply(pipe: redis.client.Pipeline) -> Policy:
@@ -180,6 +228,8 @@ class DeploymentStore:
                 "before": before.to_dict() if before else None,
                 "after": after.to_dict(),
             }
+            if reason is not None:
+                entry["reason"] = reason
             pipe.multi()
             pipe.set(key, json.dumps(after.to_dict()))
             pipe.lpush(history, json.dumps(entry))

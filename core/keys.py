@@ -155,6 +155,11 @@ class Keys:
         """The version's last measured accuracy (JSON)."""
         return f"{self.prefix}:accuracy:last:{version}"
 
+    def monitoring_history(self, version: str) -> str:
+        """The version's monitoring points (JSON: drift checks, measured accuracy), newest
+        first, capped (see :mod:`core.monitoring_records`)."""
+        return f"{self.prefix}:monitoring:history:{version}"
+
     @property
     def monitoring_window(self) -> str:
         """The newest logged predictions as columns (a binary blob)."""
@@ -170,6 +175,15 @@ class Keys:
     def deployment_history(self) -> str:
         """List of the policy's changes (JSON audit entries), newest first, capped."""
         return f"{self.prefix}:deployment:history"
+
+    def guard_counts(self, revision: int) -> str:
+        """Hash: the canary's finished predictions (``predictions``) and failed ones
+        (``failed``) under the policy's ``revision`` (the guard judges these)."""
+        return f"{self.prefix}:deployment:guard:{revision}"
+
+    def shadow_done(self, task_id: str) -> str:
+        """Set once a shadow task's predictions are logged (a redelivery logs nothing)."""
+        return f"{self.prefix}:shadow:done:{task_id}"
 
     # --- rate limits ---------------------------------------------------------------------
     def rate_limit(self, key_id: str) -> str:

@@ -21,6 +21,10 @@ JSON) and ``entry``, the JSON of a :class:`LogRecord`::
 Every prediction keeps its own id, ``<job id>-<number>`` (the instance's index in
 a prediction job, the row number in a batch): feedback joins on it.
 
+A shadow version's outputs (``"shadow": true``) keep the primary job's ``job_id``
+and ``numbers``, so the same id names the primary prediction and its shadow: a
+comparison report pairs them; feedback and its index follow the primary only.
+
 **Lengths are in predictions (rows), not entries.** ``LIFEBOAT_PREDICTION_LOG_MAXLEN``
 is the number of predictions kept: after an append the oldest entries are dropped
 while at least that many remain (so the log holds up to one entry more), and
@@ -47,6 +51,9 @@ SOURCE_PREDICTION = "prediction"  # logged by a prediction job
 SOURCE_BATCH = "batch"  # a batch job's sample
 
 APPEND = scripts.source("predlog_append")  # Lua: append_predictions(log, counter, maxlen, first)
+# Lua, whole: a shadow task's entries (the primary's ids, ``shadow`` true), appended once
+# per task however often its message is delivered (a marker set with NX in the same script)
+APPEND_ONCE = APPEND + scripts.source("predlog_append_once")
 INDEX = scripts.source("predlog_index")  # Lua: index predictions by id (core.feedback)
 _READ = scripts.source("predlog_read")
 
@@ -74,6 +81,7 @@ class LogRecord(msgspec.Struct):
     ts: float = 0.0
     source: str = SOURCE_PREDICTION
     tenant: str = ""  # of the job: only that tenant may give its predictions feedback
+    shadow: bool = False
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -94,6 +102,7 @@ class LogRecord(msgspec.Struct):
             ts=self.ts,
             source=self.source,
             tenant=self.tenant,
+            shadow=self.shadow,
         )
 
     def entries(self) -> list[LogEntry]:
@@ -124,6 +133,7 @@ def records(
     source: str = SOURCE_PREDICTION,
     ts: float | None = None,
     tenant: str = "",
+    shadow: bool = False,
 ) -> list[LogRecord]:
     """The log entries of a job's predictions, given as columns (split every ENTRY_ROWS)."""
     now = time.time() if ts is None else ts
@@ -141,6 +151,7 @@ def records(
                 ts=now,
                 source=source,
                 tenant=tenant,
+                shadow=shadow,
             )
         )
     return out

@@ -21,13 +21,18 @@ REQUEUE_STALE_TASK = "lifeboat.requeue_stale"
 CHECK_DRIFT_TASK = "lifeboat.check_drift"  # scheduled: drift, estimated and measured accuracy
 UPDATE_ACCURACY_TASK = "lifeboat.update_accuracy"  # after feedback: the accuracy gauges
 DELIVER_WEBHOOK_TASK = "lifeboat.deliver_webhook"  # a finished job to its callback URL
+SHADOW_PREDICT_TASK = "lifeboat.shadow_predict"  # a shadow version scores finished jobs again
+CHECK_GUARD_TASK = "lifeboat.check_guard"  # scheduled: end a canary failing past its guard
 
 PREDICTIONS_QUEUE = "predictions"
 BATCHES_QUEUE = "batches"
 REPORTS_QUEUE = "reports"
 # deliveries wait on other hosts: their own queue and worker, never in scoring's way
 WEBHOOKS_QUEUE = "webhooks"
-QUEUES = (PREDICTIONS_QUEUE, BATCHES_QUEUE, REPORTS_QUEUE, WEBHOOKS_QUEUE)
+# shadow scoring is off the response path: its own queue, consumed by the reports worker,
+# so it never takes a pool process a primary job is waiting for
+SHADOW_QUEUE = "shadow"
+QUEUES = (PREDICTIONS_QUEUE, BATCHES_QUEUE, REPORTS_QUEUE, WEBHOOKS_QUEUE, SHADOW_QUEUE)
 
 ROUTES = {
     PREDICT_TASK: PREDICTIONS_QUEUE,
@@ -39,6 +44,8 @@ ROUTES = {
     CHECK_DRIFT_TASK: REPORTS_QUEUE,
     UPDATE_ACCURACY_TASK: REPORTS_QUEUE,
     DELIVER_WEBHOOK_TASK: WEBHOOKS_QUEUE,
+    SHADOW_PREDICT_TASK: SHADOW_QUEUE,
+    CHECK_GUARD_TASK: REPORTS_QUEUE,
 }
 
 
@@ -61,6 +68,8 @@ def make_celery(settings: Settings) -> Celery:
         CHECK_DRIFT_TASK: "maintenance",
         UPDATE_ACCURACY_TASK: "maintenance",
         DELIVER_WEBHOOK_TASK: "maintenance",
+        SHADOW_PREDICT_TASK: "prediction",
+        CHECK_GUARD_TASK: "maintenance",
     }
     app.conf.update(
         task_serializer="json",
@@ -73,10 +82,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
         task_default_queue=PREDICTIONS_QUEUE,
-        task_routes={
-            name: {"queue": queue, "exchange": queue, "routing_key": queue}
-            for name, queue in ROUTES.items()
-        },
+        # a route names its queue only: Celery then publishes to the default exchange with
+        # the queue's name as routing key, and kombu's Redis transport pushes to the queue
+        # at once; naming the exchange made every publish read the exchange's bindings
+        # first (one SMEMBERS round trip per message, on the web's submit path)
+        task_routes={name: {"queue": queue} for name, queue in ROUTES.items()},
         # every task: a soft limit (SoftTimeLimitExceeded inside the task, which ends its
         # jobs cleanly) below a hard one (the pool process is killed)
         task_annotations={

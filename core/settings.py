@@ -13,6 +13,7 @@ from core.defaults import (
     DEFAULT_BATCH_PART_DECODED_BYTES,
     DEFAULT_BIND_HOST,
     DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS,
+    DEFAULT_GUARD_CHECK_SECONDS,
     DEFAULT_JOB_TTL,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_INSTANCES,
@@ -54,9 +55,8 @@ class Settings(BaseSettings):
     """Root of runtime files: uploads, results, reports (without ``storage_url``), metrics."""
 
     storage_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
-    """``s3://bucket/prefix``: uploads, batch results, reports and model versions (``models/``)
-    in S3-compatible storage (endpoint, region, credentials from the ``AWS_*`` variables);
-    unset: ``storage_root``, and model versions in ``models_dir``."""
+    """``s3://bucket/prefix``: stored files and model versions (``models/``) in S3-compatible
+    storage (endpoint, keys: ``AWS_*`` variables); unset: ``storage_root``, ``models_dir``."""
 
     storage_presign: bool = False
     """Answer a result or report download with a redirect to a presigned URL (S3 only)."""
@@ -104,9 +104,8 @@ class Settings(BaseSettings):
     """Lease of a claimed prediction job: re-queued by beat's sweeper when it runs out."""
 
     queued_lease_seconds: float = Field(DEFAULT_QUEUED_LEASE, gt=0)
-    """A queued job or batch part no worker has taken after this long is published again
-    by beat's sweeper (its message was lost, e.g. the web died before publishing it); each
-    further time it waits twice as long, up to 16 times this."""
+    """A queued job or batch part no worker has taken after this long (its message was lost)
+    is published again by beat's sweeper; each further time it waits twice as long, to 16x."""
 
     running_lease_seconds: float = Field(DEFAULT_RUNNING_LEASE, gt=0)
     """Lease of a running batch plan, batch part or report: its task renews it every third
@@ -147,8 +146,7 @@ class Settings(BaseSettings):
     stale jobs, sweeping batch files, the drift check, accuracy gauges)."""
 
     maintenance_soft_time_limit: int | None = Field(None, ge=1)
-    """Soft time limit, in seconds, of those tasks (below the hard one; unset: 90 % of it);
-    each runs again on its schedule."""
+    """Soft time limit, in seconds, of those tasks (unset: 90 % of the hard one)."""
 
     worker_grace_seconds: int = Field(DEFAULT_WORKER_GRACE, ge=2)
     """Seconds a stopping worker (SIGTERM) has: its running tasks finish, or are handed back
@@ -213,6 +211,12 @@ class Settings(BaseSettings):
     flower_port: int = 5555
     """Port of Flower started by ``make run``."""
 
+    flower_url: str = "http://127.0.0.1:5555"
+    """Where the console links to Flower ("" hides the link)."""
+
+    grafana_url: str = "http://127.0.0.1:3000"
+    """Where the console links to Grafana ("" hides the link)."""
+
     exporter_port: int = 9808
     """Port of celery-exporter started by ``make run``."""
 
@@ -221,8 +225,7 @@ class Settings(BaseSettings):
     schedule, the logs, supervisord's configuration and socket, the API key files."""
 
     redis_appendfsync: Literal["everysec", "always"] = "everysec"
-    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file (what
-    a machine's crash loses in each mode: the README's Configuration section)."""
+    """When make run's (and compose's) Redis fsyncs its append-only file (README: Configuration)."""
 
     web_host: str = DEFAULT_BIND_HOST
     """Address gunicorn binds (0.0.0.0 or the host's own address to serve other hosts)."""
@@ -233,8 +236,9 @@ class Settings(BaseSettings):
     web_workers: int = Field(2, ge=1)
     """gunicorn worker processes."""
 
-    web_connections: int = Field(1000, ge=10)
-    """Concurrent connections per gunicorn (gevent) worker; long-polls each hold one."""
+    web_connections: int = Field(4_000, ge=10)
+    """Concurrent connections per gunicorn (gevent) worker; a waiting long-poll holds one
+    (~25 KB of memory: 2,000 fit in one process, however the kernel spreads them)."""
 
     report_min_rows: int = Field(100, ge=2)
     """Fewest rows of current data a drift or performance report accepts (fewer: 422)."""
@@ -244,6 +248,9 @@ class Settings(BaseSettings):
 
     drift_check_interval_seconds: float = Field(300.0, gt=0)
     """Seconds between two scheduled drift checks (Celery beat)."""
+
+    guard_check_seconds: float = Field(DEFAULT_GUARD_CHECK_SECONDS, gt=0)
+    """Seconds between two checks of the canary's guard (Celery beat)."""
 
     drift_check_window: int = Field(10_000, ge=10)
     """Most recent logged predictions (all versions together) a scheduled drift check reads."""
@@ -275,16 +282,14 @@ class Settings(BaseSettings):
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""
 
     rate_limit_enabled: bool = True
-    """Limit each API key's request rate (shared by every web process and host, in Redis).
-    Public routes (``/health``, ``/ready``, ``/metrics``, ``/docs``, ``/openapi.json``) and
-    requests without an API key are never limited."""
+    """Limit each API key's request rate (shared by every web process and host, in Redis);
+    public routes and requests without an API key are never limited."""
 
     rate_limit_per_second: float = Field(DEFAULT_RATE_LIMIT_PER_SECOND, gt=0)
     """Requests per second an API key may sustain, unless the key sets its own rate."""
 
     rate_limit_burst_seconds: int = Field(DEFAULT_RATE_LIMIT_BURST_SECONDS, ge=1)
-    """Seconds of its rate a key may send at once: its bucket holds rate x this many requests
-    (rounded down, at least one)."""
+    """Seconds of its rate a key may send at once (its bucket: rate x this, at least one)."""
 
     def job_ttl(self, job_type: str) -> int:
         """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""
@@ -306,8 +311,7 @@ class Settings(BaseSettings):
         return soft if soft is not None else max(1, min(hard - 1, int(hard * SOFT_LIMIT_SHARE)))
 
     auth_cache_seconds: float = Field(1.0, gt=0, le=1.0)
-    """Seconds a web process trusts an API key it has verified before asking Redis again: a
-    revoked key is refused by every process within this (at most 1 s)."""
+    """Seconds a web process trusts a verified API key: a revoked one is refused within this."""
 
     tenant_max_active_jobs: int = Field(DEFAULT_TENANT_MAX_ACTIVE_JOBS, ge=1)
     """Queued + running jobs a tenant may have (more: 429); an API key may set its own."""
@@ -331,12 +335,10 @@ class Settings(BaseSettings):
     """Comma-separated hosts a callback URL may name over http or at a private address."""
 
     bootstrap_admin_key: SecretStr | None = None
-    """An admin API key the web makes sure exists when it starts (compose sets it from
-    ``.env``, ``make run`` from ``var/api-key``); a revoked one stays revoked."""
+    """An admin API key the web makes at start if missing (compose: ``.env``; make run: a file)."""
 
     bootstrap_metrics_key: SecretStr | None = None
-    """A key with the ``metrics`` scope the web makes sure exists when it starts (what
-    Prometheus scrapes ``/metrics`` with, from its credentials file)."""
+    """A ``metrics``-scoped key the web makes sure exists at start (Prometheus scrapes with it)."""
 
     bootstrap_tenant: str = Field("ops", pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
     """Tenant of the bootstrap keys."""

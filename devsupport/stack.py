@@ -28,7 +28,7 @@ from devsupport.redis_server import RedisServer
 WEB_START_TIMEOUT = 30.0  # seconds gunicorn has to answer /health
 WORKER_START_TIMEOUT = 90.0  # seconds a worker has to serve /metrics, and its children the model
 DEFAULT_QUEUES = (
-    "predictions,batches,reports,webhooks"  # one worker for everything, unlike production
+    "predictions,batches,reports,webhooks,shadow"  # one worker for everything, unlike production
 )
 ADMIN_KEY_ENV = "LIFEBOAT_BOOTSTRAP_ADMIN_KEY"  # the web makes this admin key when it starts
 METRICS_KEY_ENV = "LIFEBOAT_BOOTSTRAP_METRICS_KEY"  # and this key with the metrics scope
@@ -95,11 +95,14 @@ class Stack:
         concurrency: int = 2,
         extra_env: dict[str, str] | None = None,
         queues: str = DEFAULT_QUEUES,
+        name: str = "worker",
     ) -> Proc:
+        """A worker consuming ``queues``; a second one needs its own ``name`` and
+        ``LIFEBOAT_WORKER_METRICS_PORT`` (in ``extra_env``)."""
         env = {**self.env, **(extra_env or {})}
         cmd = worker_command(queues, concurrency, f"test-{free_port()}@%h")
-        proc = start("worker", cmd, env, self.logdir)
-        self.procs["worker"] = proc
+        proc = start(name, cmd, env, self.logdir)
+        self.procs[name] = proc
         metrics = f"http://{LOOPBACK}:{env['LIFEBOAT_WORKER_METRICS_PORT']}/metrics"
         wait_for_worker(proc, metrics, concurrency, WORKER_START_TIMEOUT)
         return proc

@@ -23,7 +23,8 @@ Two workers, as in production: the scoring worker (queues ``predictions`` and
 ``batches``) whose pool processes stay lean (numpy and pyarrow, no scikit-learn),
 and the reports worker (queue ``reports``: Evidently, pandas, scikit-learn) with
 one pool process and its own metrics port; it also delivers webhooks (queue
-``webhooks``), which wait on other hosts and so never hold up scoring.
+``webhooks``), which wait on other hosts and so never hold up scoring, and scores for
+shadow versions (queue ``shadow``), off the response path.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def app_processes(settings: Settings, var: Path = VAR) -> list[tuple[str, str]]:
             "reports",
             f"env LIFEBOAT_WORKER_METRICS_PORT={settings.reports_worker_metrics_port} "
             "LIFEBOAT_WORKER_MAX_MEMORY_MB=0 "
-            f"{celery} worker -Q reports,webhooks --loglevel=INFO --concurrency=1 "
+            f"{celery} worker -Q reports,webhooks,shadow --loglevel=INFO --concurrency=1 "
             "--hostname=reports@%h",
         ),
         ("beat", f"{celery} beat --loglevel=INFO --schedule={shlex.quote(str(schedule))}"),

@@ -1,7 +1,8 @@
 """Every Prometheus metric of Lifeboat, defined once.
 
 Names carry their unit; labels are low-cardinality only (model version, class,
-route template, job type, status, feature name) — never job ids or client data.
+route template, job type, status, feature name, role: primary or shadow) — never job
+ids or client data.
 The ``ml_*`` names are kept from the seed project so its dashboards keep working.
 """
 
@@ -67,6 +68,7 @@ BATCH_PARTS: Counter
 LEASES_EXPIRED: Counter
 BEAT_TASK_LAST_RUN: Gauge
 BEAT_TASK_INTERVAL: Gauge
+GUARD_ROLLBACKS: Counter
 QUEUE_BACKLOG_PER_WORKER: Gauge
 QUEUE_OLDEST_MESSAGE_AGE: Gauge
 QUEUE_WORKERS: Gauge
@@ -80,24 +82,26 @@ def _create() -> dict[str, Any]:
         # --- model ----------
         "PREDICTIONS": Counter(
             "ml_predictions_total",
-            "Predictions made (one per scored row).",
-            ["model_version", "prediction_class"],
+            "Predictions made (one per scored row), by the version that answered (role"
+            " primary) or a shadow version scoring the same instances (role shadow).",
+            ["model_version", "prediction_class", "role"],
         ),
         "PREDICTION_LATENCY": Histogram(
             "ml_prediction_latency_seconds",
             "Time of one model call (all rows scored together).",
-            ["model_version"],
+            ["model_version", "role"],
             buckets=LATENCY_BUCKETS,
         ),
         "PREDICTION_ERRORS": Counter(
             "ml_prediction_errors_total",
-            "Jobs or rows that could not be scored, by error type.",
-            ["error_type"],
+            "Jobs that could not be scored, by error type, model version and role (a shadow"
+            " version's failures count here with role shadow; their jobs succeed).",
+            ["model_version", "error_type", "role"],
         ),
         "PREDICTION_CONFIDENCE": Histogram(
             "ml_prediction_confidence",
             "Probability of the predicted class.",
-            ["prediction_class"],
+            ["model_version", "prediction_class", "role"],
             buckets=CONFIDENCE_BUCKETS,
         ),
         "MICROBATCH_JOBS": Histogram(
@@ -225,6 +229,12 @@ def _create() -> dict[str, Any]:
             "Seconds between two runs of a beat-scheduled task.",
             ["task"],
             multiprocess_mode="max",
+        ),
+        # --- deployment ----------
+        "GUARD_ROLLBACKS": Counter(
+            "lifeboat_deployment_guard_rollbacks_total",
+            "Canaries ended by their guard (error rate or measured accuracy past a threshold).",
+            ["model_version"],
         ),
         # --- autoscaling signals (core/backlog.py; the web sets them when /metrics is read) ---
         "QUEUE_BACKLOG_PER_WORKER": Gauge(

@@ -9,17 +9,20 @@ import redis
 from flask import Flask, Response, g, request
 
 from core import stores
+from core.policy_cache import PolicyCache
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from telemetry import metrics
-from web import auth, errors, headers, rate_limits
+from web import auth, console, errors, headers, rate_limits
 from web.api.document import UNDOCUMENTED_ENDPOINTS
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.routes import MODULES
-from web.routing import PolicyCache
 from web.services import Services
 from web.waiting import CompletionWaiter
+
+REDIS_CONNECTIONS = 64  # Redis connections the requests of one web process share at most
+REDIS_POOL_WAIT = 5.0  # seconds a request waits for a free Redis connection (then 503)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,8 +32,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_json_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    pool = redis.ConnectionPool.from_url(
-        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    # at most REDIS_CONNECTIONS per process: thousands of requests arriving at once
+    # (long-polls) take turns on them instead of each opening a connection (2,000 at once
+    # overflowed Redis's accept backlog: connect timeouts, 503s, seconds of delay)
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=30,
     )
     client = redis.Redis(connection_pool=pool)
     store = stores.job_store(settings, client)
@@ -53,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     for module in MODULES:
         app.register_blueprint(module.bp)
+    app.register_blueprint(console.bp)
     errors.register(app)
     headers.init_app(app)
     _instrument(app)

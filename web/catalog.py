@@ -8,10 +8,10 @@ from typing import Any
 
 from core.deployment import Routing, choose
 from core.errors import InvalidRequest, NoModelInstalled
+from core.policy_cache import PolicyCache
 from ml.errors import ModelNotFound
 from ml.registry import MODEL_FILE, Registry
 from ml.schema import FeatureSchema
-from web.routing import PolicyCache
 
 DEFAULT_REFRESH_SECONDS = 2.0  # how stale the web's idea of the default version may be
 

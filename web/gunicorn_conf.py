@@ -2,7 +2,8 @@
 
 gevent workers let a long-poll wait without holding an OS thread, so a thousand
 waiting clients do not starve other requests. The metrics directory is wiped
-when the arbiter starts and a dead worker's live gauges are dropped. The API keys the
+when the arbiter starts and a dead worker's live gauges are dropped; each worker sends a
+response's header block with its body (``web/server.py``). The API keys the
 settings name (``LIFEBOAT_BOOTSTRAP_*_KEY``) are made then too, if missing.
 """
 
@@ -12,6 +13,7 @@ from core.apikeys.bootstrap import ensure_bootstrap_keys
 from core.settings import get_settings
 from telemetry.multiprocess import mark_dead, prepare
 from web.limits import MAX_REQUEST_LINE_BYTES
+from web.server import install as install_one_send_responses
 
 _settings = get_settings()
 
@@ -33,6 +35,10 @@ def on_starting(server) -> None:
     base = _settings.metrics_dir or _settings.storage_root / "metrics"
     prepare(base / f"web-{_settings.web_port}", wipe=True)
     ensure_bootstrap_keys(_settings)  # before any worker answers a request
+
+
+def post_fork(_server, _worker) -> None:
+    install_one_send_responses()  # a response's header block and body in one send
 
 
 def child_exit(server, worker) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from celery import Celery
@@ -67,6 +69,45 @@ class Services:
                 self.celery.send_task(DELIVER_WEBHOOK_TASK, args=[job_id])
             except (OperationalError, OSError):
                 log.exception("the webhook of job %s could not be queued", job_id)
+
+    @contextmanager
+    def watching(self, job_id: str, seconds: float) -> Iterator[threading.Event | None]:
+        """Register a wait for a job about to be written (None without ``seconds``).
+
+        Registered before the record exists: a queued prediction job can be claimed by
+        another task (micro-batching) and finish before its own message is published."""
+        if seconds <= 0:
+            yield None
+            return
+        with self.waiter.watch(job_id) as done:
+            yield done
+
+    def publish_and_wait(
+        self,
+        task: str,
+        record: Job,
+        seconds: float,
+        done: threading.Event | None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Publish the task of a job just written (``record``, as written) and wait for it
+        up to ``seconds`` on ``done`` (from :meth:`watching`, entered before the job was
+        written): no completion can be missed, so the record is the job's state until a
+        wake-up (no read first)."""
+        self.publish(task, record.id, idempotency_key)
+        if done is None or seconds <= 0:
+            return record
+        return self._until_terminal(record, done, time.monotonic() + seconds)
+
+    def read_and_wait(self, job_id: str, seconds: float, check: Callable[[Job], Job]) -> Job:
+        """The job (``check`` sees it first and may refuse it: another tenant's job is never
+        waited for), as soon as it is terminal or after ``seconds``. The wait is registered
+        before the one read, so a job still running costs a read now and one when it ends."""
+        if seconds <= 0:
+            return check(self.store.get(job_id))
+        with self.waiter.watch(job_id) as done:
+            job = check(self.store.get(job_id))
+            return self._until_terminal(job, done, time.monotonic() + seconds)
 
     def wait(self, job_id: str, seconds: float) -> Job:
         """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""

@@ -1,7 +1,8 @@
 """Beat's schedule, and the proof that its tasks run: each task's last-run time and interval.
 
-Beat publishes three housekeeping tasks: the sweep of expired leases (the
-at-least-once safety net), the sweep of expired batch files and the scheduled drift check. A
+Beat publishes four housekeeping tasks: the sweep of expired leases (the
+at-least-once safety net), the sweep of expired batch files, the scheduled drift check
+and the check of the canary's guard. A
 task that stops running breaks nothing at once, so each one, when it completes,
 sets ``lifeboat_beat_task_last_run_timestamp_seconds{task}`` and
 ``lifeboat_beat_task_interval_seconds{task}``; the ``BeatTaskLate`` alert fires
@@ -17,7 +18,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.jobs import JobStatus, JobType
-from core.queue import CHECK_DRIFT_TASK, REQUEUE_STALE_TASK, ROUTES, SWEEP_BATCH_FILES_TASK
+from core.queue import (
+    CHECK_DRIFT_TASK,
+    CHECK_GUARD_TASK,
+    REQUEUE_STALE_TASK,
+    ROUTES,
+    SWEEP_BATCH_FILES_TASK,
+)
 from core.settings import Settings
 from telemetry import metrics
 
@@ -28,6 +35,7 @@ def intervals(settings: Settings) -> dict[str, float]:
         REQUEUE_STALE_TASK: settings.lease_sweep_seconds,
         SWEEP_BATCH_FILES_TASK: settings.batch_sweep_seconds,
         CHECK_DRIFT_TASK: settings.drift_check_interval_seconds,
+        CHECK_GUARD_TASK: settings.guard_check_seconds,
     }
 
 
@@ -37,6 +45,7 @@ def schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         REQUEUE_STALE_TASK: "requeue-stale-jobs",
         SWEEP_BATCH_FILES_TASK: "sweep-batch-files",
         CHECK_DRIFT_TASK: "check-drift",
+        CHECK_GUARD_TASK: "check-canary-guard",
     }
     return {
         names[task]: {"task": task, "schedule": seconds}

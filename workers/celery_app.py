@@ -50,6 +50,7 @@ app.conf.imports = (
     "workers.monitoring.tasks",
     "workers.leases.tasks",
     "workers.webhooks.tasks",
+    "workers.deployment.tasks",
     "workers.signals",
     "workers.shutdown",  # before the pool forks: its shared stop flag must be inherited
     "workers.presence",  # after shutdown: its grace timer starts before the withdrawal

@@ -15,6 +15,7 @@ from celery import current_app
 from core import stores
 from core.jobs import JobStore, JobType
 from core.keys import Keys
+from core.policy_cache import PolicyCache
 from core.queue import DELIVER_WEBHOOK_TASK
 from core.settings import Settings, get_settings
 
@@ -60,6 +61,11 @@ class Runtime:
         return self.memo(
             key, lambda: stores.job_store(self.settings, self.redis, job_type, publish_webhooks)
         )
+
+    @cached_property
+    def policies(self) -> PolicyCache:
+        """The traffic policy (shadow versions, the canary's guard), re-read every 0.5 s."""
+        return PolicyCache(stores.deployment(self.settings, self.redis))
 
     @cached_property
     def registry(self) -> Registry:

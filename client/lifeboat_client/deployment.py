@@ -25,11 +25,14 @@ class Deployment:
 
     default: str
     canary: Canary | None
-    shadow: list[str]
+    shadow: list[str]  # each scores every prediction job again, logged as shadow
     previous_default: str | None  # what a rollback makes the default again
     revision: int
     updated_at: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    # the canary's automatic rollback: max_error_rate, min_accuracy, min_predictions,
+    # min_labelled (None: none)
+    guard: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Deployment:
@@ -42,6 +45,7 @@ class Deployment:
             revision=int(d.get("revision") or 0),
             updated_at=moment(d.get("updated_at")),
             raw=d,
+            guard=d.get("guard"),
         )
 
 
@@ -50,11 +54,12 @@ class DeploymentChange:
     """One entry of the policy's audit list."""
 
     at: datetime | None
-    action: str  # set, promote or rollback
-    who: dict[str, str]  # key_id and tenant of the key that made it
+    action: str  # set, promote, rollback or guard (the canary's automatic rollback)
+    who: dict[str, str]  # key_id and tenant of the key that made it (key_id "guard")
     before: Deployment | None
     after: Deployment
     raw: dict[str, Any] = field(repr=False, compare=False)
+    reason: str | None = None  # why the guard ended the canary
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> DeploymentChange:
@@ -65,6 +70,7 @@ class DeploymentChange:
             before=Deployment.from_json(d["before"]) if d.get("before") else None,
             after=Deployment.from_json(d["after"]),
             raw=d,
+            reason=d.get("reason"),
         )
 
 
@@ -73,8 +79,13 @@ def get_deployment() -> Call:
     return Call("GET", "deployment")
 
 
-def put_deployment(default: str, canary: tuple[str, float] | None, shadow: Iterable[str]) -> Call:
-    body: dict[str, Any] = {"default": default, "shadow": list(shadow)}
+def put_deployment(
+    default: str,
+    canary: tuple[str, float] | None,
+    shadow: Iterable[str],
+    guard: dict[str, Any] | None = None,
+) -> Call:
+    body: dict[str, Any] = {"default": default, "shadow": list(shadow), "guard": guard}
     body["canary"] = {"version": canary[0], "share": canary[1]} if canary else None
     return Call("PUT", "deployment", json=body)
 
@@ -108,10 +119,15 @@ class DeploymentMethods:
         *,
         canary: tuple[str, float] | None = None,
         shadow: Iterable[str] = (),
+        guard: dict[str, Any] | None = None,
     ) -> Deployment:
         """Replace the policy: ``canary=("v2", 0.1)`` sends 10 % of requests naming no
-        version to v2 (by a stable hash of their first instance's id, when it has one)."""
-        return Deployment.from_json(self._json(put_deployment(default, canary, shadow)))
+        version to v2 (by a stable hash of their first instance's id, when it has one);
+        ``shadow=["v3"]`` has v3 score every prediction job again, off the response path;
+        ``guard={"max_error_rate": 0.05, "min_accuracy": 0.7}`` ends the canary
+        automatically past either threshold."""
+        call = put_deployment(default, canary, shadow, guard)
+        return Deployment.from_json(self._json(call))
 
     def promote(self, version: str) -> Deployment:
         """Make ``version`` the default (the old one is kept for :meth:`rollback`)."""
@@ -143,9 +159,11 @@ class AsyncDeploymentMethods:
         *,
         canary: tuple[str, float] | None = None,
         shadow: Iterable[str] = (),
+        guard: dict[str, Any] | None = None,
     ) -> Deployment:
         """Replace the policy (see :meth:`DeploymentMethods.set_deployment`)."""
-        return Deployment.from_json(await self._json(put_deployment(default, canary, shadow)))
+        call = put_deployment(default, canary, shadow, guard)
+        return Deployment.from_json(await self._json(call))
 
     async def promote(self, version: str) -> Deployment:
         """Make ``version`` the default (the old one is kept for :meth:`rollback`)."""

@@ -76,6 +76,7 @@ class Job:
     result_json: bytes | None = None  # the result as stored: decoded only when asked for
     error: dict[str, Any] | None = None
     params_json: bytes | None = None  # the inputs as stored (1000 instances): decoded on demand
+    input: dict[str, Any] | None = None  # what the resource shows of the inputs (kept at finish)
     owner: str | None = None  # the worker task that claimed it
     node: str | None = None  # the worker (Celery node name) that claimed it last: its host
     fingerprint: str | None = None
@@ -131,6 +132,7 @@ class Job:
             result_json=result_json or None,
             error=decode(h["error"]) if h.get("error") else None,
             params_json=params_json or None,
+            input=decode(h["input"]) if h.get("input") else None,
             owner=h.get("owner") or None,
             node=h.get("node") or None,
             fingerprint=h.get("fingerprint") or None,

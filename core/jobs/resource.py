@@ -6,10 +6,16 @@ from typing import Any
 
 import msgspec
 
-from core.jobs.model import Job
+from core.jobs.model import Job, JobType
 from core.timestamps import iso
 
 API_BASE = "/api/v1"  # where the job resources live
+# what a job shows of its inputs, by type: names and sizes, never the paths of stored files
+INPUT_FIELDS = {
+    JobType.BATCH: ("filename", "format", "bytes", "id_column"),
+    JobType.DRIFT_REPORT: ("source", "window"),
+    JobType.PERFORMANCE_REPORT: ("source", "window"),
+}
 
 
 def job_resource(job: Job, base_path: str = API_BASE, *, raw: bool = False) -> dict[str, Any]:
@@ -32,6 +38,7 @@ def job_resource(job: Job, base_path: str = API_BASE, *, raw: bool = False) -> d
         "model_version": job.model_version,
         "routing": job.routing,
         "progress": {"done": job.progress_done, "total": job.progress_total},
+        "input": input_summary(job),
         "result": result,
         "error": job.error,
         "tenant": job.tenant,
@@ -40,8 +47,23 @@ def job_resource(job: Job, base_path: str = API_BASE, *, raw: bool = False) -> d
     }
 
 
+def stored_input(job_type: JobType, params: dict[str, Any]) -> dict[str, Any] | None:
+    """What a job's record keeps of its inputs for its resource, past its finish (which
+    drops the inputs themselves); None for a prediction (its count is its progress total)."""
+    fields = INPUT_FIELDS.get(job_type)
+    return {name: params[name] for name in fields if name in params} if fields else None
+
+
+def input_summary(job: Job) -> dict[str, Any]:
+    """What the job was asked to work on: a prediction's instance count, a batch's file, a
+    report's current data."""
+    if job.type is JobType.PREDICTION:
+        return {"instances": job.progress_total}
+    return job.input or {}
+
+
 def job_summary(job: Job, base_path: str = API_BASE) -> dict[str, Any]:
-    """A job as a listing shows it: everything but the result (read from the job itself)."""
+    """A job as a listing shows it: everything but its input and result (read the job)."""
     resource = job_resource(job, base_path)
-    del resource["result"]
+    del resource["input"], resource["result"]
     return resource

@@ -12,12 +12,14 @@ the log holds each prediction exactly once.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from redis.exceptions import NoScriptError
 
 from core import prediction_log
 from core.jobs.base import StoreBase
-from core.jobs.model import ClaimOutcome, Outcome, encode
+from core.jobs.model import ClaimOutcome, Job, Outcome, encode
 
 DEFAULT_MAX_ATTEMPTS = 3  # times a job may be taken before it is poison
 
@@ -66,7 +68,30 @@ class Transitions(StoreBase):
         split); and the ids of the jobs among them already taken ``max_attempts`` times,
         not claimed (poison: the caller fails them). Each claimed record keeps ``node``.
         """
-        taken, poisoned = self.script("job_claim_batch")(
+        jobs, poisoned = self.claim_jobs(
+            owner,
+            job_ids,
+            lease=lease,
+            max_jobs=max_jobs,
+            max_rows=max_rows,
+            max_attempts=max_attempts,
+            node=node,
+        )
+        return [j.id for j in jobs], poisoned
+
+    def claim_jobs(
+        self,
+        owner: str,
+        job_ids: Sequence[str],
+        *,
+        lease: float,
+        max_jobs: int,
+        max_rows: int,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        node: str = "",
+    ) -> tuple[list[Job], list[str]]:
+        """:meth:`claim_batch` with the claimed jobs' records, read by the same script."""
+        _ids, poisoned, records = self.script("job_claim_batch")(
             keys=[self.pending_key, self.keys.claims(owner), self.leases_key],
             args=[
                 owner,
@@ -81,7 +106,8 @@ class Transitions(StoreBase):
                 *job_ids,
             ],
         )
-        return [g.decode() for g in taken], [g.decode() for g in poisoned]
+        jobs = [Job.from_hash(dict(zip(r[::2], r[1::2], strict=True))) for r in records]
+        return jobs, [g.decode() for g in poisoned]
 
     def set_progress(self, job_id: str, done: int, total: int) -> bool:
         return bool(self.script("job_progress")(keys=[self.key(job_id)], args=[done, total]))
@@ -91,9 +117,7 @@ class Transitions(StoreBase):
 
     def finish_many(self, outcomes: Sequence[Outcome]) -> list[bool]:
         """Finish several jobs in one round trip; True where this call finished the job."""
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_finishes(pipe, outcomes)
-        got = pipe.execute()
+        got = self._finish_in_pipeline(outcomes)
         self.announce([o.job_id for o in outcomes], got)
         return [bool(r) for r in got]
 
@@ -102,40 +126,70 @@ class Transitions(StoreBase):
 
         Returns which jobs this call finished and the predictions in the log.
         """
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_finishes(pipe, outcomes)
-        pipe.delete(self.keys.claims(owner))
-        pipe.get(self.keys.prediction_log_rows)
-        got = pipe.execute()
+        got = self._finish_in_pipeline(
+            outcomes,
+            lambda pipe: pipe.delete(self.keys.claims(owner)).get(self.keys.prediction_log_rows),
+        )
         self.announce([o.job_id for o in outcomes], got[: len(outcomes)])
         return [bool(r) for r in got[: len(outcomes)]], int(got[-1] or 0)
 
-    def _queue_finishes(self, pipe: Any, outcomes: Sequence[Outcome]) -> None:
-        now = repr(time.time())
+    def _finish_in_pipeline(
+        self, outcomes: Sequence[Outcome], then: Callable[[Any], Any] | None = None
+    ) -> list[Any]:
+        """Run the finish script for every outcome (and ``then``'s commands) in one round trip.
+
+        The script is called by its SHA (``EVALSHA``) in the pipeline: redis-py's
+        ``Script`` in a pipeline asks ``SCRIPT EXISTS`` before every execute, one more round
+        trip per finished batch. A script Redis does not hold (restarted, flushed) answers
+        ``NOSCRIPT`` without running, so those finishes (and only those) run again once it
+        is loaded, and ``then``'s commands after them: each job still finishes once, and
+        its answer says whether this call did.
+        """
         finish = self.script("job_finish")
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_finishes(pipe, outcomes, finish.sha)
+        if then is not None:
+            then(pipe)
+        got = pipe.execute(raise_on_error=False)
+        missing = [i for i, r in enumerate(got[: len(outcomes)]) if isinstance(r, NoScriptError)]
+        if missing:  # run again after those, and ``then``'s commands read afresh
+            self.redis.script_load(finish.script)
+            pipe = self.redis.pipeline(transaction=False)
+            self._queue_finishes(pipe, [outcomes[i] for i in missing], finish.sha)
+            if then is not None:
+                then(pipe)
+            again = pipe.execute(raise_on_error=False)
+            for i, answer in zip(missing, again, strict=False):
+                got[i] = answer
+            got[len(outcomes) :] = again[len(missing) :]
+        for r in got:
+            if isinstance(r, Exception):
+                raise r
+        return got
+
+    def _queue_finishes(self, pipe: Any, outcomes: Sequence[Outcome], sha: str) -> None:
+        now = repr(time.time())
         for o in outcomes:
             result = encode(o.result) if o.result is not None else b""
             result_key = self.keys.job_result(o.job_id) if len(result) > RESULT_INLINE_BYTES else ""
-            finish(
-                keys=[
-                    self.key(o.job_id),
-                    self.done_channel,
-                    self.keys.prediction_log,
-                    self.keys.prediction_log_rows,
-                    self.leases_key,
-                    result_key,
-                ],
-                args=[
-                    o.status.value,
-                    now,
-                    result,
-                    encode(o.error) if o.error is not None else "",
-                    self.ttl,
-                    self.log_maxlen,
-                    o.job_id,
-                    o.stored_bytes,
-                    *self.quota_args(),
-                    *prediction_log.append_args(o.log_records),
-                ],
-                client=pipe,
-            )
+            keys = [
+                self.key(o.job_id),
+                self.done_channel,
+                self.keys.prediction_log,
+                self.keys.prediction_log_rows,
+                self.leases_key,
+                result_key,
+            ]
+            args = [
+                o.status.value,
+                now,
+                result,
+                encode(o.error) if o.error is not None else "",
+                self.ttl,
+                self.log_maxlen,
+                o.job_id,
+                o.stored_bytes,
+                *self.quota_args(),
+                *prediction_log.append_args(o.log_records),
+            ]
+            pipe.evalsha(sha, len(keys), *keys, *args)

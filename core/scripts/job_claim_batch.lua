@@ -6,7 +6,8 @@
 -- KEYS[1] pending list, KEYS[2] claims set of this owner, KEYS[3] leases zset
 -- ARGV: owner, now, lease, max_jobs, max_rows, job key prefix, ttl, max attempts, node (the
 -- claiming worker's name, kept in each job's `node`: which host ran it), then the task's job ids
--- Returns {claimed ids, poisoned ids}.
+-- Returns {claimed ids, poisoned ids, each claimed job's record as HGETALL gives it (in
+-- the order of the ids)}: the task reads no record after claiming.
 local owner, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_jobs, max_rows, prefix = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local max_attempts, node = tonumber(ARGV[8]), ARGV[9]
@@ -55,4 +56,6 @@ while n < max_jobs and rows < max_rows do
   end
 end
 if n > 0 then redis.call('EXPIRE', KEYS[2], ARGV[7]) end
-return {taken, poisoned}
+local records = {}
+for i, id in ipairs(taken) do records[i] = redis.call('HGETALL', prefix .. id) end
+return {taken, poisoned, records}

@@ -46,10 +46,10 @@ stats="+info +slowlog|get +slowlog|len +latency|latest +dbsize
 
 # --- keys and channels -----------------------------------------------------------------
 # Celery's queues alone (and their priority variants): what KEDA may read.
-queue_keys="~predictions* ~batches* ~reports* ~webhooks*"
+queue_keys="~predictions* ~batches* ~reports* ~webhooks* ~shadow*"
 # Celery's keys: queues (and their priority variants), kombu's bindings and unacked
 # messages, the event queues of Flower and celery-exporter, remote-control reply queues.
-celery_keys="~predictions* ~batches* ~reports* ~webhooks* ~_kombu.* ~unacked* ~celeryev.* ~*.pidbox*"
+celery_keys="~predictions* ~batches* ~reports* ~webhooks* ~shadow* ~_kombu.* ~unacked* ~celeryev.* ~*.pidbox*"
 # Broadcasts (kombu's fanout exchanges): remote control (ping, inspect) and task/worker
 # events. kombu PSUBSCRIBEs patterns ("/0.celeryev/*", "/0.celeryev/worker.*"), which
 # an ACL matches literally: database 0, as in every LIFEBOAT_REDIS_URL of the stack.

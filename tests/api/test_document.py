@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from web import console
 from web.api.document import IGNORED_METHODS, UNDOCUMENTED_ENDPOINTS, openapi_path
 
 METHODS = {"get", "put", "post", "delete", "patch"}
@@ -35,9 +36,12 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed(
     assert sorted(documented(doc) - routed(app)) == []
 
 
-def test_the_undocumented_endpoints_are_only_swagger_uis_files(app: Flask) -> None:
+def test_the_undocumented_endpoints_are_only_swagger_uis_files_and_the_console(
+    app: Flask,
+) -> None:
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert endpoints & UNDOCUMENTED_ENDPOINTS == {"docs.static"}
+    assert endpoints & UNDOCUMENTED_ENDPOINTS == {"docs.static", *console.ENDPOINTS}
+    assert {e for e in endpoints if e.startswith("console.")} == console.ENDPOINTS
 
 
 def test_the_cancel_operation_is_post_and_delete_is_its_deprecated_alias(

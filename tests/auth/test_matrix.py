@@ -40,6 +40,12 @@ SCOPE_TABLE: dict[tuple[str, str], tuple[str, bool]] = {
     ("GET", "/docs"): (PUBLIC, False),
     ("GET", "/docs/assets/<path:filename>"): (PUBLIC, False),
     ("GET", "/metrics"): ("metrics", False),
+    # the console's pages and files: no data in them (their scripts call the API with a key)
+    ("GET", "/console/"): (PUBLIC, False),
+    ("GET", "/console/<name>"): (PUBLIC, False),
+    ("GET", "/console/jobs/<job_id>"): (PUBLIC, False),
+    ("GET", "/console/report-frame"): (PUBLIC, False),
+    ("GET", "/console/static/<path:filename>"): (PUBLIC, False),
     ("POST", "/api/v1/predictions"): ("predict", False),
     ("POST", "/api/v1/batches"): ("batch", False),
     ("POST", "/api/v1/reports"): ("report", False),
@@ -101,6 +107,11 @@ def success(world: World, method: str, route: str, http: KeyedHTTP) -> Any:
     calls: dict[tuple[str, str], Callable[[], Any]] = {
         ("GET", "/docs/assets/<path:filename>"): lambda: http.get(
             url("/docs/assets/css/swagger-ui.css")
+        ),
+        ("GET", "/console/<name>"): lambda: http.get(url("/console/predict")),
+        ("GET", "/console/jobs/<job_id>"): lambda: http.get(url(f"/console/jobs/{jobs['batch']}")),
+        ("GET", "/console/static/<path:filename>"): lambda: http.get(
+            url("/console/static/console.css")
         ),
         ("POST", "/api/v1/predictions"): lambda: http.post(
             url("/api/v1/predictions"), json={"instances": [PASSENGER]}

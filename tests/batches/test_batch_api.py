@@ -81,6 +81,26 @@ def test_a_batch_split_across_workers_equals_direct_scoring_in_input_order(
     ]
 
 
+def test_a_batch_job_shows_its_input_file_but_not_where_it_is_stored(stack: Stack) -> None:
+    body = to_csv(rows(20))
+    resp = stack.http.post(
+        stack.url("/api/v1/batches"),
+        files={"file": ("passengers.csv", body, "text/csv")},
+        data={"id_column": "passenger"},
+        timeout=30,
+    )
+    assert resp.status_code == 202, resp.text
+    job = stack.http.get(stack.url(f"/api/v1/jobs/{resp.json()['id']}"), timeout=10).json()
+    assert job["input"] == {
+        "filename": "passengers.csv",
+        "format": "csv",
+        "bytes": len(body),
+        "id_column": "passenger",
+    }
+    listed = stack.http.get(stack.url("/api/v1/jobs?type=batch&limit=1"), timeout=10).json()
+    assert "input" not in listed["jobs"][0]  # a listing reads no job's inputs
+
+
 def test_without_an_id_column_the_output_is_keyed_by_line_number(stack: Stack) -> None:
     records = rows(5)
     resp = upload(stack, to_csv(records))

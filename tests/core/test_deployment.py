@@ -10,8 +10,10 @@ import pytest
 from core.deployment import (
     Canary,
     DeploymentStore,
+    Guard,
     Policy,
     Routing,
+    canary_ended,
     choose,
     promoted,
     replaced,
@@ -123,3 +125,32 @@ def test_concurrent_changes_each_land_once(store: DeploymentStore) -> None:
     stored = store.read()
     assert stored is not None
     assert stored.revision == 40
+
+
+def test_a_guard_survives_the_stored_json_and_every_change_but_ends_with_no_canary() -> None:
+    guard = Guard(max_error_rate=0.05, min_predictions=200)
+    policy = Policy("v1", Canary("v2", 0.1), ("v3",), guard=guard)
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert policy.to_dict()["guard"] == {
+        "max_error_rate": 0.05,
+        "min_accuracy": None,
+        "min_predictions": 200,
+        "min_labelled": 50,
+    }
+    assert promoted(policy, "v1", "v3").guard == guard
+    assert replaced(policy, "v1", "v1", None, []).guard is None
+
+
+def test_the_guard_ends_only_the_canary_it_judged() -> None:
+    policy = Policy("v1", Canary("v2", 0.1), ("v3",), "v0", revision=4)
+    ended = canary_ended(policy, "v2")
+    assert (ended.default, ended.canary, ended.shadow, ended.previous_default) == (
+        "v1",
+        None,
+        ("v3",),
+        "v0",
+    )
+    with pytest.raises(DeploymentConflict):
+        canary_ended(policy, "v9")
+    with pytest.raises(DeploymentConflict):
+        canary_ended(ended, "v2")

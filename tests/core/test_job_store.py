@@ -49,6 +49,27 @@ def test_a_new_job_is_queued_with_its_ttl(store: JobStore) -> None:
     assert 590 < store.redis.ttl(store.keys.job(job_id)) <= 600
 
 
+def test_the_record_a_submission_answers_with_is_the_one_stored(store: JobStore) -> None:
+    for extra in (
+        {},
+        {
+            "routing": "canary",
+            "fingerprint": "f",
+            "tenant": "acme",
+            "callback_url": "https://example.org/hook",
+            "idempotency_key": "k",
+        },
+    ):
+        job_id, record = store.create_job(
+            JobType.PREDICTION,
+            params={"instances": [{"age": 3}]},
+            model_version="v",
+            total=2,
+            **extra,
+        )
+        assert record == store.get(job_id)
+
+
 def test_a_finished_job_never_goes_back_to_running(store: JobStore) -> None:
     job_id = new_job(store)
     assert store.claim(job_id, "task-1", lease=30) is ClaimOutcome.CLAIMED
@@ -119,6 +140,29 @@ def test_finishing_a_batch_forgets_its_claims(store: JobStore) -> None:
         "task-1",
     )
     assert (done, log_length) == ([True, True], 6)  # predictions, not entries
+    assert store.redis.exists(store.keys.claims("task-1")) == 0
+
+
+def test_claimed_jobs_come_with_their_records_as_the_claim_left_them(store: JobStore) -> None:
+    ids = [new_job(store) for _ in range(2)]
+    jobs, poisoned = store.claim_jobs("task-1", [ids[1]], lease=30, max_jobs=10, max_rows=100)
+    assert poisoned == []
+    assert [j.id for j in jobs] == [ids[1], ids[0]]
+    assert [(j.status, j.owner, j.attempts) for j in jobs] == [(JobStatus.RUNNING, "task-1", 1)] * 2
+    assert jobs[0].params == {"instances": [{}]}
+
+
+def test_a_batch_finishes_once_after_redis_forgot_the_finish_script(store: JobStore) -> None:
+    ids = [new_job(store) for _ in range(2)]
+    store.claim_batch("task-1", ids, lease=30, max_jobs=10, max_rows=100)
+    store.finish_batch([Outcome(ids[0], JobStatus.SUCCEEDED, result={})], "task-0")
+    store.redis.script_flush()  # a restarted Redis holds no script
+    done, log_length = store.finish_batch(
+        [Outcome(i, JobStatus.SUCCEEDED, result={}, log_records=logged(i, 2)) for i in ids],
+        "task-1",
+    )
+    assert (done, log_length) == ([False, True], 2)  # the first had finished already
+    assert [store.get(i).status for i in ids] == [JobStatus.SUCCEEDED] * 2
     assert store.redis.exists(store.keys.claims("task-1")) == 0
 
 

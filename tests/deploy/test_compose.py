@@ -377,6 +377,7 @@ def test_the_keda_user_is_written_only_when_its_password_is_set(tmp_path):
         "~batches*",
         "~reports*",
         "~webhooks*",
+        "~shadow*",
     ]
     assert not [r for r in rules if r.startswith("&")], "no pub/sub channel"
 
@@ -446,7 +447,7 @@ def test_app_processes_run_the_agreed_commands():
     assert commands["web"] == "gunicorn -c web/gunicorn_conf.py web.app:create_app()"
     for worker, queues, node in (
         ("worker", "predictions,batches", "scoring"),
-        ("reports-worker", "reports,webhooks", "reports"),
+        ("reports-worker", "reports,webhooks,shadow", "reports"),
     ):
         assert commands[worker].startswith("celery -A workers.celery_app:app worker")
         assert f"-Q {queues} " in commands[worker]

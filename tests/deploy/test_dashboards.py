@@ -55,6 +55,7 @@ LIFEBOAT_METRICS = {
     "lifeboat_jobs_in_progress",
     "lifeboat_beat_task_last_run_timestamp_seconds",
     "lifeboat_beat_task_interval_seconds",
+    "lifeboat_deployment_guard_rollbacks_total",
     "lifeboat_queue_backlog_messages_per_worker",
     "lifeboat_queue_oldest_message_age_seconds",
     "lifeboat_queue_workers",

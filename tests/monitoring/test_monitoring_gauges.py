@@ -45,6 +45,10 @@ def test_the_scheduled_check_puts_drift_on_exactly_the_shifted_features_into_the
     assert shown["drift_check"]["summary"]["share_of_drifted_features"] == pytest.approx(2 / 7)
     drifted = shown["drift_check"]["summary"]["features"]
     assert sorted(f for f, d in drifted.items() if d["drifted"]) == ["age", "fare"]
+    checks = [p for p in shown["history"] if p["kind"] == "drift_check"]  # the console's charts
+    assert checks[-1]["at"] == shown["drift_check"]["checked_at"]
+    assert checks[-1]["estimated_accuracy"] == shown["drift_check"]["estimated_accuracy"]
+    assert checks[0]["new_predictions"] == 1000  # the first check: every row is new
 
 
 def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_estimate_close(
@@ -96,6 +100,9 @@ def test_feedback_makes_the_accuracy_gauge_the_hand_computed_accuracy_and_the_es
     shown = stack.http.get(stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10).json()
     assert shown["measured_accuracy"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
     assert shown["measured_accuracy"]["labelled"] == len(items)
+    measured = [p for p in shown["history"] if p["kind"] == "measured_accuracy"]
+    assert measured[-1]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert measured[-1]["labelled"] == len(items)
 
     perf = stack.http.post(
         stack.url("/api/v1/reports"),
@@ -168,7 +175,12 @@ def test_monitoring_of_a_version_never_measured_is_null_and_of_an_unknown_one_40
 ) -> None:
     shown = idle_stack.http.get(idle_stack.url(f"/api/v1/models/{VERSION}/monitoring"), timeout=10)
     assert shown.status_code == 200
-    assert shown.json() == {"version": VERSION, "drift_check": None, "measured_accuracy": None}
+    assert shown.json() == {
+        "version": VERSION,
+        "drift_check": None,
+        "measured_accuracy": None,
+        "history": [],
+    }
     unknown = idle_stack.http.get(idle_stack.url("/api/v1/models/nope-v9/monitoring"), timeout=10)
     assert unknown.status_code == 404
     assert unknown.headers["Content-Type"] == "application/problem+json"

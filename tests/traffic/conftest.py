@@ -1,5 +1,5 @@
-"""Two installed model versions and a stack serving them: real gunicorn (two workers, each
-answer naming its pid), a Celery worker and Redis."""
+"""Installed model versions and stacks serving them: real gunicorn (two workers; the traffic
+stack's answers name their pid), Celery workers and Redis."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 
-from devsupport import LOOPBACK, STAND_IN_AUTH_APP, RedisServer, Stack, make_stack
+from devsupport import LOOPBACK, STAND_IN_AUTH_APP, RedisServer, Stack, free_port, make_stack
 from devsupport.stand_in_auth import WORKER_HEADER
 from tests.conftest import new_db
 from tests.payloads import PASSENGER
@@ -93,3 +95,63 @@ def one_connection_per_worker(stack: Stack) -> list[Conn]:
         if len(by_worker) == 2:
             return list(by_worker.values())
     raise AssertionError(f"{MAX_CONNECTIONS} connections all reached one gunicorn worker")
+
+
+BROKEN = "test-broken"  # installed, but its lean artifact fails its sha256 check on load
+REPORTS_PORT_ENV = "LIFEBOAT_REPORTS_WORKER_METRICS_PORT"
+
+
+@pytest.fixture(scope="session")
+def three_versions(two_versions: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """test-v1, test-v2 and test-broken (test-v2 with one byte of its lean scorer changed)."""
+    root = tmp_path_factory.mktemp("three-versions")
+    for version in (V1, V2):
+        shutil.copytree(two_versions / version, root / version)
+    shutil.copytree(two_versions / V2, root / BROKEN)
+    lean = root / BROKEN / "lean.npz"
+    data = bytearray(lean.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    lean.write_bytes(bytes(data))
+    (root / "DEFAULT").write_text(f"{V1}\n")
+    return root
+
+
+def start_reports(stack: Stack) -> None:
+    """The reports worker as deployed: reports, webhooks and shadow scoring, one process."""
+    stack.start_worker(
+        concurrency=1,
+        queues="reports,webhooks,shadow",
+        name="reports",
+        extra_env={"LIFEBOAT_WORKER_METRICS_PORT": stack.env[REPORTS_PORT_ENV]},
+    )
+
+
+@pytest.fixture(scope="module")
+def shadow_stack(
+    redis_server: RedisServer, three_versions: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Web, the scoring worker and the reports worker (with beat checking the guard every
+    second), as production runs them."""
+    s = make_stack(
+        redis_server,
+        new_db(),
+        three_versions,
+        tmp_path_factory.mktemp("shadow"),
+        **{REPORTS_PORT_ENV: str(free_port()), "LIFEBOAT_GUARD_CHECK_SECONDS": "1"},
+    )
+    s.start_worker(queues="predictions,batches")
+    start_reports(s)
+    s.start_web()
+    yield s
+    s.stop_all()
+
+
+def worker_samples(stack: Stack, name: str = "worker") -> dict[tuple[str, tuple], float]:
+    """Every sample on a worker's /metrics: (name, sorted labels) → value."""
+    port = stack.env[REPORTS_PORT_ENV if name == "reports" else "LIFEBOAT_WORKER_METRICS_PORT"]
+    text = requests.get(f"http://{LOOPBACK}:{port}/metrics", timeout=5).text
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }

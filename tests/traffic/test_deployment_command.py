@@ -62,3 +62,28 @@ def test_a_rollback_with_nothing_to_roll_back_to_fails_with_the_servers_reason(
     done = lifeboat(traffic_stack, "deployment", "rollback")
     assert done.returncode != 0
     assert "no previous default" in done.stderr
+
+
+def test_set_takes_shadow_versions_and_a_guard_and_show_names_them(traffic_stack: Stack) -> None:
+    policy = as_json(
+        traffic_stack,
+        "deployment",
+        "set",
+        "--default",
+        V1,
+        "--canary",
+        V2,
+        "--shadow",
+        V2,
+        "--max-error-rate",
+        "0.05",
+        "--min-predictions",
+        "200",
+    )
+    assert (policy["shadow"], policy["guard"]["max_error_rate"]) == ([V2], 0.05)
+    assert policy["guard"]["min_predictions"] == 200
+    table = lifeboat(traffic_stack, "deployment", "show")
+    assert table.returncode == 0, table.stderr
+    assert "max_error_rate 0.05" in table.stdout
+    cleared = as_json(traffic_stack, "deployment", "set", "--default", V1)
+    assert (cleared["shadow"], cleared["guard"]) == ([], None)

@@ -41,6 +41,14 @@ JOB: dict[str, Any] = {
             "type": "object",
             "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},
         },
+        "input": {
+            "type": "object",
+            "description": (
+                "what it was asked to work on: a prediction's `instances` (count); a batch's "
+                "`filename`, `format`, `bytes`, `id_column`; a report's `source` (`log` or "
+                "`upload`) and `window`"
+            ),
+        },
         "result": {},
         "error": {"type": ["object", "null"]},
         "tenant": {"type": ["string", "null"], "description": "the tenant that made it"},
@@ -62,8 +70,8 @@ JOB: dict[str, Any] = {
 }
 JOB_SUMMARY: dict[str, Any] = {
     **JOB,
-    "description": "a job as a listing shows it: no `result` (read the job itself for it)",
-    "properties": {k: v for k, v in JOB["properties"].items() if k != "result"},
+    "description": "a job as a listing shows it: no `input` or `result` (read the job for them)",
+    "properties": {k: v for k, v in JOB["properties"].items() if k not in ("input", "result")},
     "additionalProperties": False,
 }
 PROBLEM: dict[str, Any] = {

@@ -28,9 +28,53 @@ SHARE = {
     "description": "the fraction of requests naming no version that the canary serves",
 }
 VERSION_OR_NULL = {"type": ["string", "null"]}
+RATE = {"type": "number", "minimum": 0, "maximum": 1}
+COUNT = {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+GUARD: dict[str, Any] = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        "max_error_rate": {
+            **RATE,
+            "description": "the canary ends when more of its predictions fail than this share",
+        },
+        "min_accuracy": {
+            **RATE,
+            "description": "the canary ends when its accuracy measured on feedback is below",
+        },
+        "min_predictions": {
+            **COUNT,
+            "description": "canary predictions finished before its error rate is judged",
+        },
+        "min_labelled": {
+            **COUNT,
+            "description": "canary predictions with feedback before its accuracy is judged",
+        },
+    },
+    "description": (
+        "automatic rollback of the canary, checked by beat (absent or null: none); counts "
+        "start again with every change of the policy"
+    ),
+}
+# as a policy shows it: every field, a threshold left out as null
+GUARD_SHOWN: dict[str, Any] = {
+    **GUARD,
+    "properties": {
+        name: {**field, "type": [field["type"], "null"]}
+        for name, field in GUARD["properties"].items()
+    },
+}
 POLICY: dict[str, Any] = {
     "type": "object",
-    "required": ["default", "canary", "shadow", "previous_default", "revision", "updated_at"],
+    "required": [
+        "default",
+        "canary",
+        "shadow",
+        "guard",
+        "previous_default",
+        "revision",
+        "updated_at",
+    ],
     "properties": {
         "default": {"type": "string", "description": "serves requests naming no version"},
         "canary": {
@@ -41,8 +85,12 @@ POLICY: dict[str, Any] = {
         "shadow": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "shadow versions (stored and validated; their scoring is not built)",
+            "description": (
+                "shadow versions: each scores every prediction job off the response path, "
+                "its predictions logged as shadow"
+            ),
         },
+        "guard": GUARD_SHOWN,
         "previous_default": {
             **VERSION_OR_NULL,
             "description": "what `POST /deployment/rollback` makes the default again",
@@ -56,7 +104,8 @@ ENTRY: dict[str, Any] = {
     "required": ["at", "action", "who", "before", "after"],
     "properties": {
         "at": {"type": "string", "format": "date-time"},
-        "action": {"type": "string", "enum": ["set", "promote", "rollback"]},
+        "action": {"type": "string", "enum": ["set", "promote", "rollback", "guard"]},
+        "reason": {"type": "string", "description": "why the guard ended the canary"},
         "who": {
             "type": "object",
             "properties": {"key_id": {"type": "string"}, "tenant": {"type": "string"}},
@@ -89,6 +138,7 @@ def _put_body(svc: Services) -> dict[str, Any]:
                 "items": version,
                 "description": "absent: none",
             },
+            "guard": GUARD,
         },
     }
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from web import console
 from web.api.components import RATE_LIMIT_HEADERS, RATE_LIMITED, components
 from web.api.contract import Operation
 from web.limits import MAX_REQUEST_LINE_BYTES
@@ -17,8 +18,9 @@ URI_TOO_LONG = {  # answered by gunicorn itself, as an HTML page
     "description": f"the request line is longer than {MAX_REQUEST_LINE_BYTES} bytes",
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
-# Swagger UI's own files (CSS, JavaScript) are served beside the document, not part of the API
-UNDOCUMENTED_ENDPOINTS = frozenset({"docs.static"})
+# Swagger UI's own files (CSS, JavaScript) are served beside the document, not part of the
+# API; so are the console's pages and files (their data comes from the API, with a key)
+UNDOCUMENTED_ENDPOINTS = frozenset({"docs.static"}) | console.ENDPOINTS
 _CONVERTER = re.compile(r"<(?:[a-z_]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 
 

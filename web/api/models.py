@@ -40,7 +40,8 @@ GET_MONITORING = Operation(
         "`drift_check`: the last scheduled drift check (rows, per-feature drift summary, "
         "label-free estimated accuracy, calibration, timings); `measured_accuracy`: the "
         "rolling accuracy (and ROC AUC) over the latest predictions with feedback. Each is "
-        "null until measured. Platform-wide (every tenant's predictions): `monitor` scope."
+        "null until measured. `history`: their recent points (drift checks, accuracy "
+        "updates), oldest first. Platform-wide (every tenant's predictions): `monitor` scope."
     ),
     tags=("models",),
     scopes=(Scope.MONITOR,),

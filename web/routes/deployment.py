@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from core import deployment, stores
-from core.deployment import Canary, DeploymentStore, Policy
+from core.deployment import Canary, DeploymentStore, Guard, Policy
 from core.errors import InvalidRequest, ModelVersionNotFound
 from core.timestamps import iso
 from web import auth
@@ -68,10 +68,11 @@ def put_deployment() -> Response:
     raw = body.get("canary")
     canary = Canary(raw["version"], float(raw["share"])) if raw else None
     shadow = list(body.get("shadow") or [])
+    guard = Guard.from_dict(body["guard"]) if body.get("guard") else None
     return _change(
         "set",
         lambda before, serving: deployment.replaced(
-            before, serving, body["default"], canary, shadow
+            before, serving, body["default"], canary, shadow, guard=guard
         ),
     )
 

@@ -32,9 +32,7 @@ CANCEL_SCOPE = {  # who may cancel a job: a key that may make jobs of its type
 def get_job(job_id: str) -> Response:
     svc = services()
     wait = api.GET_JOB.read_params(svc)["wait"] or 0.0
-    job = auth.own(svc.store.get(job_id))  # another tenant's job is never waited for
-    if wait > 0 and not job.status.terminal:
-        job = svc.wait(job_id, wait)
+    job = svc.read_and_wait(job_id, wait, auth.own)  # another tenant's: 404, never waited for
     return json_response(job_resource(job, raw=True))
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 
 from core import prediction_inputs
 from core.deployment import Routing
-from core.jobs import JobType
+from core.jobs import JobType, new_job_id
 from core.queue import PREDICT_TASK
 from ml.columns import Columns, validate_columns
 from telemetry import metrics
@@ -32,23 +32,25 @@ def create_prediction() -> Response:
     columns, version, routing = _validate(svc, body)
     callback = callback_url(body.get("callback_url"), ["callback_url"])
     fingerprint = hashlib.sha256(raw).hexdigest()
-    job_id, record = svc.store_for(JobType.PREDICTION).create_job(
-        JobType.PREDICTION,
-        params=prediction_inputs.params(columns),
-        model_version=version,
-        routing=routing,
-        total=len(columns),
-        idempotency_key=key,
-        fingerprint=fingerprint,
-        tenant=auth.tenant(),
-        tenancy=auth.tenancy(),
-        callback_url=callback,
-    )
-    if record is None:
-        return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
-    metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
-    svc.publish(PREDICT_TASK, job_id, key)
-    return job_response(svc.wait(job_id, wait) if wait > 0 else record)
+    new_id = new_job_id()
+    with svc.watching(new_id, wait) as done:
+        job_id, record = svc.store_for(JobType.PREDICTION).create_job(
+            JobType.PREDICTION,
+            params=prediction_inputs.params(columns),
+            model_version=version,
+            routing=routing,
+            total=len(columns),
+            idempotency_key=key,
+            fingerprint=fingerprint,
+            tenant=auth.tenant(),
+            tenancy=auth.tenancy(),
+            callback_url=callback,
+            job_id=new_id,
+        )
+        if record is not None:
+            metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
+            return job_response(svc.publish_and_wait(PREDICT_TASK, record, wait, done, key))
+    return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
 
 
 def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str, Routing]:

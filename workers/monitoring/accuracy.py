@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from core.monitoring_records import MEASURED_ACCURACY, add_point
 from ml.monitoring.performance import rolling_metrics
 from telemetry import metrics
 from workers.monitoring import data
@@ -42,6 +43,14 @@ def update_accuracy(rt: Runtime, versions: list[str] | None = None) -> dict[str,
         )
         record = {"measured_at": time.time(), "window": s.accuracy_window, **measured}
         rt.redis.set(rt.keys.accuracy(version), json.dumps(record), ex=s.job_ttl_seconds)
+        point = {"accuracy": measured["accuracy"], "labelled": measured["labelled"]}
+        add_point(
+            rt.redis,
+            rt.keys,
+            version,
+            {"at": record["measured_at"], "kind": MEASURED_ACCURACY, **point},
+            s.job_ttl_seconds,
+        )
         metrics.MODEL_ACCURACY.labels(version).set(measured["accuracy"])
         metrics.MODEL_LABELLED_PREDICTIONS.labels(version).set(measured["labelled"])
         if measured["roc_auc"] is not None:

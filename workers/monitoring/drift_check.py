@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from core.jobs import JobType
+from core.monitoring_records import DRIFT_CHECK, add_point
 from core.storage import layout, storage_of
 from ml.monitoring.drift import compute_drift
 from ml.monitoring.estimation import calibration_of, expected_accuracy
@@ -78,9 +79,11 @@ def check_version(
 
     key = last_check_key(rt, version)
     marker = {"newest_ts": float(rows.ts[-1]), "rows": len(rows)}
-    previous = rt.redis.get(key)
-    if previous and json.loads(previous).get("window_marker") == marker:
+    previous = json.loads(rt.redis.get(key) or "null") or {}
+    if previous.get("window_marker") == marker:
         return "unchanged"
+    since = (previous.get("window_marker") or {}).get("newest_ts")  # new rows: the volume
+    new_rows = len(rows) if since is None else int((rows.ts > since).sum())
     started = time.perf_counter()
     types = data.column_types(rt, version)
     reference = data.reference_frame(rt, version)
@@ -113,6 +116,15 @@ def check_version(
         "calibration": calibration_of(rt.registry.card(version)),
     }
     rt.redis.set(key, json.dumps(record), ex=rt.settings.job_ttl_seconds)
+    point = {
+        "at": record["checked_at"],
+        "kind": DRIFT_CHECK,
+        "estimated_accuracy": estimated,
+        "share_of_drifted_features": summary.share_of_drifted_features,
+        "rows": len(rows),
+        "new_predictions": new_rows,
+    }
+    add_point(rt.redis, rt.keys, version, point, rt.settings.job_ttl_seconds)
     if summary.drifted_features:
         log.warning(
             "drift in model version %s: %s (share %.2f)",

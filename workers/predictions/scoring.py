@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -29,6 +29,8 @@ from core import prediction_inputs, prediction_log
 from core.jobs import Job, JobStatus, JobType, Outcome
 from telemetry import metrics
 from workers import lifecycle
+from workers.deployment import guard
+from workers.predictions import shadow
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def fail_claimed(rt: Runtime, owner: str, error: dict[str, Any]) -> int:
 def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     store = rt.store_for(JobType.PREDICTION)
     s = rt.settings
-    claimed, poisoned = store.claim_batch(
+    claimed, poisoned = store.claim_jobs(  # the records come with the claim: no read after
         owner,
         job_ids,
         lease=s.claim_lease_seconds,
@@ -83,16 +85,20 @@ def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
     )
     if poisoned:
         _fail_poisoned(rt, poisoned)
-    jobs = [j for j in store.get_many(claimed) if _still_mine(j, owner)] if claimed else []
+    jobs = [j for j in claimed if _still_mine(j, owner)]
     if not jobs:
         return "nothing to do: finished, cancelled or claimed by another task"
     with lifecycle.in_progress(JobType.PREDICTION, len(jobs)):
         if s.fault_delay_seconds:  # fault injection: a window in which the whole batch runs
             time.sleep(s.fault_delay_seconds)
         scored = score_jobs(rt, jobs)
-    finished, log_length = store.finish_batch([sc.outcome for sc in scored], owner)
+    outcomes = [sc.outcome for sc in scored]
+    finished, log_length = store.finish_batch(outcomes, owner)
     metrics.PREDICTION_LOG_LENGTH.set(log_length)
     _count(jobs, scored, finished)
+    # the jobs' answers are out: what follows never delays or fails them
+    shadow.publish(rt, outcomes, finished)
+    guard.count_canary(rt, jobs, outcomes, finished)
     return f"scored {len(jobs)} job(s)"
 
 
@@ -148,7 +154,8 @@ def _score_together(model: Any, jobs: list[Job]) -> list[Scored]:
     )
     started = time.perf_counter()
     proba = model.predict_proba_columns(features, sum(map(len, inputs)))
-    metrics.PREDICTION_LATENCY.labels(model.version).observe(time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    metrics.PREDICTION_LATENCY.labels(model.version, shadow.ROLE_PRIMARY).observe(elapsed)
     metrics.MICROBATCH_JOBS.labels(model.version).observe(len(jobs))
     labels = list(model.class_labels)
     # plain floats, one list per class (not a list per prediction: fewer objects to make)
@@ -259,18 +266,16 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
 
     by_id = {j.id: j for j in jobs}
     now = time.time()
-    predicted: Counter[tuple[str | None, str]] = Counter()
-    confidences: defaultdict[str, list[float]] = defaultdict(list)
+    labels: defaultdict[str | None, list[str]] = defaultdict(list)
+    confidences: defaultdict[str | None, list[float]] = defaultdict(list)
     for sc, done in zip(scored, finished, strict=True):
         if not done:
             continue
         lifecycle.count_finished(by_id[sc.outcome.job_id], sc.outcome, now)
         if sc.outcome.status is JobStatus.FAILED:
-            metrics.PREDICTION_ERRORS.labels(sc.outcome.error["type"]).inc()
-        predicted.update((sc.model_version, label) for label in sc.labels)
-        for label, conf in zip(sc.labels, sc.confidences, strict=True):
-            confidences[label].append(conf)
-    for label, values in confidences.items():
-        metrics.observe_many(metrics.PREDICTION_CONFIDENCE.labels(label), values)
-    for (version, label), count in predicted.items():
-        metrics.PREDICTIONS.labels(version, label).inc(count)
+            error, failed = sc.outcome.error["type"], sc.model_version or ""
+            metrics.PREDICTION_ERRORS.labels(failed, error, shadow.ROLE_PRIMARY).inc()
+        labels[sc.model_version] += sc.labels
+        confidences[sc.model_version] += sc.confidences
+    for version, chosen in labels.items():
+        shadow.count(version, shadow.ROLE_PRIMARY, chosen, confidences[version])

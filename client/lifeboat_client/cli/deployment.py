@@ -22,12 +22,19 @@ def _show(state: State, policy: Deployment) -> None:
     rows = [
         ("default", policy.default),
         ("canary", canary),
-        ("shadow (not scored yet)", ", ".join(policy.shadow) or None),
+        ("shadow", ", ".join(policy.shadow) or None),
+        ("guard", _guard_text(policy.guard)),
         ("previous default (rollback)", policy.previous_default),
         ("revision", policy.revision),
         ("updated at", policy.updated_at),
     ]
     output.table("deployment", ["", "value"], rows)
+
+
+def _guard_text(guard: dict | None) -> str | None:
+    if not guard:
+        return None
+    return ", ".join(f"{k} {v}" for k, v in guard.items() if v is not None)
 
 
 @command(deployment, "show")
@@ -41,15 +48,42 @@ def deployment_show(state: State) -> None:
 @click.option("--default", "default", help="the default version (default: the current one)")
 @click.option("--canary", help="a version serving --share of requests that name none")
 @click.option("--share", type=click.FloatRange(0, 1), default=0.1, show_default=True)
-@click.option("--shadow", multiple=True, help="a shadow version (repeat; not scored yet)")
-def deployment_set(
-    state: State, default: str | None, canary: str | None, share: float, shadow: tuple[str, ...]
+@click.option("--shadow", multiple=True, help="a shadow version (repeat)")
+@click.option(
+    "--max-error-rate",
+    type=click.FloatRange(0, 1),
+    help="guard: end the canary when more of its predictions fail than this share",
+)
+@click.option(
+    "--min-accuracy",
+    type=click.FloatRange(0, 1),
+    help="guard: end the canary when its accuracy measured on feedback is below this",
+)
+@click.option("--min-predictions", type=click.IntRange(1), help="guard: before errors count")
+@click.option("--min-labelled", type=click.IntRange(1), help="guard: before accuracy counts")
+def deployment_set(  # noqa: PLR0917 — one parameter per option
+    state: State,
+    default: str | None,
+    canary: str | None,
+    share: float,
+    shadow: tuple[str, ...],
+    max_error_rate: float | None,
+    min_accuracy: float | None,
+    min_predictions: int | None,
+    min_labelled: int | None,
 ) -> None:
-    """Replace the policy (no --canary: no canary)."""
+    """Replace the policy (no --canary: no canary; no guard option: no guard)."""
+    given = {
+        "max_error_rate": max_error_rate,
+        "min_accuracy": min_accuracy,
+        "min_predictions": min_predictions,
+        "min_labelled": min_labelled,
+    }
+    guard = {k: v for k, v in given.items() if v is not None} or None
     with state.client() as lb:
         default = default or lb.deployment().default
         policy = lb.set_deployment(
-            default, canary=(canary, share) if canary else None, shadow=shadow
+            default, canary=(canary, share) if canary else None, shadow=shadow, guard=guard
         )
     _show(state, policy)
 

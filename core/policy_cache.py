@@ -1,4 +1,5 @@
-"""Which model version serves a request: the traffic policy, cached in each web process.
+"""The traffic policy as each process reads it: cached in every web process (which version
+serves a request) and scoring worker (its shadow versions, the canary's guard).
 
 Each process keeps the policy it last read from Redis for ``POLICY_TTL_SECONDS``, so a
 change reaches every process within that (and within one request on the process that
