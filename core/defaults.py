@@ -3,6 +3,9 @@ that the class itself stays one readable list of settings."""
 
 from __future__ import annotations
 
+# what every server binds unless told: one host by default (make run); on many hosts set
+# LIFEBOAT_*_HOST to the host's own address (or 0.0.0.0) so that the others reach it
+DEFAULT_BIND_HOST = "127.0.0.1"
 DEFAULT_JOB_TTL = 86_400  # seconds a job record (and its files) stays readable
 DEFAULT_MAX_INSTANCES = 1_000  # instances in one prediction request
 DEFAULT_MAX_JSON_BYTES = 2 * 1024 * 1024  # a JSON body larger than this is refused with 413

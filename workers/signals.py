@@ -22,7 +22,7 @@ from telemetry import metrics
 from telemetry.multiprocess import mark_dead, registry
 from workers import beat
 from workers.celery_app import app, settings
-from workers.runtime import Runtime, runtime
+from workers.runtime import Runtime, runtime, set_node
 
 log = logging.getLogger("lifeboat.worker")
 
@@ -35,6 +35,12 @@ def start_metrics_server(**_: object) -> None:
         return
     start_http_server(port, addr=settings.worker_metrics_host, registry=registry())
     log.info("worker metrics on %s:%d/metrics", settings.worker_metrics_host, port)
+
+
+@signals.celeryd_after_setup.connect
+def name_node(sender: str, **_: object) -> None:
+    """Every record this worker claims names it (``scoring@host``): which host ran it."""
+    set_node(sender)
 
 
 @signals.worker_init.connect

@@ -97,8 +97,18 @@ class Leases(StoreBase):
         pipe.execute()
 
     def claim_part(
-        self, job_id: str, part: int, owner: str, *, lease: float, max_attempts: int, ttl: int
+        self,
+        job_id: str,
+        part: int,
+        owner: str,
+        *,
+        lease: float,
+        max_attempts: int,
+        ttl: int,
+        node: str = "",
     ) -> PartClaim:
+        """Claim a part for ``owner``; ``node`` (the worker's name) stays in the batch's
+        parts hash as ``<part>:node`` once it is done: which host scored it."""
         got = self.script("part_claim")(
             keys=[self.key(job_id), self.keys.batch_parts(job_id), self.leases_key],
             args=[
@@ -109,6 +119,7 @@ class Leases(StoreBase):
                 max_attempts,
                 self.keys.lease_part(job_id, part),
                 ttl,
+                node,
             ],
         )
         outcome, *rest = [g.decode() if isinstance(g, bytes) else g for g in got]

@@ -78,6 +78,7 @@ class Job:
     params_json: bytes | None = None  # the inputs as stored (1000 instances): decoded on demand
     input: dict[str, Any] | None = None  # what the resource shows of the inputs (kept at finish)
     owner: str | None = None  # the worker task that claimed it
+    node: str | None = None  # the worker (Celery node name) that claimed it last: its host
     fingerprint: str | None = None
     tenant: str | None = None  # the tenant of the API key that made it
     attempts: int = 0  # times a worker has taken it (claims, redeliveries included)
@@ -133,6 +134,7 @@ class Job:
             params_json=params_json or None,
             input=decode(h["input"]) if h.get("input") else None,
             owner=h.get("owner") or None,
+            node=h.get("node") or None,
             fingerprint=h.get("fingerprint") or None,
             tenant=h.get("tenant") or None,
             attempts=int(h.get("attempts") or 0),

@@ -33,13 +33,19 @@ class Transitions(StoreBase):
     """Job records as workers move them through their states."""
 
     def claim(
-        self, job_id: str, owner: str, lease: float, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+        self,
+        job_id: str,
+        owner: str,
+        lease: float,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        node: str = "",
     ) -> ClaimOutcome:
         """Claim one job, leased until now + ``lease``; ``POISON`` once it has been taken
-        ``max_attempts`` times (the caller fails it)."""
+        ``max_attempts`` times (the caller fails it). ``node`` (the worker's name) is kept
+        in the record: which host ran it."""
         got = self.script("job_claim")(
             keys=[self.key(job_id), self.leases_key],
-            args=[owner, repr(time.time()), lease, max_attempts, job_id],
+            args=[owner, repr(time.time()), lease, max_attempts, job_id, node],
         )
         return ClaimOutcome(got.decode() if isinstance(got, bytes) else got)
 
@@ -52,6 +58,7 @@ class Transitions(StoreBase):
         max_jobs: int,
         max_rows: int,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        node: str = "",
     ) -> tuple[list[str], list[str]]:
         """Claim a task's own prediction jobs plus queued neighbours, in one round trip.
 
@@ -59,7 +66,7 @@ class Transitions(StoreBase):
         (also on redelivery), those it had claimed before its process died, and queued
         jobs from the pending list up to ``max_jobs`` / ``max_rows`` (a job is never
         split); and the ids of the jobs among them already taken ``max_attempts`` times,
-        not claimed (poison: the caller fails them).
+        not claimed (poison: the caller fails them). Each claimed record keeps ``node``.
         """
         jobs, poisoned = self.claim_jobs(
             owner,
@@ -68,6 +75,7 @@ class Transitions(StoreBase):
             max_jobs=max_jobs,
             max_rows=max_rows,
             max_attempts=max_attempts,
+            node=node,
         )
         return [j.id for j in jobs], poisoned
 
@@ -80,6 +88,7 @@ class Transitions(StoreBase):
         max_jobs: int,
         max_rows: int,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        node: str = "",
     ) -> tuple[list[Job], list[str]]:
         """:meth:`claim_batch` with the claimed jobs' records, read by the same script."""
         _ids, poisoned, records = self.script("job_claim_batch")(
@@ -93,6 +102,7 @@ class Transitions(StoreBase):
                 self.keys.job_prefix,
                 self.ttl,
                 max_attempts,
+                node,
                 *job_ids,
             ],
         )

@@ -4,13 +4,13 @@
 -- them all, and leased until now + lease. A job already taken max attempts times is not
 -- claimed but returned as poison (the caller fails it).
 -- KEYS[1] pending list, KEYS[2] claims set of this owner, KEYS[3] leases zset
--- ARGV: owner, now, lease, max_jobs, max_rows, job key prefix, ttl, max attempts, then
--- the task's job ids
+-- ARGV: owner, now, lease, max_jobs, max_rows, job key prefix, ttl, max attempts, node (the
+-- claiming worker's name, kept in each job's `node`: which host ran it), then the task's job ids
 -- Returns {claimed ids, poisoned ids, each claimed job's record as HGETALL gives it (in
 -- the order of the ids)}: the task reads no record after claiming.
 local owner, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_jobs, max_rows, prefix = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-local max_attempts = tonumber(ARGV[8])
+local max_attempts, node = tonumber(ARGV[8]), ARGV[9]
 local taken, poisoned, seen, n, rows = {}, {}, {}, 0, 0
 local function take(id, total, attempts)
   seen[id] = true
@@ -19,7 +19,8 @@ local function take(id, total, attempts)
     return
   end
   redis.call('HSETNX', prefix .. id, 'started_at', ARGV[2])
-  redis.call('HSET', prefix .. id, 'status', 'running', 'owner', owner, 'claimed_at', ARGV[2])
+  redis.call('HSET', prefix .. id, 'status', 'running', 'owner', owner, 'claimed_at', ARGV[2],
+    'node', node)
   redis.call('HINCRBY', prefix .. id, 'attempts', 1)
   redis.call('SADD', KEYS[2], id)
   redis.call('ZADD', KEYS[3], now + lease, id)
@@ -28,7 +29,7 @@ local function take(id, total, attempts)
   rows = rows + tonumber(total or '0')
 end
 local fields = {'status', 'owner', 'progress_total', 'attempts'}
-for i = 9, #ARGV do
+for i = 10, #ARGV do
   local id = ARGV[i]
   local st = redis.call('HMGET', prefix .. id, unpack(fields))
   if not seen[id] and (st[1] == 'queued' or (st[1] == 'running' and (st[2] == owner

@@ -249,6 +249,28 @@ def test_a_part_held_by_a_live_task_is_busy_and_a_handed_back_one_costs_no_attem
     assert claim("part-d") == PartClaim("poison", 2, "Boom: again")
 
 
+def test_a_claimed_record_names_the_worker_that_claimed_it_last(store: JobStore) -> None:
+    one, two = new_job(store), new_job(store)
+    store.claim(one, "task-1", lease=0, node="scoring@host-a")
+    store.claim(one, "task-2", lease=30, node="scoring@host-b")  # the first lease ran out
+    store.claim_batch("task-3", [two], lease=30, max_jobs=1, max_rows=10, node="scoring@host-c")
+    assert (store.get(one).node, store.get(two).node) == ("scoring@host-b", "scoring@host-c")
+
+
+def test_a_done_part_keeps_the_name_of_the_worker_that_scored_it(store: JobStore) -> None:
+    job_id = new_job(store)
+    store.claim(job_id, "plan", lease=30)
+    claim = partial(store.claim_part, job_id, lease=30, max_attempts=3, ttl=600)
+    claim(0, "part-0", node="scoring@host-a")
+    claim(1, "part-1", node="scoring@host-a")
+    store.release_part(job_id, 1, "part-1", Release.HANDBACK)  # its worker stopped
+    claim(1, "part-1b", node="scoring@host-b")
+    for part, owner in ((0, "part-0"), (1, "part-1b")):
+        store.release_part(job_id, part, owner, Release.DONE)
+    parts = store.redis.hgetall(store.keys.batch_parts(job_id))
+    assert (parts[b"0:node"], parts[b"1:node"]) == (b"scoring@host-a", b"scoring@host-b")
+
+
 def test_a_part_of_a_job_that_stopped_running_ends_its_lease(store: JobStore) -> None:
     job_id = new_job(store)
     store.claim(job_id, "plan", lease=30)

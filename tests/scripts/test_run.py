@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,3 +166,12 @@ def test_a_key_file_is_made_once_with_mode_0600_and_reused(tmp_path: Path) -> No
     assert made
     assert path.stat().st_mode & 0o777 == 0o600
     assert key_file(path) == (token, False)
+
+
+def test_what_make_run_prints_uses_the_addresses_the_servers_bind(tmp_path: Path) -> None:
+    run = plan(nothing_answers(), {}, tmp_path)
+    settings = Settings(web_host="0.0.0.0", worker_metrics_host="10.231.7.3")
+    printed = banner(settings, run, "admin:flower-secret")
+    assert f"API            http://{socket.gethostname()}:8000/api/v1/predictions" in printed
+    assert "worker metrics http://10.231.7.3:9101/metrics" in printed
+    assert "http://10.231.7.3:9102/metrics  (reports)" in printed

@@ -104,6 +104,7 @@ def run_part(rt: Runtime, job_id: str, index: int, owner: str) -> str:
         lease=s.running_lease_seconds,
         max_attempts=s.max_attempts,
         ttl=s.job_ttl(JobType.BATCH),
+        node=rt.node,
     )
     if claim.outcome == "stopped":
         drop_files_unless_succeeded(rt, job_id)

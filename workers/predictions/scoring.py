@@ -81,6 +81,7 @@ def _run(rt: Runtime, job_ids: list[str], owner: str) -> str:
         max_jobs=max(s.microbatch_max_jobs, len(job_ids)),
         max_rows=s.microbatch_max_rows,
         max_attempts=s.max_attempts,
+        node=rt.node,
     )
     if poisoned:
         _fail_poisoned(rt, poisoned)
