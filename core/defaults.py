@@ -23,6 +23,7 @@ JOB_TTL_FIELDS = {
     "batch": "batch_job_ttl_seconds",
     "drift_report": "report_job_ttl_seconds",
     "performance_report": "report_job_ttl_seconds",
+    "comparison_report": "report_job_ttl_seconds",
 }
 # a Parquet page is decompressed whole (at most its column chunk's uncompressed size): a lean
 # scoring process (~100-120 MB) holding one and its decoded copy stays under ~250 MB

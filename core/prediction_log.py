@@ -21,6 +21,10 @@ JSON) and ``entry``, the JSON of a :class:`LogRecord`::
 Every prediction keeps its own id, ``<job id>-<number>`` (the instance's index in
 a prediction job, the row number in a batch): feedback joins on it.
 
+A shadow version's outputs (``"shadow": true``) keep the primary job's ``job_id``
+and ``numbers``, so the same id names the primary prediction and its shadow: a
+comparison report pairs them; feedback and its index follow the primary only.
+
 **Lengths are in predictions (rows), not entries.** ``LIFEBOAT_PREDICTION_LOG_MAXLEN``
 is the number of predictions kept: after an append the oldest entries are dropped
 while at least that many remain (so the log holds up to one entry more), and
@@ -74,6 +78,7 @@ class LogRecord(msgspec.Struct):
     ts: float = 0.0
     source: str = SOURCE_PREDICTION
     tenant: str = ""  # of the job: only that tenant may give its predictions feedback
+    shadow: bool = False
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -94,6 +99,7 @@ class LogRecord(msgspec.Struct):
             ts=self.ts,
             source=self.source,
             tenant=self.tenant,
+            shadow=self.shadow,
         )
 
     def entries(self) -> list[LogEntry]:

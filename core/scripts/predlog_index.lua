@@ -21,7 +21,9 @@ while rows < budget do
       if fields[j] == 'entry' then raw = fields[j + 1] end
     end
     local ok, obj = pcall(cjson.decode, raw or '')
-    if ok and type(obj) == 'table' and type(obj.job_id) == 'string'
+    if ok and type(obj) == 'table' and obj.shadow == true then
+      -- a shadow version's outputs: feedback joins the primary prediction of the same id
+    elseif ok and type(obj) == 'table' and type(obj.job_id) == 'string'
         and type(obj.numbers) == 'table' then
       local day = math.floor(tonumber(string.match(e[1], '^(%d+)')) / 1000 / 86400)
       local key = prefix .. day
