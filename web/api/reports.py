@@ -77,7 +77,7 @@ def _json(svc: Services) -> dict[str, Any]:
         },
         "allOf": [
             {
-                "if": {"properties": {"type": {"const": COMPARISON}}},
+                "if": {"required": ["type"], "properties": {"type": {"const": COMPARISON}}},
                 "then": {"required": ["baseline", "candidate"]},
             }
         ],
