@@ -67,6 +67,7 @@ BATCH_PARTS: Counter
 LEASES_EXPIRED: Counter
 BEAT_TASK_LAST_RUN: Gauge
 BEAT_TASK_INTERVAL: Gauge
+DEPLOYMENT_CHANGES: Counter
 
 _lock = threading.Lock()
 _created: dict[str, Any] | None = None
@@ -88,13 +89,13 @@ def _create() -> dict[str, Any]:
         ),
         "PREDICTION_ERRORS": Counter(
             "ml_prediction_errors_total",
-            "Jobs or rows that could not be scored, by error type.",
-            ["error_type"],
+            "Jobs or rows that could not be scored, by model version and error type.",
+            ["model_version", "error_type"],
         ),
         "PREDICTION_CONFIDENCE": Histogram(
             "ml_prediction_confidence",
-            "Probability of the predicted class.",
-            ["prediction_class"],
+            "Probability of the predicted class, by model version and class.",
+            ["model_version", "prediction_class"],
             buckets=CONFIDENCE_BUCKETS,
         ),
         "MICROBATCH_JOBS": Histogram(
@@ -207,6 +208,13 @@ def _create() -> dict[str, Any]:
             " (prediction, batch, drift_report, performance_report, part) and state (queued:"
             " its message was lost or late; running: its worker died).",
             ["kind", "state"],
+        ),
+        # --- deployment ----------
+        "DEPLOYMENT_CHANGES": Counter(
+            "lifeboat_deployment_changes_total",
+            "Changes of the traffic policy (set, promote, rollback), by action: dashboards"
+            " draw them as annotations.",
+            ["action"],
         ),
         # --- beat ----------
         # "max" across processes, dead ones included: the last run by any process counts

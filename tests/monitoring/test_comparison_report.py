@@ -15,12 +15,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from core import prediction_log
 from core.keys import Keys
 from devsupport import RedisServer, Stack, make_stack
+from devsupport.http import KeyedHTTP
+from devsupport.stack import METRICS_KEY_ENV
 from tests.conftest import new_db
-from tests.monitoring.conftest import instances
+from tests.monitoring.conftest import instances, sample, worker_samples
 from tests.traffic.conftest import V1, V2, two_versions  # noqa: F401 — a fixture
 
 ROWS = 300  # instances scored by both versions
@@ -215,3 +218,44 @@ def test_a_comparison_cannot_be_uploaded(stack) -> None:
     )
     assert r.status_code == 422, r.text
     assert "type" in r.json()["errors"][0]["loc"]
+
+
+def test_confidence_and_predictions_are_counted_per_model_version(stack, scored) -> None:
+    samples = worker_samples(stack)
+    for version in (V1, V2):
+        predicted = sum(
+            sample(samples, "ml_predictions_total", model_version=version, prediction_class=c) or 0
+            for c in ("died", "survived")
+        )
+        confident = sum(
+            sample(
+                samples, "ml_prediction_confidence_count", model_version=version, prediction_class=c
+            )
+            or 0
+            for c in ("died", "survived")
+        )
+        # test-v1: the shadowed and unshadowed jobs; test-v2: its pinned twins
+        assert predicted == (ROWS + UNSHADOWED if version == V1 else ROWS)
+        assert confident == predicted
+
+
+def test_each_traffic_policy_change_is_counted_by_action_for_the_annotations(stack) -> None:
+    def changes() -> dict[str, float]:
+        metrics = KeyedHTTP(stack.env[METRICS_KEY_ENV])
+        text = metrics.get(stack.url("/metrics"), timeout=10).text
+        return {
+            s.labels["action"]: s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "lifeboat_deployment_changes_total"
+        }
+
+    before = changes()
+    policy = {"default": V1, "canary": {"version": V2, "share": 0.0}}
+    r = stack.http.request("PUT", stack.url("/api/v1/deployment"), json=policy)
+    assert r.status_code == 200, r.text
+    assert stack.http.post(stack.url(f"/api/v1/models/{V2}/promote")).status_code == 200
+    assert stack.http.post(stack.url("/api/v1/deployment/rollback")).status_code == 200
+    after = changes()
+    for action in ("set", "promote", "rollback"):
+        assert after[action] - before.get(action, 0) == 1

@@ -259,17 +259,19 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
     by_id = {j.id: j for j in jobs}
     now = time.time()
     predicted: Counter[tuple[str | None, str]] = Counter()
-    confidences: defaultdict[str, list[float]] = defaultdict(list)
+    confidences: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
     for sc, done in zip(scored, finished, strict=True):
         if not done:
             continue
-        lifecycle.count_finished(by_id[sc.outcome.job_id], sc.outcome, now)
+        job = by_id[sc.outcome.job_id]
+        lifecycle.count_finished(job, sc.outcome, now)
+        version = sc.model_version or job.model_version or ""
         if sc.outcome.status is JobStatus.FAILED:
-            metrics.PREDICTION_ERRORS.labels(sc.outcome.error["type"]).inc()
+            metrics.PREDICTION_ERRORS.labels(version, sc.outcome.error["type"]).inc()
         predicted.update((sc.model_version, label) for label in sc.labels)
         for label, conf in zip(sc.labels, sc.confidences, strict=True):
-            confidences[label].append(conf)
-    for label, values in confidences.items():
-        metrics.observe_many(metrics.PREDICTION_CONFIDENCE.labels(label), values)
+            confidences[version, label].append(conf)
+    for (version, label), values in confidences.items():
+        metrics.observe_many(metrics.PREDICTION_CONFIDENCE.labels(version, label), values)
     for (version, label), count in predicted.items():
         metrics.PREDICTIONS.labels(version, label).inc(count)
