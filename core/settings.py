@@ -13,6 +13,8 @@ from core.defaults import (
     DEFAULT_BATCH_PART_DECODED_BYTES,
     DEFAULT_FEEDBACK_INDEX_MAX_PREDICTIONS,
     DEFAULT_JOB_TTL,
+    DEFAULT_KEY_ADMISSION_WAIT_SECONDS,
+    DEFAULT_KEY_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_INSTANCES,
     DEFAULT_MAX_JSON_BYTES,
@@ -274,6 +276,15 @@ class Settings(BaseSettings):
     rate_limit_burst_seconds: int = Field(DEFAULT_RATE_LIMIT_BURST_SECONDS, ge=1)
     """Seconds of its rate a key may send at once: its bucket holds rate x this many requests
     (rounded down, at least one)."""
+
+    key_max_concurrent_requests: int = Field(DEFAULT_KEY_MAX_CONCURRENT_REQUESTS, ge=0)
+    """Requests of one API key a web process works on at once (0: no cap). Its further
+    requests wait their turn (a long-poll's wait gives its place up), at most
+    ``key_admission_wait_seconds``, then get ``429``: one tenant's many connections cannot
+    crowd another's requests out of a process."""
+
+    key_admission_wait_seconds: float = Field(DEFAULT_KEY_ADMISSION_WAIT_SECONDS, ge=0)
+    """Seconds a request past its key's cap waits for its turn before it is refused."""
 
     def job_ttl(self, job_type: str) -> int:
         """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""
