@@ -4,11 +4,20 @@ Two tenants on one private stack. The light tenant sends single-instance predict
 jobs at a fixed 20 jobs/s (open loop, measured from each job's scheduled time); the
 heavy one floods ``POST /api/v1/predictions`` from many clients as fast as it can,
 never waiting for its jobs (``--submit-only``: a client that only fills the queue).
-Three phases, each after the queue has drained and on a freshly started web:
+Phases (``--phases``, in the order given; the first is the baseline of the ratios), each
+after the queue has drained and on a freshly started web:
 
-1. the light tenant alone (its baseline in this run);
-2. with the flood, rate limiting off;
-3. with the flood, rate limiting on (``--limit`` requests/s per key).
+- ``alone``: the light tenant alone;
+- ``flood_limit_off`` / ``flood_limit_on``: with the flood, the per-key rate limit
+  (``--limit`` requests/s) off / on, and no cap on a key's requests in progress;
+- ``flood_admission`` / ``flood_admission_limit_off``: the same with each web process
+  working on at most ``--concurrent`` requests of a key at once (``web.admission``).
+
+Run them in alternating orders to compare mechanisms: the machine's other load moves
+every figure. Each phase reports the CPU seconds of the web, the worker, Redis and each
+load generator (``own_cpu_s``), the machine's other busy cores meanwhile, and the light
+tenant's p99 split into where its jobs waited (``stages``: web in, queue, worker, web
+out; from each job's timestamps).
 
 Each tenant sends its own real API key (``predict`` and ``read``), made in the stack's
 Redis before the first phase, so the per-key rate limit and the per-tenant quotas
@@ -40,6 +49,7 @@ from bench.scenarios import loadgen_args
 from bench.stack import Stack, restart_web, running_stack
 from bench.subproc import run_json
 from core import stores
+from core.defaults import DEFAULT_KEY_MAX_CONCURRENT_REQUESTS
 from core.jobs import JobType
 from core.keys import Keys
 from core.queue import PREDICTIONS_QUEUE
@@ -59,7 +69,7 @@ DRAIN_TIMEOUT = 600.0  # seconds the queue may take to empty between phases
 SAMPLE_SECONDS = 0.25  # how often the backlog is read
 TARGET_RATIO = 2.0  # light p99 under the flood over light p99 alone
 TENANT_SCOPES = frozenset({"predict", "read"})  # what each tenant's key may do
-CONCURRENT = 2  # the admission phase's requests of a key in progress per web process
+CONCURRENT = DEFAULT_KEY_MAX_CONCURRENT_REQUESTS  # admission phases: a key's requests in progress
 # phase → (flooded, rate limit on, per-key admission on)
 PHASES = {
     "alone": (False, False, False),

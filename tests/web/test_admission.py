@@ -29,8 +29,22 @@ LIMITED = "/api/v1/models"  # a limited operation that needs neither Redis nor a
 
 
 # --- the counter itself -----------------------------------------------------------------------
+def contended(most: int, wait_seconds: float, **kwargs: float) -> Admission:
+    """An Admission in which another key ("other") has just sent a request."""
+    admission = Admission(most=most, wait_seconds=wait_seconds, **kwargs)
+    assert admission.enter("other")
+    admission.leave("other")
+    return admission
+
+
+def test_a_key_alone_in_the_process_is_not_capped() -> None:
+    admission = Admission(most=1, wait_seconds=0)
+    assert all(admission.enter("k") for _ in range(50))
+    assert admission.in_progress("k") == 50
+
+
 def test_requests_up_to_the_cap_are_admitted_at_once_and_the_next_waits_for_a_place() -> None:
-    admission = Admission(most=2, wait_seconds=5)
+    admission = contended(most=2, wait_seconds=5)
     assert admission.enter("k")
     assert admission.enter("k")
     admitted = threading.Event()
@@ -49,7 +63,7 @@ def test_requests_up_to_the_cap_are_admitted_at_once_and_the_next_waits_for_a_pl
 
 
 def test_a_request_that_waits_past_its_time_is_refused_and_leaves_no_trace() -> None:
-    admission = Admission(most=1, wait_seconds=0.1)
+    admission = contended(most=1, wait_seconds=0.1)
     assert admission.enter("k")
     started = time.monotonic()
     assert not admission.enter("k")
@@ -64,10 +78,11 @@ def test_keys_are_counted_apart() -> None:
     assert admission.enter("a")
     assert admission.enter("b")
     assert not admission.enter("a")
+    assert not admission.enter("b")
 
 
 def test_past_the_most_waiting_requests_a_request_is_refused_without_waiting() -> None:
-    admission = Admission(most=1, wait_seconds=5, max_waiting=1)
+    admission = contended(most=1, wait_seconds=5, max_waiting=1)
     assert admission.enter("k")
     waiter = threading.Thread(target=admission.enter, args=("k",))
     waiter.start()
@@ -80,7 +95,7 @@ def test_past_the_most_waiting_requests_a_request_is_refused_without_waiting() -
 
 
 def test_waiting_requests_are_admitted_first_come_first_served() -> None:
-    admission = Admission(most=1, wait_seconds=5)
+    admission = contended(most=1, wait_seconds=5)
     assert admission.enter("k")
     order: list[int] = []
 
@@ -98,6 +113,23 @@ def test_waiting_requests_are_admitted_first_come_first_served() -> None:
     for t in threads:
         t.join()
     assert order == [0, 1, 2, 3, 4]
+
+
+def test_once_the_other_keys_go_quiet_the_waiting_requests_are_all_admitted() -> None:
+    admission = contended(most=1, wait_seconds=5, active_seconds=0.3)
+    assert admission.enter("k")
+    admitted: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: admitted.append(admission.enter("k"))) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    assert admitted == []  # "other" was active a moment ago
+    for t in threads:
+        t.join(3)
+    assert admitted == [True, True, True]
+    assert admission.in_progress("k") == 4
 
 
 # --- against real gunicorn ----------------------------------------------------------------------
@@ -150,7 +182,7 @@ class SlowUpload:
             *(f"{k}: {v}" for k, v in headers.items()),
         ]
         self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b"pclass,sex,age\n")
-        time.sleep(0.3)  # the web has read the head and admitted the request
+        time.sleep(0.2)  # the web has read the head and admitted the request
 
     def close(self) -> None:
         self.sock.close()
@@ -160,6 +192,7 @@ def test_a_keys_request_past_its_cap_is_429_with_retry_after_and_another_key_is_
     admitting_stack: Stack,
 ) -> None:
     busy, other = new_key(admitting_stack), new_key(admitting_stack)
+    assert get(admitting_stack, LIMITED, other).status == 200  # another tenant is active
     upload = SlowUpload(admitting_stack, busy)
     try:
         refused = get(admitting_stack, LIMITED, busy)
@@ -174,7 +207,8 @@ def test_a_keys_request_past_its_cap_is_429_with_retry_after_and_another_key_is_
 
 
 def test_a_request_waiting_for_its_job_gives_its_place_up(admitting_stack: Stack) -> None:
-    key = new_key(admitting_stack)
+    key, other = new_key(admitting_stack), new_key(admitting_stack)
+    assert get(admitting_stack, LIMITED, other).status == 200  # another tenant is active
     port = int(admitting_stack.env["LIFEBOAT_WEB_PORT"])
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
     body = json.dumps({"instances": [PASSENGER]})
@@ -184,7 +218,7 @@ def test_a_request_waiting_for_its_job_gives_its_place_up(admitting_stack: Stack
         body=body,
         headers={**key, "Content-Type": "application/json"},
     )
-    time.sleep(0.5)  # the POST has queued its job and waits for it
+    time.sleep(0.3)  # the POST has queued its job and waits for it
     try:
         assert get(admitting_stack, LIMITED, key).status == 200
     finally:
