@@ -265,26 +265,16 @@ class Settings(BaseSettings):
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""
 
     rate_limit_enabled: bool = True
-    """Limit each API key's request rate (shared by every web process and host, in Redis).
-
-    Public routes (``/health``, ``/ready``, ``/metrics``, ``/docs``, ``/openapi.json``) and
-    requests without an API key are never limited."""
-
+    """Limit each API key's request rate (in Redis: one bucket for every web process and host);
+    public routes and requests without an API key are never limited."""
     rate_limit_per_second: float = Field(DEFAULT_RATE_LIMIT_PER_SECOND, gt=0)
     """Requests per second an API key may sustain, unless the key sets its own rate."""
-
     rate_limit_burst_seconds: int = Field(DEFAULT_RATE_LIMIT_BURST_SECONDS, ge=1)
-    """Seconds of its rate a key may send at once: its bucket holds rate x this many requests
-    (rounded down, at least one)."""
-
+    """Seconds of its rate a key may send at once (its bucket: rate x this, at least one)."""
     key_max_concurrent_requests: int = Field(DEFAULT_KEY_MAX_CONCURRENT_REQUESTS, ge=0)
-    """Requests of one API key a web process works on at once (0: no cap). Its further
-    requests wait their turn (a long-poll's wait gives its place up), at most
-    ``key_admission_wait_seconds``, then get ``429``: one tenant's many connections cannot
-    crowd another's requests out of a process."""
-
+    """A key's requests a web process works on at once while other keys' arrive too (0: off)."""
     key_admission_wait_seconds: float = Field(DEFAULT_KEY_ADMISSION_WAIT_SECONDS, ge=0)
-    """Seconds a request past its key's cap waits for its turn before it is refused."""
+    """Seconds a request past its key's cap waits for its turn before it is refused (429)."""
 
     def job_ttl(self, job_type: str) -> int:
         """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""
