@@ -1,14 +1,18 @@
 """Per-key admission: how many of an API key's requests a web process works on at once.
 
-While requests of other keys have arrived in the last ``ACTIVE_SECONDS``, a key may have
-``LIFEBOAT_KEY_MAX_CONCURRENT_REQUESTS`` requests in progress in one web process; its
-further requests wait, first come first served, for one of them to end (or to start a
-long-poll: waiting for a job costs no CPU, so a request that waits gives its place up),
-for at most ``LIFEBOAT_KEY_ADMISSION_WAIT_SECONDS``. A request that cannot be admitted in
-time, or that finds ``MAX_WAITING`` of its key's requests already waiting, is a ``429`` at
-once (``Retry-After: 1``), without asking Redis. A key alone in the process is not capped
-(work-conserving: a fixed cap of 2 took one key's 32 clients from 158 to 53 jobs/s in
-``python -m bench throughput`` on the loaded 2-core machine).
+A key may always have ``LIFEBOAT_KEY_MAX_CONCURRENT_REQUESTS`` requests in progress in
+one web process. Past that, a request starts only if its key's demand (requests in
+progress and waiting) is no more than the mean demand of the keys active in the process
+(a request of theirs arrived in the last ``ACTIVE_SECONDS``). So a key alone is never
+held (one client's throughput is unchanged: a fixed cap of 2 took one key's 32 clients
+from 158 to 53 jobs/s in ``python -m bench throughput`` on the loaded 2-core machine),
+nor is a light key beside heavy ones (a fixed cap held the light tenant too, once a slow
+machine kept its requests in progress long); keys above the mean are held at the cap.
+Their further requests wait, first come first served, for one of them to end (or to
+start a long-poll: waiting for a job costs no CPU, so a request that waits gives its
+place up), for at most ``LIFEBOAT_KEY_ADMISSION_WAIT_SECONDS``. A request that cannot
+be admitted in time, or that finds ``MAX_WAITING`` of its key's requests already
+waiting, is a ``429`` at once (``Retry-After: 1``), without asking Redis.
 
 Why: a web process runs its requests as greenlets, first come first served at every
 yield (each Redis round trip). One tenant with 32 requests in a process puts 32 CPU
@@ -24,7 +28,6 @@ without a key are never held.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,8 +54,8 @@ class _Key:
 
 
 class Admission:
-    """Counts each key's requests in progress; while other keys are active in the process,
-    holds a key's requests past ``most`` until one ends."""
+    """Counts each key's requests in progress; holds a key past ``most`` while its demand is
+    above the mean of the keys active in the process, until one of its requests ends."""
 
     def __init__(
         self,
@@ -77,7 +80,7 @@ class Admission:
             key = self._keys.get(key_id)
             if key is None:
                 key = self._keys[key_id] = _Key()
-            if not key.waiting and key.busy < self._cap(key_id):
+            if not key.waiting and self._may_start(key_id, key, 1):
                 key.busy += 1
                 return True
             if key.waiting >= self.max_waiting:
@@ -87,10 +90,10 @@ class Admission:
         with key.turn:
             while True:
                 with self._lock:
-                    if key.busy < self._cap(key_id):
+                    if self._may_start(key_id, key, 0):
                         key.busy += 1
                         key.waiting -= 1
-                        more = key.waiting > 0 and key.busy < self._cap(key_id)
+                        more = key.waiting > 0 and self._may_start(key_id, key, 0)
                         break
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -121,11 +124,20 @@ class Admission:
             key = self._keys.get(key_id)
             return key.busy if key is not None else 0
 
-    def _cap(self, key_id: str) -> float:
-        """``most`` while another key has been active in the process, else no cap."""
+    def _may_start(self, key_id: str, key: _Key, arriving: int) -> bool:
+        """Whether one more request of the key may start now: below ``most`` in progress, or
+        its demand (requests in progress and waiting, ``arriving`` included) no more than the
+        mean of the active keys' (a key alone, or a light one, is never held)."""
+        if key.busy < self.most:
+            return True
         self._prune(time.monotonic())
-        others = len(self._seen) - (key_id in self._seen)
-        return self.most if others > 0 else math.inf
+        demand = key.busy + key.waiting + arriving
+        others = [self._demand(k) for k in self._seen if k != key_id]
+        return demand * (len(others) + 1) <= demand + sum(others)
+
+    def _demand(self, key_id: str) -> int:
+        key = self._keys.get(key_id)
+        return key.busy + key.waiting if key is not None else 0
 
     def _saw(self, key_id: str, now: float) -> None:
         self._seen[key_id] = now

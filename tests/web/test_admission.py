@@ -115,6 +115,25 @@ def test_waiting_requests_are_admitted_first_come_first_served() -> None:
     assert order == [0, 1, 2, 3, 4]
 
 
+def test_a_light_key_beside_a_heavy_one_is_never_held() -> None:
+    admission = contended(most=1, wait_seconds=5)
+    assert admission.enter("heavy")
+    held = [threading.Thread(target=admission.enter, args=("heavy",)) for _ in range(3)]
+    for t in held:
+        t.start()
+    time.sleep(0.1)
+    assert admission.in_progress("heavy") == 1  # three wait: "other" was lighter
+    started = time.monotonic()
+    assert admission.enter("light")
+    assert admission.enter("light")  # past the cap, but lighter than "heavy" (1 + 3)
+    assert time.monotonic() - started < 0.5
+    for _ in range(3):
+        admission.leave("heavy")
+    for t in held:
+        t.join(3)
+    assert admission.in_progress("heavy") == 1
+
+
 def test_once_the_other_keys_go_quiet_the_waiting_requests_are_all_admitted() -> None:
     admission = contended(most=1, wait_seconds=5, active_seconds=0.3)
     assert admission.enter("k")
