@@ -5,7 +5,7 @@ one web process. Past that, a request starts only if its key's demand (requests 
 progress and waiting) is no more than the mean demand of the keys active in the process
 (a request of theirs arrived in the last ``ACTIVE_SECONDS``). So a key alone is never
 held (one client's throughput is unchanged: a fixed cap of 2 took one key's 32 clients
-from 158 to 53 jobs/s in ``python -m bench throughput`` on the loaded 2-core machine),
+from 157 to 53 jobs/s in ``python -m bench throughput`` on the loaded 2-core machine),
 nor is a light key beside heavy ones (a fixed cap held the light tenant too, once a slow
 machine kept its requests in progress long); keys above the mean are held at the cap.
 Their further requests wait, first come first served, for one of them to end (or to
