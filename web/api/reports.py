@@ -45,6 +45,15 @@ def _last(svc: Services, report_type: str) -> dict[str, Any]:
     return {"type": "integer", "minimum": low, "maximum": high}
 
 
+INSTEAD = "a comparison names a baseline and a candidate instead"
+ONLY = "only a comparison report names a baseline and a candidate"
+
+
+def _refused(why: str) -> dict[str, Any]:
+    """A field no value of which is valid here (``why`` is the error's message)."""
+    return {"not": {}, "description": why}
+
+
 def _json(svc: Services) -> dict[str, Any]:
     window = {
         "description": 'must be {"last": N} or {"since": date-time, "until": date-time}',
@@ -78,7 +87,11 @@ def _json(svc: Services) -> dict[str, Any]:
         "allOf": [
             {
                 "if": {"required": ["type"], "properties": {"type": {"const": COMPARISON}}},
-                "then": {"required": ["baseline", "candidate"]},
+                "then": {
+                    "required": ["baseline", "candidate"],
+                    "properties": {"model_version": _refused(INSTEAD)},
+                },
+                "else": {"properties": {"baseline": _refused(ONLY), "candidate": _refused(ONLY)}},
             }
         ],
     }
