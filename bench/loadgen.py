@@ -19,9 +19,11 @@ tenant's ``Authorization``); ``--api-key`` (default ``LIFEBOAT_API_KEY``) is sen
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,6 +36,10 @@ TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 BODY_VARIANTS = 64  # distinct request bodies cycled through (fewer for big jobs)
 HARD_DEADLINE_SLACK = 15.0  # seconds past the planned end after which clients are killed
+# where a job's turnaround went, from its record's timestamps (one clock: loopback only):
+# due → created (the web: accept, auth, limits, validation), created → started (the queue),
+# started → finished (the worker), finished → answer read (wake-up, response, client)
+STAGES = ("web_in", "queued", "worker", "web_out")
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Record:
     ok: bool
     first_status: int
     error: str | None
+    stages: tuple[float, ...] | None = None  # seconds in each of STAGES (a terminal job)
 
 
 @dataclass
@@ -161,7 +168,9 @@ class Client:
         except (OSError, http.client.HTTPException) as exc:
             error = type(exc).__name__
             self._close()
-        return Record(index, start, time.perf_counter(), error is None, first_status, error)
+        end = time.perf_counter()
+        stages = _stages(job, start, end) if error is None else None
+        return Record(index, start, end, error is None, first_status, error, stages)
 
     def run(self, plan: Plan) -> None:
         try:
@@ -175,6 +184,22 @@ class Client:
                 plan.records.append(self.one_job(index, due))
         finally:
             self._close()
+
+
+def _epoch(stamp: Any) -> float | None:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None
+
+
+def _stages(job: dict, start: float, end: float) -> tuple[float, ...] | None:
+    """Seconds of each of STAGES, the client's perf_counter times moved to the wall clock."""
+    offset = time.time() - time.perf_counter()
+    marks = [_epoch(job.get(k)) for k in ("created_at", "started_at", "finished_at")]
+    if None in marks:
+        return None
+    points = [start + offset, *marks, end + offset]
+    return tuple(b - a for a, b in itertools.pairwise(points))
 
 
 def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, Any]:
@@ -195,6 +220,12 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
     first: dict[str, int] = {}
     for r in measured:
         first[str(r.first_status)] = first.get(str(r.first_status), 0) + 1
+    staged = [r.stages for r in measured if r.stages is not None]
+    stages = {
+        name: {k: v for k, v in percentiles_ms([s[i] for s in staged]).items() if k != "max_ms"}
+        for i, name in enumerate(STAGES)
+    }
+    own = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "clients": args.clients,
         "instances_per_job": args.instances,
@@ -211,6 +242,8 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
         "rate_limited_responses": plan.rate_limited_responses,
         "jobs_per_s": round(len(done_in_window) / window, 2),
         **percentiles_ms([r.end - r.start for r in measured if r.ok]),
+        "stages": stages if staged else None,
+        "own_cpu_s": round(own.ru_utime + own.ru_stime, 2),  # this load generator's CPU
     }
 
 

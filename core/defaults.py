@@ -26,12 +26,15 @@ JOB_TTL_FIELDS = {
     "batch": "batch_job_ttl_seconds",
     "drift_report": "report_job_ttl_seconds",
     "performance_report": "report_job_ttl_seconds",
+    "comparison_report": "report_job_ttl_seconds",
 }
 # a Parquet page is decompressed whole (at most its column chunk's uncompressed size): a lean
 # scoring process (~100-120 MB) holding one and its decoded copy stays under ~250 MB
 DEFAULT_BATCH_PART_DECODED_BYTES = 64 * 1024 * 1024
 DEFAULT_RATE_LIMIT_PER_SECOND = 100.0  # requests per second an API key may sustain
 DEFAULT_RATE_LIMIT_BURST_SECONDS = 2  # a key may send this many seconds of its rate at once
+DEFAULT_KEY_MAX_CONCURRENT_REQUESTS = 2  # of one API key a web process works on at once, shared
+DEFAULT_KEY_ADMISSION_WAIT_SECONDS = 5.0  # a request past that cap waits this long, then 429
 DEFAULT_WORKER_GRACE = 30  # seconds a stopping worker's running tasks have to finish
 DEFAULT_QUEUED_LEASE = 60.0  # seconds a queued job may wait for a worker before re-publishing
 DEFAULT_RUNNING_LEASE = 60.0  # seconds of a running plan, part or report's lease (renewed)

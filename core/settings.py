@@ -6,9 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.access_settings import AccessSettings
 from core.defaults import (
     DEFAULT_BATCH_PART_DECODED_BYTES,
     DEFAULT_BIND_HOST,
@@ -21,14 +22,8 @@ from core.defaults import (
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_PREDICTION_LOG_MAXLEN,
     DEFAULT_QUEUED_LEASE,
-    DEFAULT_RATE_LIMIT_BURST_SECONDS,
-    DEFAULT_RATE_LIMIT_PER_SECOND,
     DEFAULT_RUNNING_LEASE,
     DEFAULT_STORAGE_PART_BYTES,
-    DEFAULT_TENANT_MAX_ACTIVE_BATCHES,
-    DEFAULT_TENANT_MAX_ACTIVE_JOBS,
-    DEFAULT_TENANT_MAX_STORED_BYTES,
-    DEFAULT_WEBHOOK_RETRY,
     DEFAULT_WORKER_GRACE,
     DEFAULT_WORKER_MAX_MEMORY_MB,
     JOB_TTL_FIELDS,
@@ -37,7 +32,7 @@ from core.defaults import (
 )
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, AccessSettings):
     """Configuration of every Lifeboat process."""
 
     model_config = SettingsConfigDict(env_prefix="LIFEBOAT_", extra="ignore")
@@ -281,16 +276,6 @@ class Settings(BaseSettings):
     feedback_max_labelled: int = Field(100_000, ge=100)
     """Predictions with feedback kept per model version (for accuracy and performance reports)."""
 
-    rate_limit_enabled: bool = True
-    """Limit each API key's request rate (shared by every web process and host, in Redis);
-    public routes and requests without an API key are never limited."""
-
-    rate_limit_per_second: float = Field(DEFAULT_RATE_LIMIT_PER_SECOND, gt=0)
-    """Requests per second an API key may sustain, unless the key sets its own rate."""
-
-    rate_limit_burst_seconds: int = Field(DEFAULT_RATE_LIMIT_BURST_SECONDS, ge=1)
-    """Seconds of its rate a key may send at once (its bucket: rate x this, at least one)."""
-
     def job_ttl(self, job_type: str) -> int:
         """Seconds a job of this type (a ``JobType`` value) stays readable after its last change."""
         override = getattr(self, JOB_TTL_FIELDS.get(str(job_type), ""), None)
@@ -309,39 +294,6 @@ class Settings(BaseSettings):
         soft = getattr(self, f"{kind}_soft_time_limit")
         hard = getattr(self, f"{kind}_time_limit")
         return soft if soft is not None else max(1, min(hard - 1, int(hard * SOFT_LIMIT_SHARE)))
-
-    auth_cache_seconds: float = Field(1.0, gt=0, le=1.0)
-    """Seconds a web process trusts a verified API key: a revoked one is refused within this."""
-
-    tenant_max_active_jobs: int = Field(DEFAULT_TENANT_MAX_ACTIVE_JOBS, ge=1)
-    """Queued + running jobs a tenant may have (more: 429); an API key may set its own."""
-
-    tenant_max_active_batches: int = Field(DEFAULT_TENANT_MAX_ACTIVE_BATCHES, ge=1)
-    """Batch jobs a tenant may have queued or running at once (more: 429); per key too."""
-
-    tenant_max_stored_bytes: int = Field(DEFAULT_TENANT_MAX_STORED_BYTES, ge=0)
-    """Bytes of uploads and batch results a tenant may store (more: 413); per key too."""
-
-    webhook_retry_seconds: int = Field(DEFAULT_WEBHOOK_RETRY, ge=0)
-    """Seconds a webhook delivery is retried (timeouts, connection errors, 5xx, 429)."""
-
-    webhook_backoff_seconds: float = Field(30.0, gt=0)
-    """Delay before a delivery's first retry; each next one waits twice as long (max 1 h)."""
-
-    webhook_timeout_seconds: float = Field(10.0, gt=0)
-    """Seconds a delivery may take to connect, and then to read each part of the answer."""
-
-    webhook_allowed_hosts: str = ""
-    """Comma-separated hosts a callback URL may name over http or at a private address."""
-
-    bootstrap_admin_key: SecretStr | None = None
-    """An admin API key the web makes at start if missing (compose: ``.env``; make run: a file)."""
-
-    bootstrap_metrics_key: SecretStr | None = None
-    """A ``metrics``-scoped key the web makes sure exists at start (Prometheus scrapes with it)."""
-
-    bootstrap_tenant: str = Field("ops", pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-    """Tenant of the bootstrap keys."""
 
 
 @lru_cache(maxsize=1)

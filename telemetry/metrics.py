@@ -72,6 +72,7 @@ GUARD_ROLLBACKS: Counter
 QUEUE_BACKLOG_PER_WORKER: Gauge
 QUEUE_OLDEST_MESSAGE_AGE: Gauge
 QUEUE_WORKERS: Gauge
+DEPLOYMENT_CHANGES: Counter
 
 _lock = threading.Lock()
 _created: dict[str, Any] | None = None
@@ -214,6 +215,13 @@ def _create() -> dict[str, Any]:
             " (prediction, batch, drift_report, performance_report, part) and state (queued:"
             " its message was lost or late; running: its worker died).",
             ["kind", "state"],
+        ),
+        # --- deployment ----------
+        "DEPLOYMENT_CHANGES": Counter(
+            "lifeboat_deployment_changes_total",
+            "Changes of the traffic policy (set, promote, rollback, guard), by action: dashboards"
+            " draw them as annotations.",
+            ["action"],
         ),
         # --- beat ----------
         # "max" across processes, dead ones included: the last run by any process counts

@@ -13,7 +13,7 @@ from core.policy_cache import PolicyCache
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
 from telemetry import metrics
-from web import auth, console, errors, headers, rate_limits
+from web import admission, auth, console, errors, headers, rate_limits
 from web.api.document import UNDOCUMENTED_ENDPOINTS
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _instrument(app)
     keys = auth.VerifiedKeys(stores.api_keys(settings, client), settings.auth_cache_seconds)
     auth.register(app, keys, public_endpoints=UNDOCUMENTED_ENDPOINTS)  # then rate limits
+    admission.init_app(app, settings, lambda: rate_limits.limited_key(app))  # after auth
     rate_limits.init_app(app, settings, client)  # after auth: it reads g.principal
     return app
 

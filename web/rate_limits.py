@@ -96,6 +96,14 @@ def _public_endpoint(app: Flask) -> bool:
     return operation is not None and not operation.rate_limited
 
 
+def limited_key(app: Flask) -> str | None:
+    """The id of this request's API key if the request is limited (else None)."""
+    principal = current_principal()
+    if principal is None or _public_endpoint(app):
+        return None
+    return principal.key_id
+
+
 def init_app(app: Flask, settings: Settings, client: redis.Redis) -> None:
     """Limit every request that carries an API key; register after authentication."""
     if not settings.rate_limit_enabled:

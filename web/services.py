@@ -18,6 +18,7 @@ from core.errors import BrokerUnavailable
 from core.jobs import Job, JobStore, JobType
 from core.queue import DELIVER_WEBHOOK_TASK, PREDICT_TASK
 from core.settings import Settings
+from web import admission
 from web.catalog import Catalog
 from web.publishing import CoalescingPublisher
 from web.waiting import CompletionWaiter
@@ -111,7 +112,7 @@ class Services:
 
     def wait(self, job_id: str, seconds: float) -> Job:
         """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""
-        with self.waiter.watch(job_id) as done:
+        with self.waiter.watch(job_id) as done, admission.idle():
             deadline = time.monotonic() + seconds
             return self._until_terminal(self.store.get(job_id), done, deadline)
 

@@ -49,6 +49,7 @@ class JobType(StrEnum):
     BATCH = "batch"
     DRIFT_REPORT = "drift_report"
     PERFORMANCE_REPORT = "performance_report"
+    COMPARISON_REPORT = "comparison_report"
 
 
 class ClaimOutcome(StrEnum):

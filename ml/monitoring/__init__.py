@@ -1,3 +1,4 @@
-"""Model monitoring numbers: data drift, measured performance, label-free accuracy estimates."""
+"""Model monitoring numbers: data drift, measured performance, label-free accuracy estimates,
+two model versions compared."""
 
-__all__ = ["drift", "estimation", "performance"]
+__all__ = ["comparison", "drift", "estimation", "performance"]

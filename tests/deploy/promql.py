@@ -32,6 +32,7 @@ __all__ = [
     "DASHBOARD_VARIABLES",
     "NEEDS_TAGS",
     "alert_exprs",
+    "annotation_queries",
     "dashboard_queries",
     "load_dashboards",
     "metric_names",
@@ -122,6 +123,19 @@ def dashboard_queries(
                     )
                 )
     return queries
+
+
+def annotation_queries(
+    path: str | Path, rate_interval: str = DEFAULT_RATE_INTERVAL
+) -> list[tuple[str, str, str]]:
+    """Return ``(dashboard title, annotation name, expr)`` for every Prometheus annotation,
+    its variables substituted (Grafana's built-in annotations carry no query)."""
+    return [
+        (dashboard["title"], annotation["name"], substitute(annotation["expr"], rate_interval))
+        for dashboard in load_dashboards(path)
+        for annotation in dashboard.get("annotations", {}).get("list", [])
+        if annotation.get("datasource", {}).get("type") == "prometheus"
+    ]
 
 
 def alert_exprs(path: str | Path) -> list[tuple[str, str]]:

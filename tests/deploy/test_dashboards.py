@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from .promql import alert_exprs, dashboard_queries, load_dashboards, substitute
+from .promql import (
+    alert_exprs,
+    annotation_queries,
+    dashboard_queries,
+    load_dashboards,
+    substitute,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
@@ -22,10 +28,12 @@ EXPECTED_TITLES = {
     "Lifeboat Task Queue",
     "Lifeboat Model and Drift",
     "Lifeboat Containers",
+    "Lifeboat Deployments",
 }
 REQUIRED_VARIABLES = {
     "Lifeboat Model and Drift": {"model_version"},
     "Lifeboat Task Queue": {"queue"},
+    "Lifeboat Deployments": {"model_version"},
 }
 VARIABLE_QUERIES = {
     "model_version": "label_values(ml_predictions_total, model_version)",
@@ -59,6 +67,7 @@ LIFEBOAT_METRICS = {
     "lifeboat_queue_backlog_messages_per_worker",
     "lifeboat_queue_oldest_message_age_seconds",
     "lifeboat_queue_workers",
+    "lifeboat_deployment_changes_total",
 }
 # Exported by prometheus-exporter-celery 0.11 (src/exporter.py) and flower 2.2 (events.py).
 EXPORTER_METRICS = {
@@ -121,7 +130,7 @@ def variables(dashboard: dict) -> dict[str, dict]:
     return {variable["name"]: variable for variable in dashboard["templating"]["list"]}
 
 
-def test_the_five_dashboards_are_provisioned():
+def test_the_six_dashboards_are_provisioned():
     assert {dashboard["title"] for dashboard in load_dashboards(DASHBOARD_DIR)} == EXPECTED_TITLES
 
 
@@ -252,6 +261,7 @@ def test_panels_querying_an_optional_exporter_are_tagged_as_needing_it(dashboard
 
 def test_every_queried_metric_is_one_the_platform_or_its_exporters_export():
     exprs = [expr for *_, expr, _ in dashboard_queries(DASHBOARD_DIR)]
+    exprs += [expr for *_, expr in annotation_queries(DASHBOARD_DIR)]
     exprs += [expr for _, expr in alert_exprs(ALERTS_FILE)]
     names = {
         HISTOGRAM_SUFFIX.sub("", name) if name not in EXPORTER_METRICS else name
@@ -287,3 +297,31 @@ def test_alert_exprs_yields_every_alert_rule():
     alerts = alert_exprs(ALERTS_FILE)
     assert len(alerts) == ALERTS_FILE.read_text(encoding="utf-8").count("- alert: ")
     assert all(expr for _, expr in alerts)
+
+
+def test_the_deployments_dashboard_marks_traffic_policy_changes_with_an_annotation():
+    found = [
+        (name, expr)
+        for title, name, expr in annotation_queries(DASHBOARD_DIR)
+        if title == "Lifeboat Deployments"
+    ]
+    assert found == [
+        (
+            "Traffic policy changes",
+            "sum by (action) (increase(lifeboat_deployment_changes_total[1m])) > 0",
+        )
+    ]
+
+
+def test_every_panel_of_the_deployments_dashboard_is_per_model_version():
+    dashboard = next(
+        d for d in load_dashboards(DASHBOARD_DIR) if d["title"] == "Lifeboat Deployments"
+    )
+    for panel in panels(dashboard):
+        for target in panel["targets"]:
+            if "lifeboat_deployment_changes_total" in target["expr"]:
+                continue  # the changes themselves belong to no version
+            assert (
+                "by (model_version" in target["expr"] or "by (le, model_version" in target["expr"]
+            )
+            assert target["legendFormat"].startswith("{{model_version}}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .promql import alert_exprs, dashboard_queries
+from .promql import alert_exprs, annotation_queries, dashboard_queries
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "prometheus"
@@ -123,3 +123,16 @@ def test_alert_waits_has_a_severity_and_explains_itself(rule):
     assert rule["labels"]["severity"] in {"critical", "warning", "info"}
     assert rule["annotations"]["summary"]
     assert rule["annotations"]["description"]
+
+
+def test_every_annotation_query_is_valid_promql(promtool, tmp_path):
+    queries = annotation_queries(DASHBOARD_DIR)
+    assert queries
+    rule_file = tmp_path / "annotation_queries.yml"
+    rules = [{"record": f"annotation:query:{i}", "expr": q[2]} for i, q in enumerate(queries)]
+    rule_file.write_text(
+        yaml.safe_dump({"groups": [{"name": "annotation-queries", "rules": rules}]}),
+        encoding="utf-8",
+    )
+    result = run(promtool, "check", "rules", rule_file)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -20,8 +20,14 @@ from web.api.contract import JSON, Operation, Param
 from web.services import Services
 from web.uploads import CSV_TYPES, FILE_FIELD
 
-REPORT_TYPES = {"drift": JobType.DRIFT_REPORT, "performance": JobType.PERFORMANCE_REPORT}
+REPORT_TYPES = {
+    "drift": JobType.DRIFT_REPORT,
+    "performance": JobType.PERFORMANCE_REPORT,
+    "comparison": JobType.COMPARISON_REPORT,
+}
+COMPARISON = "comparison"  # compares two versions on the log: never from an upload
 TYPE = {"type": "string", "enum": list(REPORT_TYPES)}
+UPLOAD_TYPE = {"type": "string", "enum": [t for t in REPORT_TYPES if t != COMPARISON]}
 BINARY = {"type": "string", "format": "binary"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 FORM = "multipart/form-data"
@@ -37,6 +43,15 @@ def window_limits(svc: Services, report_type: str) -> tuple[int, int]:
 def _last(svc: Services, report_type: str) -> dict[str, Any]:
     low, high = window_limits(svc, report_type)
     return {"type": "integer", "minimum": low, "maximum": high}
+
+
+INSTEAD = "a comparison names a baseline and a candidate instead"
+ONLY = "only a comparison report names a baseline and a candidate"
+
+
+def _refused(why: str) -> dict[str, Any]:
+    """A field no value of which is valid here (``why`` is the error's message)."""
+    return {"not": {}, "description": why}
 
 
 def _json(svc: Services) -> dict[str, Any]:
@@ -65,14 +80,30 @@ def _json(svc: Services) -> dict[str, Any]:
             "type": TYPE,
             "window": window,
             "model_version": model_versions(svc),
+            "baseline": model_versions(svc),
+            "candidate": model_versions(svc),
             "callback_url": CALLBACK_URL,
         },
+        "allOf": [
+            {
+                "if": {"required": ["type"], "properties": {"type": {"const": COMPARISON}}},
+                "then": {
+                    "required": ["baseline", "candidate"],
+                    "properties": {"model_version": _refused(INSTEAD)},
+                },
+                "else": {"properties": {"baseline": _refused(ONLY), "candidate": _refused(ONLY)}},
+            }
+        ],
     }
     if window_limits(svc, "performance") != window_limits(svc, "drift"):
-        schema["if"] = {"properties": {"type": {"const": "performance"}}}
-        schema["then"] = {
-            "properties": {"window": {"properties": {"last": _last(svc, "performance")}}}
-        }
+        schema["allOf"].append(
+            {
+                "if": {"properties": {"type": {"const": "performance"}}},
+                "then": {
+                    "properties": {"window": {"properties": {"last": _last(svc, "performance")}}}
+                },
+            }
+        )
     return schema
 
 
@@ -83,7 +114,7 @@ def _form(svc: Services) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             FILE_FIELD: BINARY,
-            "type": TYPE,
+            "type": UPLOAD_TYPE,
             "model_version": model_versions(svc),
             "callback_url": CALLBACK_URL,
         },
@@ -92,7 +123,7 @@ def _form(svc: Services) -> dict[str, Any]:
 
 CSV_ONLY = "read only with a CSV body"
 CREATE_REPORT = Operation(
-    summary="Queue a drift or performance report job",
+    summary="Queue a drift, performance or comparison report job",
     description=(
         "Current data: the last N logged predictions of a model version "
         '(`{"last": N}`), those made in a time range (`{"since": …, "until": …}`, RFC 3339; '
@@ -104,14 +135,18 @@ CREATE_REPORT = Operation(
         "Reference data: the model version's reference sample. The job's result holds a "
         "JSON summary; the Evidently HTML is at `GET /api/v1/jobs/{job_id}/report`. A "
         "window of the prediction log holds every tenant's predictions: it needs the "
-        "`monitor` scope as well (403 without)."
+        "`monitor` scope as well (403 without). A comparison report (JSON only) names a "
+        "`baseline` and a `candidate` version instead of `model_version` and pairs their "
+        "predictions of the same instances in the window (a primary prediction and its "
+        "shadow share a prediction id): agreement rate, each version's accuracy on the "
+        "pairs with feedback (Wilson 95% intervals), and the difference in class shares."
     ),
     tags=("reports",),
     scopes=(Scope.REPORT,),
     params=(
         WAIT,
         IDEMPOTENCY_KEY,
-        Param("type", "query", TYPE, f"the report type, {CSV_ONLY} (required there)"),
+        Param("type", "query", UPLOAD_TYPE, f"the report type, {CSV_ONLY} (required there)"),
         Param("model_version", "query", model_versions, f"default: the default; {CSV_ONLY}"),
         CALLBACK_URL_PARAM,
     ),

@@ -12,6 +12,7 @@ from core import deployment, stores
 from core.deployment import Canary, DeploymentStore, Guard, Policy
 from core.errors import InvalidRequest, ModelVersionNotFound
 from core.timestamps import iso
+from telemetry import metrics
 from web import auth
 from web.api import deployment as api
 from web.services import services
@@ -49,6 +50,7 @@ def _change(action: str, edit: Callable[[Policy | None, str], Policy]) -> Respon
 
     key = auth.current_key()
     after = _store().change(action, {"key_id": key.id, "tenant": key.tenant}, apply)
+    metrics.DEPLOYMENT_CHANGES.labels(action).inc()
     if catalog.policies is not None:
         catalog.policies.put(after)
     return jsonify(policy_resource(after))

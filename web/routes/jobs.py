@@ -19,11 +19,13 @@ from web.responses import json_response
 from web.services import services
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1")
+REPORT_JOB_TYPES = frozenset(reports_api.REPORT_TYPES.values())
 CANCEL_SCOPE = {  # who may cancel a job: a key that may make jobs of its type
     JobType.PREDICTION: Scope.PREDICT,
     JobType.BATCH: Scope.BATCH,
     JobType.DRIFT_REPORT: Scope.REPORT,
     JobType.PERFORMANCE_REPORT: Scope.REPORT,
+    JobType.COMPARISON_REPORT: Scope.REPORT,
 }
 
 
@@ -42,7 +44,7 @@ def get_report(job_id: str) -> Response:
     """A report job's Evidently HTML: 409 until the job has succeeded."""
     svc = services()
     job = auth.own(svc.store.get(job_id))
-    if job.type not in (JobType.DRIFT_REPORT, JobType.PERFORMANCE_REPORT):
+    if job.type not in REPORT_JOB_TYPES:
         raise ReportNotFound(f"job {job.id} is a {job.type.value} job; it has no report")
     if job.status is not JobStatus.SUCCEEDED:
         raise JobConflict(f"the report is not ready: the job is {job.status.value}")

@@ -1,4 +1,6 @@
-"""``POST /api/v1/reports``: queue a drift or performance report job on the ``reports`` queue.
+"""``POST /api/v1/reports``: queue a drift, performance or comparison report job.
+
+Every report job goes to the ``reports`` queue.
 
 Current data is a window of the prediction log (``{"last": N}`` or
 ``{"since": …, "until": …}``) of one model version, or an uploaded CSV
@@ -7,7 +9,9 @@ Current data is a window of the prediction log (``{"last": N}`` or
 with its limits. Reference data is the version's reference sample. The worker
 builds the Evidently report; the HTML is served at
 ``GET /api/v1/jobs/{id}/report`` and the job's result holds a JSON summary.
-The request's contract is :data:`web.api.reports.CREATE_REPORT`.
+A comparison report (JSON only) names a ``baseline`` and a ``candidate`` version
+instead of ``model_version``; its window holds the predictions of both (primary and
+shadow). The request's contract is :data:`web.api.reports.CREATE_REPORT`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from core.queue import BUILD_REPORT_TASK
 from core.storage import Storage, layout, storage_of
 from telemetry import metrics
 from web import auth
-from web.api.reports import CREATE_REPORT, FORM, REPORT_TYPES, window_limits
+from web.api.reports import COMPARISON, CREATE_REPORT, FORM, REPORT_TYPES, window_limits
 from web.callbacks import callback_url
 from web.responses import job_response, replayed_job_response
 from web.services import Services, services
@@ -87,11 +91,23 @@ def create_report() -> Response:
 def _from_json(svc: Services) -> Request:
     body, raw = CREATE_REPORT.read_json(svc)
     auth.require(Scope.MONITOR)  # the log holds every tenant's predictions
-    version = svc.catalog.resolve(body.get("model_version"))
+    if body["type"] == COMPARISON:  # the schema holds baseline and candidate to comparisons
+        version, versions = _compared(svc, body)
+    else:
+        version, versions = svc.catalog.resolve(body.get("model_version")), {}
     params, version = _window(svc, body, version)
+    params.update(versions)
     if "callback_url" in body:
         params["callback_url"] = body["callback_url"]
     return params, version, hashlib.sha256(raw).hexdigest()
+
+
+def _compared(svc: Services, body: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """A comparison's two versions (installed); the job's version is the candidate. The same
+    version twice compares it with itself (agreement 1: a check of the report itself)."""
+    baseline = svc.catalog.resolve(body["baseline"])
+    candidate = svc.catalog.resolve(body["candidate"])
+    return candidate, {"baseline": baseline, "candidate": candidate}
 
 
 def _window(svc: Services, body: dict[str, Any], version: str) -> Params:

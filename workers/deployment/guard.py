@@ -121,5 +121,6 @@ def check(rt: Runtime) -> dict[str, Any]:
     except DeploymentConflict as exc:  # judged again at the next check, on the new policy
         return {"checked": True, "rolled_back": False, "detail": str(exc), **found}
     metrics.GUARD_ROLLBACKS.labels(version).inc()
+    metrics.DEPLOYMENT_CHANGES.labels("guard").inc()  # an annotation on the dashboards too
     log.warning("guard: canary %s ended (%s)", version, reason)
     return {"checked": True, "rolled_back": True, "reason": reason, **found}

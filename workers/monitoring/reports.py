@@ -1,4 +1,5 @@
-"""Report jobs: drift (``DataDriftPreset``) and performance (``ClassificationPreset``).
+"""Report jobs: drift (``DataDriftPreset``), performance (``ClassificationPreset``) and
+comparison (:mod:`workers.monitoring.comparison`).
 
 A report task claims its job, reads the current data (a window of the
 prediction log, the labelled predictions, or the uploaded CSV), runs Evidently
@@ -21,33 +22,21 @@ import pandas as pd
 
 from core.jobs import ClaimOutcome, Job, JobStatus, JobType, Outcome
 from core.storage import layout, storage_of
-from core.timestamps import iso
 from ml.data.loading import coerce_features
 from ml.monitoring import drift, performance
-from ml.monitoring.drift import report_html
 from ml.monitoring.estimation import estimate
 from ml.monitoring.performance import classification_frame, proba_column, rolling_metrics
 from ml.monitoring.unknown_categories import known_categories, replace_unknown
 from workers import lifecycle
 from workers.leases import heartbeat
-from workers.monitoring import data
+from workers.monitoring import comparison, data
 from workers.monitoring import window as monitoring_window
 from workers.monitoring.columns import Layout, LogColumns
+from workers.monitoring.common import ReportError, check_rows, save_html, window_info
 from workers.monitoring.log import gc_paused
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-
-class ReportError(Exception):
-    """The report cannot be built from this data (the job fails with this message)."""
-
-
-def save_html(rt: Runtime, snapshot: Any, key: str) -> int:
-    """Store the snapshot's HTML as ``key``; returns its size in bytes."""
-    html = report_html(snapshot)
-    storage_of(rt.settings).write_bytes(key, html)
-    return len(html)
 
 
 def run(rt: Runtime, job_id: str, owner: str) -> str:
@@ -91,6 +80,8 @@ def build(rt: Runtime, job: Job, key: str) -> dict[str, Any]:
         return _drift(rt, job, key)
     if job.type is JobType.PERFORMANCE_REPORT:
         return _performance(rt, job, key)
+    if job.type is JobType.COMPARISON_REPORT:
+        return comparison.build(rt, job, key)
     raise ReportError(f"job {job.id} is a {job.type.value} job, not a report")
 
 
@@ -113,7 +104,7 @@ def _drift(rt: Runtime, job: Job, key: str) -> dict[str, Any]:
         current, unknown = replace_unknown(current, known_categories(rt.registry.schema(version)))
     else:
         current, window = _logged_features(rt, job, version, types)
-    _check_rows(rt, len(current), "predictions")
+    check_rows(rt, len(current), "predictions")
     rt.store.set_progress(job.id, len(current), len(current))
     t1 = time.perf_counter()
     snapshot = drift.drift_report(current, reference, types)
@@ -154,7 +145,7 @@ def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[A
         if len(rows) >= last or complete:
             rows = rows.select(slice(-last, None))
             frame = rows.frame(types.numerical, types.categorical)
-            return frame, _window_info(w, rows.ts.tolist(), source="prediction log")
+            return frame, window_info(w, rows.ts.tolist(), source="prediction log")
     with gc_paused():
         window = data.prediction_log(rt).window(
             version=version,
@@ -167,22 +158,8 @@ def _logged_features(rt: Runtime, job: Job, version: str, types: Any) -> tuple[A
         columns = LogColumns.from_records(window.records, layout)
         window.records.clear()
         frame = columns.frame(types.numerical, types.categorical)
-        info = _window_info(w, columns.ts.tolist(), source="prediction log")
+        info = window_info(w, columns.ts.tolist(), source="prediction log")
     return frame, info
-
-
-def _window_info(requested: dict, stamps: list[float], *, source: str) -> dict[str, Any]:
-    return {
-        "source": source,
-        "requested": {
-            k: (iso(v) if k in ("since", "until") else v)
-            for k, v in requested.items()
-            if k != "max_rows"
-        },
-        "rows": len(stamps),
-        "first": iso(min(stamps)) if stamps else None,
-        "last": iso(max(stamps)) if stamps else None,
-    }
 
 
 def _read_upload(rt: Runtime, job: Job, columns: list[str]) -> Any:
@@ -212,15 +189,6 @@ def _uploaded_features(rt: Runtime, job: Job, types: Any) -> tuple[Any, dict]:
     return frame, {"source": "upload", "rows": len(frame)}
 
 
-def _check_rows(rt: Runtime, n: int, what: str) -> None:
-    low = rt.settings.report_min_rows
-    if n < low:
-        raise ReportError(
-            f"only {n} {what} in the window; a report needs at least {low} "
-            "(LIFEBOAT_REPORT_MIN_ROWS)"
-        )
-
-
 # --- performance -------------------------------------------------------------------------------
 def _performance(rt: Runtime, job: Job, key: str) -> dict[str, Any]:
 
@@ -232,7 +200,7 @@ def _performance(rt: Runtime, job: Job, key: str) -> dict[str, Any]:
         actual, predicted, proba, window = _uploaded_labelled(rt, job, version, target)
     else:
         actual, predicted, proba, window = _labelled(rt, job, version, labels)
-    _check_rows(rt, len(actual), "predictions with feedback")
+    check_rows(rt, len(actual), "predictions with feedback")
     rt.store.set_progress(job.id, len(actual), len(actual))
     current = classification_frame(actual, predicted, proba, labels)
     ref_raw = data.reference_frame(rt, version)
@@ -283,7 +251,7 @@ def _labelled(rt: Runtime, job: Job, version: str, labels: list[str]) -> tuple:
     proba = np.array(
         [[o.probabilities.get(c, np.nan) for c in labels] for o in outcomes], dtype=float
     ).reshape(len(outcomes), len(labels))
-    window = _window_info(w, [o.ts for o in outcomes], source="predictions with feedback")
+    window = window_info(w, [o.ts for o in outcomes], source="predictions with feedback")
     return [o.actual for o in outcomes], [o.prediction for o in outcomes], proba, window
 
 

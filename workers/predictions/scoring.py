@@ -271,7 +271,9 @@ def _count(jobs: list[Job], scored: list[Scored], finished: list[bool]) -> None:
     for sc, done in zip(scored, finished, strict=True):
         if not done:
             continue
-        lifecycle.count_finished(by_id[sc.outcome.job_id], sc.outcome, now)
+        job = by_id[sc.outcome.job_id]
+        lifecycle.count_finished(job, sc.outcome, now)
+        version = sc.model_version or job.model_version or ""
         if sc.outcome.status is JobStatus.FAILED:
             error, failed = sc.outcome.error["type"], sc.model_version or ""
             metrics.PREDICTION_ERRORS.labels(failed, error, shadow.ROLE_PRIMARY).inc()
