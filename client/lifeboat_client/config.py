@@ -42,4 +42,11 @@ class Settings:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        return {"base_url": self.base_url, "headers": headers, "timeout": self.timeout}
+        # a scored file may be a redirect to a presigned URL of the server's object store;
+        # httpx drops the Authorization header when a redirect leaves the server's origin
+        return {
+            "base_url": self.base_url,
+            "headers": headers,
+            "timeout": self.timeout,
+            "follow_redirects": True,
+        }

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from devsupport import LOOPBACK, RedisServer, S3Server, Stack, free_port, make_stack, s3_env
+from lifeboat_client import Client
 from tests.batches.helpers import counts, finished, rows, to_csv, upload
 from tests.web.hostile import report_csv
 
@@ -71,6 +72,9 @@ def test_a_batch_in_object_storage_is_downloaded_by_presigned_url_and_never_touc
     )  # the session follows the redirect
     assert got.status_code == 200
     assert pq.read_table(io.BytesIO(got.content)).num_rows == ROWS
+
+    with Client(stack.base_url, stack.admin_key) as sdk:  # the SDK follows the redirect
+        assert sdk.result(job_id) == scored.content
 
 
 def test_a_report_in_object_storage_is_served_by_the_web_with_its_sandbox(
