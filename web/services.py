@@ -98,7 +98,8 @@ class Services:
         self.publish(task, record.id, idempotency_key)
         if done is None or seconds <= 0:
             return record
-        return self._until_terminal(record, done, time.monotonic() + seconds)
+        with admission.idle():  # waiting, it gives its key's place in the web up
+            return self._until_terminal(record, done, time.monotonic() + seconds)
 
     def read_and_wait(self, job_id: str, seconds: float, check: Callable[[Job], Job]) -> Job:
         """The job (``check`` sees it first and may refuse it: another tenant's job is never
@@ -108,7 +109,8 @@ class Services:
             return check(self.store.get(job_id))
         with self.waiter.watch(job_id) as done:
             job = check(self.store.get(job_id))
-            return self._until_terminal(job, done, time.monotonic() + seconds)
+            with admission.idle():  # waiting, it gives its key's place in the web up
+                return self._until_terminal(job, done, time.monotonic() + seconds)
 
     def wait(self, job_id: str, seconds: float) -> Job:
         """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""

@@ -109,6 +109,21 @@ def _when(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+MODEL_VERSION = "test-v1"  # the fuzzed stack's one installed version
+VERSION_FIELDS = ("model_version", "baseline", "candidate")
+
+
+def _versions(query: dict[str, Any], body: Any) -> Any:
+    """Every generated model version, in the query or the body, made the installed one (the
+    document says "an installed model version" in words: a version is not a schema's)."""
+    for name in VERSION_FIELDS:
+        if name in query:
+            query[name] = MODEL_VERSION
+    if isinstance(body, dict):
+        return {k: (MODEL_VERSION if k in VERSION_FIELDS else v) for k, v in body.items()}
+    return body
+
+
 CALLBACK_URL = "http://127.0.0.1:9/hook"  # allow-listed by the fuzzed stack; nothing listens
 
 
@@ -123,6 +138,7 @@ def _callback(query: dict[str, Any], body: Any, media_type: str) -> Any:
 
 def _with_callback(fix: Any) -> Any:
     def fixed(query: dict[str, Any], body: Any, media_type: str) -> Any:
+        body = _versions(query, body)
         return _callback(query, fix(query, body, media_type) if fix else body, media_type)
 
     return fixed

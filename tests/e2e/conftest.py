@@ -101,6 +101,7 @@ def observed(
             "LIFEBOAT_DRIFT_CHECK_MIN_ROWS": "50",
             "LIFEBOAT_ACCURACY_MIN_LABELS": "10",
             "LIFEBOAT_BATCH_SWEEP_SECONDS": "3",  # every beat task runs during the test
+            "LIFEBOAT_GUARD_CHECK_SECONDS": "3",
         }
     )
     flower_port, exporter_port, prom_port = free_port(), free_port(), free_port()

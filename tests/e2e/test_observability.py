@@ -15,7 +15,12 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.queue import CHECK_DRIFT_TASK, REQUEUE_STALE_TASK, SWEEP_BATCH_FILES_TASK
+from core.queue import (
+    CHECK_DRIFT_TASK,
+    CHECK_GUARD_TASK,
+    REQUEUE_STALE_TASK,
+    SWEEP_BATCH_FILES_TASK,
+)
 from devsupport import ROOT, wait_until
 from tests.batches.helpers import finished, rows, to_csv
 from tests.deploy.promql import alert_exprs, dashboard_queries
@@ -29,7 +34,7 @@ JOBS = 12
 ROWS_PER_JOB = 5
 FAILING_JOBS = 3
 BATCH_ROWS = 40
-BEAT_TASKS = (REQUEUE_STALE_TASK, SWEEP_BATCH_FILES_TASK, CHECK_DRIFT_TASK)
+BEAT_TASKS = (REQUEUE_STALE_TASK, SWEEP_BATCH_FILES_TASK, CHECK_DRIFT_TASK, CHECK_GUARD_TASK)
 LAST_RUN = "lifeboat_beat_task_last_run_timestamp_seconds"
 
 
@@ -37,6 +42,11 @@ LAST_RUN = "lifeboat_beat_task_last_run_timestamp_seconds"
 def driven(observed: Observed) -> Observed:
     """Prediction jobs that succeed and jobs that fail (a tampered model version)."""
     stack = observed.stack
+    # a traffic policy change, for the Deployments dashboard's changes panel and annotations
+    policy = stack.http.request(
+        "PUT", stack.url("/api/v1/deployment"), json={"default": "test-v1"}, timeout=10
+    )
+    assert policy.status_code == 200, policy.text
     succeeded = []
     for _ in range(JOBS):
         r = stack.http.post(
@@ -193,4 +203,4 @@ def test_every_dashboard_query_parses_and_returns_data(driven: Observed) -> None
 
 
 def test_dashboards_are_found(driven: Observed) -> None:
-    assert len(list(Path(DASHBOARDS).glob("*.json"))) == 5
+    assert len(list(Path(DASHBOARDS).glob("*.json"))) == 6

@@ -230,12 +230,23 @@ def test_confidence_and_predictions_are_counted_per_model_version(stack, scored)
     samples = worker_samples(stack)
     for version in (V1, V2):
         predicted = sum(
-            sample(samples, "ml_predictions_total", model_version=version, prediction_class=c) or 0
+            sample(
+                samples,
+                "ml_predictions_total",
+                model_version=version,
+                prediction_class=c,
+                role="primary",
+            )
+            or 0
             for c in ("died", "survived")
         )
         confident = sum(
             sample(
-                samples, "ml_prediction_confidence_count", model_version=version, prediction_class=c
+                samples,
+                "ml_prediction_confidence_count",
+                model_version=version,
+                prediction_class=c,
+                role="primary",
             )
             or 0
             for c in ("died", "survived")

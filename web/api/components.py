@@ -239,13 +239,13 @@ def components(svc: Services) -> dict[str, Any]:
 
 
 def model_versions(svc: Services) -> dict[str, Any]:
-    """A ``model_version`` field: an installed version (the default when absent). The ones
-    installed now are its examples, not an enum: a version registered a moment ago is
-    looked for in the model store by the route (``Catalog.resolve``), which answers 422
-    for one that is not there."""
+    """A ``model_version`` field: an installed version (the default when absent). Neither
+    an enum nor examples: a version registered a moment ago is looked for in the model
+    store by the route (``Catalog.resolve``), which answers 422 for one that is not there;
+    the ones installed when the document was made are named in its description."""
     versions = svc.catalog.versions()
-    schema: dict[str, Any] = {"type": "string", "description": "an installed model version"}
-    return {**schema, "examples": versions} if versions else schema
+    named = f" (installed: {', '.join(versions)})" if versions else ""
+    return {"type": "string", "description": f"an installed model version{named}"}
 
 
 def installed_versions(svc: Services) -> dict[str, Any]:

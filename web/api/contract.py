@@ -139,7 +139,8 @@ class Operation:
     def check(self, media_type: str, svc: Services, value: Any) -> None:
         """422 naming every field of ``value`` that breaks the body schema of ``media_type``."""
         found = problems(self.body_schema(media_type, svc), value)
-        if found:
+        if found:  # with the versions the schema cannot know, so one 422 names every field
+            found += unknown_versions(svc, value, found)
             raise InvalidRequest(_count(found, "field"), errors=found)
 
     def body_schema(self, media_type: str, svc: Services) -> Schema:
@@ -183,6 +184,27 @@ class Operation:
             access = f"Needs an API key with the scope {needs} (`admin` holds every scope)."
             doc["description"] = f"{doc['description']}\n\n{access}" if self.description else access
         return doc
+
+
+VERSION_FIELDS = ("model_version", "baseline", "candidate")  # a body's fields naming a version
+
+
+def unknown_versions(svc: Services, body: Any, found: list[Problem]) -> list[Problem]:
+    """The problems of a body's version fields that name no installed version (the schema
+    says "string": versions come and go; ``Catalog.resolve`` names the field), other than
+    those already ``found``."""
+    if not isinstance(body, dict):
+        return []
+    named = [loc["loc"] for loc in found]
+    extra: list[Problem] = []
+    for field_name in VERSION_FIELDS:
+        value = body.get(field_name)
+        if isinstance(value, str) and [field_name] not in named:
+            try:
+                svc.catalog.resolve(value, field_name)
+            except InvalidRequest as exc:
+                extra += exc.errors
+    return extra
 
 
 def _count(errors: list[Problem], what: str) -> str:

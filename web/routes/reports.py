@@ -105,8 +105,8 @@ def _from_json(svc: Services) -> Request:
 def _compared(svc: Services, body: dict[str, Any]) -> tuple[str, dict[str, str]]:
     """A comparison's two versions (installed); the job's version is the candidate. The same
     version twice compares it with itself (agreement 1: a check of the report itself)."""
-    baseline = svc.catalog.resolve(body["baseline"])
-    candidate = svc.catalog.resolve(body["candidate"])
+    baseline = svc.catalog.resolve(body["baseline"], "baseline")
+    candidate = svc.catalog.resolve(body["candidate"], "candidate")
     return candidate, {"baseline": baseline, "candidate": candidate}
 
 
