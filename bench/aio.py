@@ -11,6 +11,10 @@ redirects, cookies, HTTP/2). This speaks just what gunicorn answers:
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import uvloop
 
@@ -99,3 +103,15 @@ async def _chunked(reader: asyncio.StreamReader) -> bytes:
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's event loop: a cheaper load generator than asyncio's own."""
     return uvloop.new_event_loop()
+
+
+def run_and_print(work: Coroutine[Any, Any, dict[str, Any]]) -> int:
+    """Run a load generator's ``work`` on uvloop and print its figures as one JSON line."""
+    loop = new_event_loop()
+    try:
+        figures = loop.run_until_complete(work)
+    finally:
+        loop.close()
+    json.dump(figures, sys.stdout)
+    sys.stdout.write("\n")
+    return 0

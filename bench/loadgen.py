@@ -247,8 +247,8 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
     }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__.splitlines()[0])
+def add_load_arguments(p: argparse.ArgumentParser, wait_help: str) -> None:
+    """The arguments every load generator of jobs takes (this one and ``bench.turnaround``)."""
     p.add_argument("--url", required=True, help="base URL of the web, loopback only")
     p.add_argument("--clients", type=int, default=1)
     p.add_argument("--jobs", type=int, default=None, help="measured jobs to issue at most")
@@ -256,21 +256,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup-jobs", type=int, default=0)
     p.add_argument("--warmup-seconds", type=float, default=0.0)
     p.add_argument("--instances", type=int, default=1, help="instances per job")
-    p.add_argument("--wait", type=float, default=10.0, help="?wait= seconds of POST and GET")
+    p.add_argument("--wait", type=float, default=10.0, help=wait_help)
     p.add_argument("--job-timeout", type=float, default=30.0, help="give up on a job after this")
     p.add_argument("--seed", type=int, default=0)
+
+
+def checked_load_arguments(
+    p: argparse.ArgumentParser, argv: list[str] | None
+) -> argparse.Namespace:
+    """The parsed arguments, refused unless the load is bounded and the clients sane."""
+    args = p.parse_args(argv)
+    if args.jobs is None and args.duration is None:
+        p.error("give --jobs or --duration (or both): the load must be bounded")
+    if not 1 <= args.clients <= 1000:
+        p.error("--clients must be between 1 and 1000")
+    return args
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__.splitlines()[0])
+    add_load_arguments(p, "?wait= seconds of POST and GET")
     p.add_argument("--rate", type=float, default=None, help="jobs a second, on a fixed schedule")
     p.add_argument("--submit-only", action="store_true", help="only post; a 202 ends a job")
     p.add_argument(
         "--header", action="append", default=[], help="'Name: value' sent with every request"
     )
     p.add_argument("--api-key", default=os.environ.get("LIFEBOAT_API_KEY", ""))
-    args = p.parse_args(argv)
-    if args.jobs is None and args.duration is None:
-        p.error("give --jobs or --duration (or both): the load must be bounded")
-    if args.clients < 1 or args.clients > 1000:
-        p.error("--clients must be between 1 and 1000")
-    return args
+    return checked_load_arguments(p, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from bench.aio import Connection, HTTPError, new_event_loop
+from bench.aio import Connection, HTTPError, run_and_print
 from bench.instances import request_bodies
 from bench.stats import percentiles_ms
 
@@ -184,14 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     url = urlsplit(args.url)
     if url.hostname not in ("127.0.0.1", "localhost", "::1") or url.port is None:
         p.error("loopback http://host:port only")
-    loop = new_event_loop()
-    try:
-        figures = loop.run_until_complete(drive(args, url.hostname, url.port))
-    finally:
-        loop.close()
-    json.dump(figures, sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    return run_and_print(drive(args, url.hostname, url.port))
 
 
 if __name__ == "__main__":

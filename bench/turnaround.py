@@ -27,7 +27,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from bench.aio import Connection, HTTPError, new_event_loop
+from bench.aio import Connection, HTTPError, run_and_print
 from bench.instances import request_bodies
 from bench.loadgen import (
     BODY_VARIANTS,
@@ -36,6 +36,8 @@ from bench.loadgen import (
     TERMINAL,
     Plan,
     Record,
+    add_load_arguments,
+    checked_load_arguments,
     summarize,
 )
 
@@ -135,24 +137,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m bench.turnaround", description=__doc__.splitlines()[0]
     )
-    p.add_argument("--url", required=True, help="base URL of the web, loopback only")
+    add_load_arguments(p, "?wait= seconds of the requests")
     p.add_argument("--pattern", choices=PATTERNS, default="poll")
-    p.add_argument("--clients", type=int, default=1)
-    p.add_argument("--jobs", type=int, default=None, help="measured jobs to issue at most")
-    p.add_argument("--duration", type=float, default=None, help="measured seconds at most")
-    p.add_argument("--warmup-jobs", type=int, default=0)
-    p.add_argument("--warmup-seconds", type=float, default=0.0)
-    p.add_argument("--instances", type=int, default=1, help="instances per job")
-    p.add_argument("--wait", type=float, default=10.0, help="?wait= seconds of the requests")
-    p.add_argument("--job-timeout", type=float, default=30.0, help="give up on a job after this")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--api-key", default=os.environ.get("LIFEBOAT_API_KEY", ""))
-    args = p.parse_args(argv)
-    if args.jobs is None and args.duration is None:
-        p.error("give --jobs or --duration (or both): the load must be bounded")
-    if not 1 <= args.clients <= 1000:
-        p.error("--clients must be between 1 and 1000")
-    return args
+    return checked_load_arguments(p, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,14 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if url.scheme != "http" or url.hostname not in LOOPBACK_HOSTS or url.port is None:
         log.error("refusing %s: loopback http://host:port only", args.url)
         return 2
-    loop = new_event_loop()
-    try:
-        figures = loop.run_until_complete(drive(args, url.hostname, url.port))
-    finally:
-        loop.close()
-    json.dump(figures, sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    return run_and_print(drive(args, url.hostname, url.port))
 
 
 if __name__ == "__main__":
