@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from core.storage.base import Entry, Storage
+from ml.batch.ranges import RangeFile
 
 COPY_BYTES = 8 << 20  # bytes copied at a time by concat
 TEMPORARY_MARK = ".tmp-"  # in the name of a file still being written
@@ -55,7 +56,7 @@ class LocalStorage(Storage):
     def open_range(self, key: str, start: int, end: int) -> BinaryIO:
         f = open(self._path(key), "rb")  # noqa: SIM115 — closed with the range reader
         f.seek(start)
-        return io.BufferedReader(_Range(f, end - start))  # type: ignore[return-value]
+        return io.BufferedReader(RangeFile(f, end - start))  # type: ignore[return-value]
 
     def size(self, key: str) -> int:
         path = self._path(key)
@@ -115,29 +116,6 @@ class LocalStorage(Storage):
 
     def presigned_url(self, key: str, expires_seconds: int) -> str | None:
         return None
-
-
-class _Range(io.RawIOBase):
-    """At most ``left`` bytes of an open file, from where it stands."""
-
-    def __init__(self, f: BinaryIO, left: int) -> None:
-        self._file = f
-        self._left = left
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = min(len(buffer), self._left)
-        if n <= 0:
-            return 0
-        got = self._file.readinto(memoryview(buffer)[:n])  # type: ignore[attr-defined]
-        self._left -= got
-        return got
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
 
 
 def _copy(src: BinaryIO, dst: BinaryIO) -> None:

@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 from ml.batch import budget
 from ml.batch.chunks import MAX_ERROR_EXAMPLES, ChunkScorer
 from ml.batch.formulas import FormulaSafeWriter
+from ml.batch.ranges import RangeFile
 from ml.errors import MLError
 
 SCAN_BYTES = 4 << 20  # bytes read at a time when counting lines
@@ -83,30 +84,6 @@ def part_writer(
     )
 
 
-class RangeFile(io.RawIOBase):
-    """The bytes ``[start, end)`` of a file, as a readable stream."""
-
-    def __init__(self, path: Path | str, start: int, end: int) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 — closed with this stream
-        self._file.seek(start)
-        self._left = end - start
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = min(len(buffer), self._left)
-        if n <= 0:
-            return 0
-        got = self._file.readinto(memoryview(buffer)[:n])
-        self._left -= got
-        return got
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
 @contextlib.contextmanager
 def opened(source: Path | str | BinaryIO) -> Iterator[BinaryIO]:
     """A file by its path (opened and closed here), or an open binary file (left open)."""
@@ -119,8 +96,11 @@ def opened(source: Path | str | BinaryIO) -> Iterator[BinaryIO]:
 
 def open_range(source: RangeSource, start: int, end: int) -> BinaryIO:
     """Bytes ``[start, end)`` of ``source`` as a readable stream."""
-    is_path = isinstance(source, str | Path)
-    return RangeFile(source, start, end) if is_path else source(start, end)  # type: ignore
+    if isinstance(source, str | Path):
+        f = open(source, "rb")  # noqa: SIM115 — closed with the range
+        f.seek(start)
+        return RangeFile(f, end - start)  # type: ignore[return-value]
+    return source(start, end)
 
 
 def plan_parts(
