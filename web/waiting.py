@@ -34,10 +34,10 @@ class CompletionWaiter:
     @contextmanager
     def watch(self, job_id: str) -> Iterator[threading.Event]:
         """An event set when ``job_id`` reaches a terminal status (register before reading)."""
-        self._ensure_listening()
         event = threading.Event()
-        with self._lock:
+        with self._lock:  # registered first: a listener that finds nobody waiting stops
             self._waiters.setdefault(job_id, set()).add(event)
+        self._ensure_listening()
         try:
             yield event
         finally:
@@ -63,18 +63,22 @@ class CompletionWaiter:
         self._subscribed.wait(2.0)
 
     def _listen(self) -> None:
+        failures = 0
         while True:
             pubsub = None
             try:
                 pubsub = self._connect().pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self._channel)
                 self._subscribed.set()
+                failures = 0
                 for message in pubsub.listen():
                     if message.get("type") == "message":
                         self._wake(message["data"].decode())
                 log.warning("job-done subscription ended; resubscribing")
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                log.warning("job-done subscription lost (%s); resubscribing", exc)
+                failures += 1  # said once per outage, not every RECONNECT_DELAY
+                level = logging.WARNING if failures == 1 else logging.DEBUG
+                log.log(level, "job-done subscription lost (%s); resubscribing", exc)
             finally:
                 self._subscribed.clear()
                 if pubsub is not None:
@@ -83,6 +87,10 @@ class CompletionWaiter:
                     except Exception:
                         log.debug("closing a broken pubsub failed", exc_info=True)
             self._wake_all()  # waiters re-read the job: a completion may have been missed
+            with self._lock:
+                if not self._waiters:  # nobody waits: the next watch() starts a listener
+                    self._thread = None
+                    return
             threading.Event().wait(RECONNECT_DELAY)
 
     def _wake(self, job_id: str) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from core.jobs import JobStatus, JobStore, JobType, Outcome, new_job_id
 from core.keys import Keys
 from devsupport import RedisServer
+from devsupport.redis_server import start_redis
 from web.waiting import CompletionWaiter
 
 pytestmark = pytest.mark.integration
@@ -32,3 +34,38 @@ def test_a_wait_registered_before_the_job_is_written_sees_it_finish_before_its_p
         )
         assert finished == [True]
         assert done.wait(10), "the completion of a job finished before its publish was missed"
+
+
+def test_a_listener_whose_redis_went_away_stops_when_nobody_waits_and_a_new_wait_resumes(
+    own_redis: RedisServer, tmp_path
+) -> None:
+    # a web whose Redis is gone must not retry (and log) forever for nobody; the next
+    # long-poll starts listening again
+    server = {"now": own_redis}  # where the web's Redis answers
+    store = JobStore(own_redis.client(), keys=Keys("t"), ttl=600)
+
+    def connect() -> redis.Redis:
+        return server["now"].client()
+
+    waiter = CompletionWaiter(connect, store.done_channel)
+    with waiter.watch(new_job_id()):
+        listener = waiter._thread
+    assert listener is not None
+    assert listener.is_alive()
+    own_redis.proc.stop()
+    listener.join(10)
+    assert not listener.is_alive(), "the listener kept retrying with nobody waiting"
+
+    restarted = server["now"] = start_redis(tmp_path / "again")  # back, at a new address
+    store = JobStore(restarted.client(), keys=Keys("t"), ttl=600)
+    try:
+        job_id = new_job_id()
+        with waiter.watch(job_id) as done:
+            store.create_job(
+                JobType.PREDICTION, params={}, model_version="v", total=1, job_id=job_id
+            )
+            store.claim_batch("task", [], lease=30, max_jobs=10, max_rows=10)
+            store.finish_batch([Outcome(job_id, JobStatus.SUCCEEDED, result={})], "task")
+            assert done.wait(10), "a wait after the outage was not woken"
+    finally:
+        restarted.proc.stop()

@@ -103,9 +103,12 @@ def test_a_worker_that_starts_drains_the_backlog_and_one_that_stops_withdraws(si
 
 def test_the_backlog_is_shared_among_the_live_workers_of_a_queue(signals_stack):
     # two workers that each hold one prediction message for a while (one pool process,
-    # one message reserved at a time): the rest wait, shared between them
+    # one message reserved at a time): the rest wait, shared between them. Each claims
+    # only its own message's job: with micro-batching a worker also claims the jobs
+    # still pending, and the other one then drains their messages as "nothing to do"
     slow = {
         "LIFEBOAT_FAULT_DELAY_SECONDS": "30",
+        "LIFEBOAT_MICROBATCH_MAX_JOBS": "1",
         "LIFEBOAT_WORKER_GRACE_SECONDS": "6",  # stopped at the end: hand back, don't wait
     }
     for name in ("slow-a", "slow-b"):
