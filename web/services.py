@@ -122,7 +122,8 @@ class Services:
         while not job.status.terminal and (left := deadline - time.monotonic()) > 0:
             done.wait(left)
             done.clear()
-            job = self.store.get(job.id)
+            # the done message carries the finished record when it is small: no read then
+            job = self.waiter.finished(job.id) or self.store.get(job.id)
         return job
 
 

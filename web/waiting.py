@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import redis
 
+from core.jobs import Job
+
 log = logging.getLogger(__name__)
 RECONNECT_DELAY = 0.5  # seconds between attempts to resubscribe after Redis went away
 
@@ -26,6 +28,8 @@ class CompletionWaiter:
         self._connect = connect
         self._channel = channel
         self._waiters: dict[str, set[threading.Event]] = {}
+        # the done messages of the jobs waited for: a finished record saves its read
+        self._messages: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -47,6 +51,20 @@ class CompletionWaiter:
                     events.discard(event)
                     if not events:
                         del self._waiters[job_id]
+                        self._messages.pop(job_id, None)
+
+    def finished(self, job_id: str) -> Job | None:
+        """The finished record the done message of a job being waited for carried, if any
+        (a job whose result is stored apart comes without: read it)."""
+        with self._lock:
+            data = self._messages.get(job_id)
+        if data is None:
+            return None
+        try:
+            return Job.from_done_message(data)[1]
+        except (ValueError, KeyError, UnicodeDecodeError):  # read it instead
+            log.warning("a done message of job %s could not be read", job_id, exc_info=True)
+            return None
 
     def _ensure_listening(self) -> None:
         import os
@@ -73,7 +91,7 @@ class CompletionWaiter:
                 failures = 0
                 for message in pubsub.listen():
                     if message.get("type") == "message":
-                        self._wake(message["data"].decode())
+                        self._wake(message["data"])
                 log.warning("job-done subscription ended; resubscribing")
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 failures += 1  # said once per outage, not every RECONNECT_DELAY
@@ -93,9 +111,12 @@ class CompletionWaiter:
                     return
             threading.Event().wait(RECONNECT_DELAY)
 
-    def _wake(self, job_id: str) -> None:
+    def _wake(self, data: bytes) -> None:
+        job_id = Job.done_message_job_id(data)
         with self._lock:
             events = list(self._waiters.get(job_id, ()))
+            if events:
+                self._messages[job_id] = data
         for event in events:
             event.set()
 

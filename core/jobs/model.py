@@ -114,7 +114,33 @@ class Job:
     def from_hash(cls, raw: dict[bytes, bytes]) -> Job:
         result_json = raw.pop(b"result", None)
         params_json = raw.pop(b"params", None)
-        h = {k.decode(): v.decode() for k, v in raw.items()}
+        return cls._from_fields(
+            {k.decode(): v.decode() for k, v in raw.items()}, result_json, params_json
+        )
+
+    @staticmethod
+    def done_message_job_id(data: bytes) -> str:
+        """The job id of a done-channel message (cheap: every web process reads them all)."""
+        return data.partition(b" ")[0].decode()
+
+    @classmethod
+    def from_done_message(cls, data: bytes) -> tuple[str, Job | None]:
+        """The job id of a done-channel message (``job_finish.lua``), and the finished
+        record it carries when the job's result is inline (else None: read the job)."""
+        job_id, _, record = data.partition(b" ")
+        if not record:
+            return job_id.decode(), None
+        fields = msgspec.json.decode(record, type=list[str])
+        h = dict(zip(fields[::2], fields[1::2], strict=True))
+        result, params = h.pop("result", None), h.pop("params", None)
+        return job_id.decode(), cls._from_fields(
+            h, result.encode() if result else None, params.encode() if params else None
+        )
+
+    @classmethod
+    def _from_fields(
+        cls, h: dict[str, str], result_json: bytes | None, params_json: bytes | None
+    ) -> Job:
 
         def num(name: str) -> float | None:
             return float(h[name]) if h.get(name) else None

@@ -4,6 +4,7 @@
 -- KEYS[1] job, KEYS[2] done channel, KEYS[3] prediction log, KEYS[4] log row counter,
 -- KEYS[5] leases zset (a finished job holds no lease), KEYS[6] the result's own key ("":
 -- the result goes into the job record; else the record says so in its field result_in_key)
+-- Publishes the done message (see below) on KEYS[2].
 -- Returns 0 if it had finished already, 2 if it finished and has a webhook to deliver, else 1
 -- ARGV: status, now, result json ("" none), error json ("" none), ttl, log maxlen (rows),
 -- job id, stored bytes, the tenant key prefix, the 4 quota key suffixes, then the log
@@ -34,6 +35,12 @@ if tenant and tenant ~= '' then
     st[5] == 'batch')
 end
 append_predictions(KEYS[3], KEYS[4], tonumber(ARGV[6]), 14)
-redis.call('PUBLISH', KEYS[2], ARGV[7])
+-- the done message: the job id, then (its result inline, so the whole record is small)
+-- the finished record as a JSON array of fields and values: a long-poll answers from it
+if KEYS[6] == '' then
+  redis.call('PUBLISH', KEYS[2], ARGV[7] .. ' ' .. cjson.encode(redis.call('HGETALL', KEYS[1])))
+else
+  redis.call('PUBLISH', KEYS[2], ARGV[7])
+end
 if st[4] and st[4] ~= '' then return 2 end
 return 1

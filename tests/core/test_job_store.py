@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from core import prediction_log
-from core.jobs import ClaimOutcome, JobStatus, JobStore, JobType, Outcome, PartClaim, Release
+from core.jobs import ClaimOutcome, Job, JobStatus, JobStore, JobType, Outcome, PartClaim, Release
 from core.keys import Keys
 from core.prediction_log import LogRecord
 from devsupport import RedisServer
@@ -181,15 +181,33 @@ def test_unknown_job_is_not_found(store: JobStore) -> None:
         store.get("nope")
 
 
-def test_finishing_publishes_the_job_id(store: JobStore) -> None:
+def _done_message(store: JobStore, outcome: Outcome) -> bytes:
     pubsub = store.redis.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(store.keys.done_channel)
     pubsub.get_message(timeout=1)
-    job_id = new_job(store)
-    store.claim(job_id, "task-1", lease=30)
-    store.finish(Outcome(job_id, JobStatus.SUCCEEDED, result={}))
+    store.claim(outcome.job_id, "task-1", lease=30)
+    store.finish(outcome)
     message = pubsub.get_message(timeout=2)
-    assert message["data"].decode() == job_id
+    return message["data"]
+
+
+def test_finishing_publishes_the_job_id_with_the_finished_record(store: JobStore) -> None:
+    job_id = new_job(store)
+    result = {"predictions": [{"id": "a/b", "label": 'é "quoted"'}]}
+    data = _done_message(store, Outcome(job_id, JobStatus.SUCCEEDED, result=result))
+    assert Job.done_message_job_id(data) == job_id
+    got_id, record = Job.from_done_message(data)
+    assert got_id == job_id
+    assert record == store.get(job_id)  # what a read after the message would answer
+    assert record.result == result
+
+
+def test_a_job_whose_result_is_stored_apart_publishes_its_id_alone(store: JobStore) -> None:
+    job_id = new_job(store)
+    big = {"rows": ["x" * 100] * 200}  # over the 8 KiB a record keeps inline
+    data = _done_message(store, Outcome(job_id, JobStatus.SUCCEEDED, result=big))
+    assert Job.from_done_message(data) == (job_id, None)
+    assert store.get(job_id).result == big
 
 
 def lease_of(store: JobStore, member: str) -> float | None:

@@ -34,6 +34,8 @@ def test_a_wait_registered_before_the_job_is_written_sees_it_finish_before_its_p
         )
         assert finished == [True]
         assert done.wait(10), "the completion of a job finished before its publish was missed"
+        assert waiter.finished(job_id) == store.get(job_id)  # the message carried the record
+    assert waiter.finished(job_id) is None  # nobody waits: not kept
 
 
 def test_a_listener_whose_redis_went_away_stops_when_nobody_waits_and_a_new_wait_resumes(
