@@ -33,6 +33,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 NOISE_CORES = 0.2  # other processes busier than this (in cores) make the figures noisy
 TUNING_PREFIXES = (
     "microbatch_",
+    "publish_linger",
     "web_workers",
     "web_connections",
     "worker_threads",

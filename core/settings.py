@@ -95,6 +95,11 @@ class Settings(BaseSettings, AccessSettings):
     microbatch_max_rows: int = Field(4_096, ge=1)
     """Most rows a worker scores in one model call (one job is never split)."""
 
+    publish_linger_ms: float = Field(3.0, ge=0, le=50)
+    """While a web process's requests arrive together (its last message carried several
+    jobs), how long it gathers more before publishing the next message: fewer messages,
+    each costing the broker and the worker's consumer the same (0: never wait)."""
+
     claim_lease_seconds: float = Field(30.0, gt=0)
     """Lease of a claimed prediction job: re-queued by beat's sweeper when it runs out."""
 

@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         store=store,
         celery=celery,
-        predictions=CoalescingPublisher(celery, PREDICT_TASK),
+        predictions=CoalescingPublisher(
+            celery, PREDICT_TASK, linger=settings.publish_linger_ms / 1000
+        ),
         waiter=CompletionWaiter(subscriber, store.done_channel),
         catalog=Catalog(
             stores.model_registry(settings), PolicyCache(stores.deployment(settings, client))

@@ -5,14 +5,16 @@ fixed price, whatever it carries. A single publisher thread per web process
 (a greenlet under gevent) takes every job queued since its last publish and
 sends them as one ``predict`` task: a lone request is published at once, and
 under load the jobs that arrive while a publish is in flight share the next
-message. Each request waits for its own job's publish and learns whether it
-failed.
+message; while requests arrive together, the publisher also waits
+``LIFEBOAT_PUBLISH_LINGER_MS`` for more before it sends. Each request waits for
+its own job's publish and learns whether it failed.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 from celery import Celery
@@ -30,9 +32,11 @@ class _Pending:
 class CoalescingPublisher:
     """Sends the jobs that queue up while a publish is in flight as one task message."""
 
-    def __init__(self, celery: Celery, task: str) -> None:
+    def __init__(self, celery: Celery, task: str, linger: float = 0.0) -> None:
         self._celery = celery
         self._task = task
+        self._linger = linger  # seconds to gather more jobs while requests arrive together
+        self._together = False  # the last message carried more than one job
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -56,11 +60,18 @@ class CoalescingPublisher:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
+            # a lone request is published at once; requests arriving together wait a
+            # moment for more (every message costs the consumer the same, whatever it holds)
+            deadline = time.monotonic() + (self._linger if self._together else 0.0)
             while len(batch) < MAX_JOBS_PER_MESSAGE:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    left = deadline - time.monotonic()
+                    batch.append(
+                        self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
+            self._together = len(batch) > 1
             error: BaseException | None = None
             try:
                 self._celery.send_task(self._task, args=[[p.job_id for p in batch]])
