@@ -29,6 +29,9 @@ class AccessSettings(BaseModel):
     """Requests per second an API key may sustain, unless the key sets its own rate."""
     rate_limit_burst_seconds: int = Field(DEFAULT_RATE_LIMIT_BURST_SECONDS, ge=1)
     """Seconds of its rate a key may send at once (its bucket: rate x this, at least one)."""
+    rate_limit_refusal_delay_seconds: float = Field(0.25, ge=0, le=5)
+    """Seconds a request over its key's rate waits, idle, before its 429: a client that
+    retries at once instead of honouring Retry-After cannot keep the web's CPU on refusals."""
     key_max_concurrent_requests: int = Field(DEFAULT_KEY_MAX_CONCURRENT_REQUESTS, ge=0)
     """A key's requests a web process works on at once while other keys' arrive too (0: off)."""
     key_admission_wait_seconds: float = Field(DEFAULT_KEY_ADMISSION_WAIT_SECONDS, ge=0)

@@ -13,13 +13,15 @@ response, 2xx to 5xx alike::
 
 ``q`` requests in ``w`` seconds is the bucket: it holds ``q`` and refills at the key's rate
 (``q / w`` is never more than that rate). A refused request is a ``429`` problem naming
-the limit, with ``Retry-After`` (whole seconds until one request is allowed, at least 1).
+the limit, with ``Retry-After`` (whole seconds until one request is allowed, at least 1),
+answered after ``LIFEBOAT_RATE_LIMIT_REFUSAL_DELAY_SECONDS`` (the request waits idle).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import time
 from typing import Protocol
 
 import redis
@@ -28,6 +30,7 @@ from flask import Flask, Response, g, request
 from core.errors import RateLimited
 from core.rate_limits import Decision, Policy, RateLimiter
 from core.settings import Settings
+from web import admission
 from web.api.document import UNDOCUMENTED_ENDPOINTS
 
 POLICY_NAME = "per-key"  # the policy's name in both headers
@@ -104,6 +107,14 @@ def limited_key(app: Flask) -> str | None:
     return principal.key_id
 
 
+def _hold(seconds: float) -> None:
+    """Delay a refusal, idle: a flood of requests retried at once was ~4,500 answers a
+    second of the web's CPU (``python -m bench.fairness``, phase ``flood_limit_on``)."""
+    if seconds > 0:
+        with admission.idle():  # holding costs no CPU: its key's place goes to another
+            time.sleep(seconds)
+
+
 def init_app(app: Flask, settings: Settings, client: redis.Redis) -> None:
     """Limit every request that carries an API key; register after authentication."""
     if not settings.rate_limit_enabled:
@@ -119,6 +130,7 @@ def init_app(app: Flask, settings: Settings, client: redis.Redis) -> None:
         decision = limiter.take(principal.key_id, policy)
         g.rate_limit_headers = headers(policy, decision)
         if not decision.allowed:
+            _hold(settings.rate_limit_refusal_delay_seconds)
             raise refusal(principal.key_id, policy, decision)
 
     @app.after_request

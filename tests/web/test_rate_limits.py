@@ -10,6 +10,7 @@ gunicorn worker answered).
 from __future__ import annotations
 
 import http.client
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,8 @@ QUOTA = 10
 INTERVAL = 1_000  # seconds one request takes to refill
 LIMITED = "/api/v1/models"  # a limited operation that needs neither Redis nor a worker
 MAX_CONNECTIONS = 1_000  # connections opened, at most, to find both gunicorn workers
+# seconds a refusal is held (the stack sets none: the default)
+REFUSAL_DELAY = Settings.model_fields["rate_limit_refusal_delay_seconds"].default
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +163,39 @@ def test_a_refused_request_is_a_429_problem_with_retry_after_and_ratelimit_heade
     # one interval after it: whatever time has passed, the two differ by QUOTA - 1 intervals
     assert int(reset.removeprefix("t=")) - retry_after == (QUOTA - 1) * INTERVAL
     assert 0 < retry_after <= INTERVAL
+
+
+def two_connections_to_one_worker(stack: Stack) -> list[http.client.HTTPConnection]:
+    """Two keep-alive connections held by the same gunicorn worker."""
+    by_worker: dict[str, http.client.HTTPConnection] = {}
+    for _ in range(MAX_CONNECTIONS):
+        conn = connect(stack)
+        pid = get(conn, "/health", {}).getheader(WORKER_HEADER)
+        if pid in by_worker:
+            return [by_worker[pid], conn]
+        by_worker[pid] = conn
+    raise AssertionError(f"{MAX_CONNECTIONS} connections never met twice on one worker")
+
+
+def test_a_refusal_is_held_idle_while_the_process_answers_another_key(
+    limited_stack: Stack,
+) -> None:
+    # a flood retried at once must not keep the process busy: its refusal waits without
+    # the CPU, and the same gunicorn worker answers another tenant's key meanwhile
+    held, free = two_connections_to_one_worker(limited_stack)
+    flood, other = Key(limited_stack), Key(limited_stack)
+    for _ in range(QUOTA):
+        assert get(held, LIMITED, flood.headers).status == 200
+    sent = time.monotonic()
+    held.request("GET", LIMITED, headers=flood.headers)
+    answered = get(free, LIMITED, other.headers)
+    other_done = time.monotonic()
+    refused = held.getresponse()
+    refused.read()
+    refused_done = time.monotonic()
+    assert (answered.status, refused.status) == (200, 429)
+    assert refused_done - sent >= REFUSAL_DELAY
+    assert other_done < refused_done  # answered while the refusal was held
 
 
 def test_a_keys_own_rate_overrides_the_default(limited_stack: Stack) -> None:
