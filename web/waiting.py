@@ -88,6 +88,8 @@ class CompletionWaiter:
                 pubsub = self._connect().pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self._channel)
                 self._subscribed.set()
+                if failures:  # a job that finished while nobody listened: its waiters re-read
+                    self._wake_all()
                 failures = 0
                 for message in pubsub.listen():
                     if message.get("type") == "message":
@@ -104,7 +106,7 @@ class CompletionWaiter:
                         pubsub.close()
                     except Exception:
                         log.debug("closing a broken pubsub failed", exc_info=True)
-            self._wake_all()  # waiters re-read the job: a completion may have been missed
+            self._wake_all()  # waiters re-read the job now, and again once resubscribed
             with self._lock:
                 if not self._waiters:  # nobody waits: the next watch() starts a listener
                     self._thread = None

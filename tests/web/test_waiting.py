@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
 
@@ -71,3 +73,33 @@ def test_a_listener_whose_redis_went_away_stops_when_nobody_waits_and_a_new_wait
             assert done.wait(10), "a wait after the outage was not woken"
     finally:
         restarted.proc.stop()
+
+
+def test_a_job_finished_while_the_listener_resubscribes_still_wakes_its_wait(
+    own_redis: RedisServer,
+) -> None:
+    # its done message went out while nobody listened: the wait must re-read the job once
+    # the listener is back, not sleep until its deadline (a POST ?wait answered 202)
+    store = JobStore(own_redis.client(), keys=Keys("t"), ttl=600)
+    gate = threading.Event()  # cleared: the listener's next connect waits
+    gate.set()
+
+    def connect() -> redis.Redis:
+        assert gate.wait(10)
+        return own_redis.client()
+
+    waiter = CompletionWaiter(connect, store.done_channel)
+    job_id, _ = store.create_job(JobType.PREDICTION, params={}, model_version="v", total=1)
+    with waiter.watch(job_id) as done:
+        gate.clear()
+        assert own_redis.client().client_kill_filter(_type="pubsub") == 1
+        assert done.wait(10), "the lost subscription did not wake the wait"
+        done.clear()
+        claimed, _ = store.claim_batch("a-task", [], lease=30, max_jobs=10, max_rows=10)
+        assert claimed == [job_id]
+        finished, _ = store.finish_batch(
+            [Outcome(job_id, JobStatus.SUCCEEDED, result={})], "a-task"
+        )
+        assert finished == [True]
+        gate.set()
+        assert done.wait(10), "a job finished while the listener resubscribed was missed"
