@@ -22,7 +22,7 @@ from devsupport.commands import (
 )
 from devsupport.http import KeyedHTTP
 from devsupport.ports import LOOPBACK, free_port
-from devsupport.processes import Proc, http_ok, start, wait_until
+from devsupport.processes import LOG_TAIL_CHARS, Proc, http_ok, start, wait_until
 from devsupport.redis_server import RedisServer
 
 WEB_START_TIMEOUT = 30.0  # seconds gunicorn has to answer /health
@@ -120,6 +120,10 @@ class Stack:
         proc = self.procs.pop(name, None)
         if proc:
             proc.stop()
+
+    def log_tails(self, chars: int = LOG_TAIL_CHARS) -> str:
+        """The end of every process's log: what a failing test quotes."""
+        return "\n".join(f"--- {n}:\n{p.output()[-chars:]}" for n, p in self.procs.items())
 
     def stop_all(self) -> None:
         for name in list(self.procs):

@@ -101,7 +101,7 @@ def test_a_full_redis_answers_503_never_500_and_loses_no_accepted_job(full_stack
         json={"instances": passengers(1)},
         timeout=30,
     )
-    assert after.status_code == 200
+    assert after.status_code == 200, f"{after.text[:500]}\n{full_stack.log_tails()}"
     assert after.json()["status"] == "succeeded"
     keys = Keys()
 
