@@ -82,13 +82,14 @@ class CompletionWaiter:
 
     def _listen(self) -> None:
         failures = 0
+        resubscribing = False  # an attempt before this one failed or ended
         while True:
             pubsub = None
             try:
                 pubsub = self._connect().pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self._channel)
                 self._subscribed.set()
-                if failures:  # a job that finished while nobody listened: its waiters re-read
+                if resubscribing:  # a job that finished while nobody listened: re-read
                     self._wake_all()
                 failures = 0
                 for message in pubsub.listen():
@@ -100,6 +101,7 @@ class CompletionWaiter:
                 level = logging.WARNING if failures == 1 else logging.DEBUG
                 log.log(level, "job-done subscription lost (%s); resubscribing", exc)
             finally:
+                resubscribing = True
                 self._subscribed.clear()
                 if pubsub is not None:
                     try:
