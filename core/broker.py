@@ -68,7 +68,29 @@ class QoS(kombu_redis.QoS):
 
 
 class Channel(kombu_redis.Channel):
+    """kombu's Redis channel with :class:`QoS`, and one client object for its commands.
+
+    kombu builds a new ``redis.Redis`` for every command it sends outside the consumer's
+    poll (a publish, a task event, the unacked bookkeeping and the ack of each message),
+    and redis-py fills ~170 reply callbacks into a new case-insensitive dict each time:
+    0.16 ms of CPU per command, 0.31 ms of a 0.72 ms ``send_task`` (measured with
+    cProfile). A client holds no connection of its own (it takes one from the pool per
+    command), so one is shared until the channel's pool is replaced.
+    """
+
     QoS = QoS
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self._shared_client: tuple[object, object] | None = None  # (pool, client)
+        super().__init__(*args, **kwargs)
+
+    def _create_client(self, asynchronous: bool = False):  # type: ignore[no-untyped-def]
+        if asynchronous:  # the consumer's poll works on its client's connection itself
+            return super()._create_client(asynchronous=True)
+        pool, shared = self.pool, self._shared_client
+        if shared is None or shared[0] is not pool:
+            shared = self._shared_client = (pool, super()._create_client())
+        return shared[1]
 
 
 class Transport(kombu_redis.Transport):
