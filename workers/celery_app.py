@@ -57,3 +57,4 @@ app.conf.imports = (
     "workers.timeouts",
 )
 app.conf.beat_schedule = beat.schedule(settings)
+app.conf.worker_consumer = "workers.events:Consumer"  # task events off the event loop

@@ -136,9 +136,12 @@ def test_batch_rows_and_feedback_accuracy_equal_what_was_driven(driven: Observed
 
 
 def test_celery_exporter_and_flower_saw_the_tasks(driven: Observed) -> None:
-    assert driven.value('sum(celery_task_succeeded_total{name="lifeboat.predict"})') >= (
-        JOBS + FAILING_JOBS
-    )
+    # task-sent comes from the web (pipelined with its message), task-received and
+    # task-succeeded from the worker's event thread (workers/events.py)
+    for event in ("sent", "received", "succeeded"):
+        assert driven.value(f'sum(celery_task_{event}_total{{name="lifeboat.predict"}})') >= (
+            JOBS + FAILING_JOBS
+        ), event
     assert driven.value("sum(flower_worker_online)") >= 1
     workers = requests.get(f"{driven.flower_url}/api/workers", auth=driven.flower_auth, timeout=10)
     assert workers.status_code == 200
