@@ -16,12 +16,20 @@ memory frees. Here:
   at the next ack Redis takes (until then, a copy could be redelivered after the
   visibility timeout, and its task would find its jobs finished).
 
+:func:`captured_publishes` keeps the Redis commands of the publishes made inside it
+(a task message's ``LPUSH``, its event's ``PUBLISH``) instead of sending them, so that
+a script can run them together with the write they must follow (``job_create.lua``).
+
 The Celery app names :class:`Transport` as its ``broker_transport`` (``core/queue.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
@@ -29,6 +37,56 @@ from kombu.transport import virtual
 from core.redis_errors import PASSING_REPLIES
 
 log = logging.getLogger(__name__)
+
+# Redis commands a publish would send, as (command, key or channel, payload)
+Command = tuple[str, str, bytes | str]
+PASSABLE_COMMANDS = frozenset({"lpush", "publish"})  # what a captured publish may hold
+_capture = threading.local()  # greenlet-local under gevent
+
+
+@contextmanager
+def captured_publishes() -> Iterator[list[Command]]:
+    """Inside, a batch publish (``with producer.batch(): ...``) on :class:`Channel` sends
+    nothing: its Redis commands are appended to the list yielded, in order."""
+    commands: list[Command] = []
+    _capture.commands = commands
+    try:
+        yield commands
+    finally:
+        del _capture.commands
+
+
+class CapturedBatch:
+    """A kombu publish batch that keeps a publish's final Redis commands (kombu's channel
+    hands a batch each command through :meth:`add`) instead of sending them."""
+
+    def __init__(self, channel: Any, commands: list[Command]) -> None:
+        self.channel = channel
+        self._commands = commands
+        self._collecting: list[Command] | None = None
+
+    def publish(self, message: Any, **kwargs: Any) -> Any:
+        self._collecting = []
+        try:
+            result = self.channel.basic_publish(message, _publish_batch=self, **kwargs)
+        finally:
+            collected, self._collecting = self._collecting, None
+        self._commands.extend(collected)
+        return result
+
+    def add(self, name: str, *args: Any) -> None:
+        if self._collecting is None or name not in PASSABLE_COMMANDS or len(args) != 2:
+            raise RuntimeError(f"a captured publish cannot hold {name} {args!r}")
+        self._collecting.append((name, str(args[0]), args[1]))
+
+    def flush(self) -> None:  # the commands are the caller's to run
+        pass
+
+    def discard(self) -> None:
+        self._commands.clear()
+
+    def close(self) -> None:
+        pass
 
 
 class QoS(kombu_redis.QoS):
@@ -83,6 +141,12 @@ class Channel(kombu_redis.Channel):
     def __init__(self, *args: object, **kwargs: object) -> None:
         self._shared_client: tuple[object, object] | None = None  # (pool, client)
         super().__init__(*args, **kwargs)
+
+    def create_publish_batch(self, max_size: int) -> Any:
+        commands = getattr(_capture, "commands", None)
+        if commands is not None:
+            return CapturedBatch(self, commands)
+        return super().create_publish_batch(max_size)
 
     def _create_client(self, asynchronous: bool = False):  # type: ignore[no-untyped-def]
         if asynchronous:  # the consumer's poll works on its client's connection itself

@@ -11,18 +11,30 @@ its own job's publish and learns whether it failed.
 
 A message and its ``task-sent`` event (for Flower and celery-exporter) go to Redis in
 one pipeline (kombu's publish batch): one round trip instead of two.
+
+A job submitted while nothing is being published or waits to be (a lone request) need
+not wait for a publish of its own: :meth:`CoalescingPublisher.lone_message` gives its
+message as Redis commands, which the script that writes the job runs right after the
+record (``job_create.lua``): one round trip for the record and its message, 0.3 ms
+less per job at one client (``python -m bench turnaround``).
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from celery import Celery
 from kombu.exceptions import BatchPublishError, OperationalError
 
+from core.broker import Command, captured_publishes
+
+log = logging.getLogger(__name__)
 MAX_JOBS_PER_MESSAGE = 256  # a message never carries more job ids than this
 
 
@@ -44,6 +56,7 @@ class CoalescingPublisher:
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._in_flight = 0  # publishes under way: the thread's, and lone messages' scripts
 
     def publish(self, job_id: str) -> None:
         """Return once the job's task is on the broker; raise what the broker raised."""
@@ -53,6 +66,31 @@ class CoalescingPublisher:
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
+
+    @contextmanager
+    def lone_message(self, job_id: str) -> Iterator[list[Command] | None]:
+        """The Redis commands of a task message for ``job_id`` alone, for the caller to run
+        with the job's record (``job_create.lua``), when nothing is being published or
+        waits to be; else None (then :meth:`publish` after the record). Until the block
+        ends, jobs submitted meanwhile gather for one message, as behind any publish."""
+        with self._lock:  # not while requests arrive together: they share messages
+            lone = self._in_flight == 0 and self._queue.empty() and not self._together
+            if lone:
+                self._in_flight += 1
+        if not lone:
+            yield None
+            return
+        try:
+            try:
+                with captured_publishes() as commands:
+                    self._send([job_id])
+            except Exception:  # publish() then, which says what went wrong
+                log.warning("the message of job %s could not be built", job_id, exc_info=True)
+                commands = None
+            yield commands
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _ensure_running(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -77,16 +115,22 @@ class CoalescingPublisher:
                     break
             self._together = len(batch) > 1
             error: BaseException | None = None
+            with self._lock:
+                self._in_flight += 1
             try:
                 self._send([p.job_id for p in batch])
             except Exception as exc:  # noqa: BLE001 — handed to every waiting request
                 error = exc
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
             for p in batch:
                 p.error = error
                 p.done.set()
 
     def _send(self, job_ids: list[str]) -> None:
-        """One task message for ``job_ids`` and its event, in one round trip to Redis."""
+        """One task message for ``job_ids`` and its event, in one round trip to Redis (or
+        their commands, inside :func:`captured_publishes`)."""
         celery = self._celery
         with celery.producer_or_acquire() as producer:
             try:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from core.apikeys import Tenancy
 from core.errors import JobConflict, QuotaExceeded, StorageQuotaExceeded
 from core.jobs.base import StoreBase, guard
 from core.jobs.model import Job, JobStatus, JobType, encode
 from core.jobs.resource import stored_input
+
+if TYPE_CHECKING:
+    from core.broker import Command
 
 UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the store itself)
 
@@ -43,6 +47,7 @@ class Submissions(StoreBase):
         stored_bytes: int = 0,
         callback_url: str | None = None,
         job_id: str | None = None,
+        message: Sequence[Command] = (),
     ) -> tuple[str, Job | None]:
         """Write a queued job record of a tenant; returns its id and the record as written
         (a POST without ``wait`` answers with it: no read back, and always ``202``).
@@ -53,6 +58,9 @@ class Submissions(StoreBase):
         script: over a quota, nothing is written and :class:`QuotaExceeded` (429) or
         :class:`StorageQuotaExceeded` (413) names the limit. ``job_id``: the id to give it
         (from :func:`new_job_id`; a caller that waits for the job registers it first).
+        ``message``: the job's task message as Redis commands
+        (:func:`core.broker.captured_publishes`), queued by the same script once the record
+        is written (one round trip for both), and only if it is.
         """
         job_id = job_id or new_job_id()
         now = time.time()
@@ -83,10 +91,13 @@ class Submissions(StoreBase):
             tenancy.max_active_batches,
             tenancy.max_stored_bytes,
             self.index_ttl,
+            self.queued_lease,
+            2 * len(fields),
         ]
         for name, value in fields.items():
             args += [name, value]
-        args.append(self.queued_lease)
+        for command in message:
+            args += command
         pending = self.pending_key if job_type is JobType.PREDICTION else ""
         idem = self.keys.idempotency(tenant or "", idempotency_key) if idempotency_key else ""
         tenant_keys = (

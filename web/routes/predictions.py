@@ -34,22 +34,27 @@ def create_prediction() -> Response:
     fingerprint = hashlib.sha256(raw).hexdigest()
     new_id = new_job_id()
     with svc.watching(new_id, wait) as done:
-        job_id, record = svc.store_for(JobType.PREDICTION).create_job(
-            JobType.PREDICTION,
-            params=prediction_inputs.params(columns),
-            model_version=version,
-            routing=routing,
-            total=len(columns),
-            idempotency_key=key,
-            fingerprint=fingerprint,
-            tenant=auth.tenant(),
-            tenancy=auth.tenancy(),
-            callback_url=callback,
-            job_id=new_id,
-        )
+        with svc.predictions.lone_message(new_id) as message:  # None: published after
+            job_id, record = svc.store_for(JobType.PREDICTION).create_job(
+                JobType.PREDICTION,
+                params=prediction_inputs.params(columns),
+                model_version=version,
+                routing=routing,
+                total=len(columns),
+                idempotency_key=key,
+                fingerprint=fingerprint,
+                tenant=auth.tenant(),
+                tenancy=auth.tenancy(),
+                callback_url=callback,
+                job_id=new_id,
+                message=message or (),
+            )
         if record is not None:
             metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
-            return job_response(svc.publish_and_wait(PREDICT_TASK, record, wait, done, key))
+            queued = message is not None
+            return job_response(
+                svc.publish_and_wait(PREDICT_TASK, record, wait, done, key, queued=queued)
+            )
     return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
 
 

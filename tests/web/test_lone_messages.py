@@ -1,0 +1,174 @@
+"""A lone job's task message, queued by the script that writes the job (one round trip).
+
+Against a real Redis and the real Celery app: kombu builds the message, and
+``job_create.lua`` queues it once the record is written, or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from celery import Celery
+
+from core.apikeys import Tenancy
+from core.errors import QuotaExceeded
+from core.jobs import JobStatus, JobStore, JobType
+from core.keys import Keys
+from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE, make_celery
+from core.settings import Settings
+from devsupport import RedisServer
+from web.publishing import CoalescingPublisher
+
+pytestmark = pytest.mark.integration
+LIMITS = Tenancy(max_active_jobs=1, max_active_batches=1, max_stored_bytes=1_000)
+
+
+@pytest.fixture
+def client(own_redis: RedisServer) -> redis.Redis:
+    return own_redis.client()
+
+
+@pytest.fixture
+def celery(own_redis: RedisServer) -> Iterator[Celery]:
+    app = make_celery(Settings(redis_url=own_redis.url))
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def store(client: redis.Redis) -> JobStore:
+    return JobStore(client, keys=Keys("m"), ttl=600)
+
+
+def message_of(publisher: CoalescingPublisher, job_id: str) -> list:
+    with publisher.lone_message(job_id) as message:
+        assert message is not None
+        return message
+
+
+def create(store: JobStore, job_id: str, message: list, **kw):
+    return store.create_job(
+        JobType.PREDICTION,
+        params={},
+        model_version="v",
+        total=1,
+        job_id=job_id,
+        message=message,
+        **kw,
+    )
+
+
+def task_ids(client: redis.Redis) -> list[list[str]]:
+    """The job ids of every task message on the predictions queue, oldest first."""
+    raw = client.lrange(PREDICTIONS_QUEUE, 0, -1)
+    bodies = [json.loads(m)["body"] for m in reversed(raw)]
+    return [json.loads(base64.b64decode(b))[0][0] for b in bodies]
+
+
+def test_a_captured_publish_sends_nothing_and_holds_the_message_and_its_event(
+    celery: Celery, client: redis.Redis
+) -> None:
+    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    message = message_of(publisher, "job-1")
+    assert [(c[0], c[1]) for c in message] == [
+        ("lpush", PREDICTIONS_QUEUE),
+        ("publish", f"/{client.connection_pool.connection_kwargs['db']}.celeryev/task.sent"),
+    ]
+    assert client.llen(PREDICTIONS_QUEUE) == 0
+
+
+def test_the_script_queues_the_message_after_the_record_and_its_event_goes_out(
+    celery: Celery, client: redis.Redis, store: JobStore
+) -> None:
+    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    message = message_of(publisher, "job-1")
+    events = client.pubsub()
+    events.subscribe(message[1][1])
+    assert events.get_message(timeout=2)["type"] == "subscribe"
+    job_id, record = create(store, "job-1", message)
+    assert record is not None
+    assert store.get(job_id).status is JobStatus.QUEUED
+    assert task_ids(client) == [["job-1"]]
+    sent = events.get_message(timeout=2)
+    assert sent is not None
+    assert json.loads(sent["data"])["body"]  # the task-sent event
+    events.close()
+
+
+def test_a_replayed_idempotency_key_queues_no_second_message(
+    celery: Celery, client: redis.Redis, store: JobStore
+) -> None:
+    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    create(store, "job-1", message_of(publisher, "job-1"), idempotency_key="k")
+    job_id, record = create(store, "job-2", message_of(publisher, "job-2"), idempotency_key="k")
+    assert (job_id, record) == ("job-1", None)
+    assert task_ids(client) == [["job-1"]]
+
+
+def test_a_refused_quota_queues_no_message(
+    celery: Celery, client: redis.Redis, store: JobStore
+) -> None:
+    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    create(store, "job-1", message_of(publisher, "job-1"), tenant="acme", tenancy=LIMITS)
+    with pytest.raises(QuotaExceeded):
+        create(store, "job-2", message_of(publisher, "job-2"), tenant="acme", tenancy=LIMITS)
+    assert task_ids(client) == [["job-1"]]
+    assert not client.exists(store.keys.job("job-2"))
+
+
+def test_the_script_runs_no_other_command_and_then_writes_nothing(
+    client: redis.Redis, store: JobStore
+) -> None:
+    with pytest.raises(redis.ResponseError, match="cannot del"):
+        create(store, "job-1", [("del", store.keys.job("job-0"), "")])
+    assert not client.exists(store.keys.job("job-1"))
+
+
+def wait_until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_no_lone_message_while_another_publish_is_under_way_or_jobs_arrive_together(
+    celery: Celery, client: redis.Redis
+) -> None:
+    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    with publisher.lone_message("job-1") as first:
+        assert first is not None
+        with publisher.lone_message("job-2") as second:
+            assert second is None  # published behind the first, as behind any publish
+    # hold the publisher's first send, so that two jobs queue up behind it
+    gate, sent, send = threading.Event(), [], publisher._send
+
+    def held_send(job_ids: list[str]) -> None:
+        sent.append(sorted(job_ids))
+        gate.wait(5)
+        send(job_ids)
+
+    publisher._send = held_send  # type: ignore[method-assign]
+    threads = [threading.Thread(target=publisher.publish, args=(f"t-{i}",)) for i in range(3)]
+    threads[0].start()
+    wait_until(lambda: sent == [["t-0"]])
+    with publisher.lone_message("job-3") as during:
+        assert during is None
+    for t in threads[1:]:
+        t.start()
+    wait_until(lambda: publisher._queue.qsize() == 2)
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert sent == [["t-0"], ["t-1", "t-2"]]
+    assert [sorted(ids) for ids in task_ids(client)] == [["t-0"], ["t-1", "t-2"]]
+    with publisher.lone_message("job-4") as together:
+        assert together is None  # the last message carried two jobs
+    publisher.publish("t-3")  # a message of one job: requests no longer arrive together
+    with publisher.lone_message("job-5") as alone:
+        assert alone is not None
