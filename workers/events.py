@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from celery.worker.consumer import Consumer as CeleryConsumer
 
 log = logging.getLogger(__name__)
+EVENTS_LINGER = 0.002  # seconds an event may wait for others to share its publish
 
 
 class Consumer(CeleryConsumer):
@@ -53,6 +55,7 @@ class Consumer(CeleryConsumer):
     def _flush_forever(self) -> None:
         while True:
             self._events_due.wait()
+            time.sleep(EVENTS_LINGER)  # the events of the tasks around go in the same publish
             self._events_due.clear()  # what is buffered after this is flushed next time
             try:
                 self._flush_events()
