@@ -78,11 +78,20 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _instrument(app: Flask) -> None:
-    """Count and time every request by route template (never by raw path)."""
+    """Count and time every request by route template (never by raw path), and count the
+    requests in progress in this process (``Services.in_progress``)."""
+    svc: Services = app.extensions["lifeboat"]
 
     @app.before_request
     def start_timer() -> None:
         g.started = time.perf_counter()
+        svc.in_progress += 1
+        g.counted = True
+
+    @app.teardown_request
+    def stop_counting(_exc: BaseException | None) -> None:
+        if g.pop("counted", False):
+            svc.in_progress -= 1
 
     @app.after_request
     def record(resp: Response) -> Response:

@@ -131,9 +131,14 @@ def require(scope: str) -> None:
         raise _forbidden((scope,))
 
 
+def may_see(job_tenant: str | None) -> bool:
+    """Whether the caller may see a job of this tenant: its own (an admin sees every one)."""
+    return job_tenant == tenant() or is_admin()
+
+
 def own(job: Job) -> Job:
     """The job if the caller's tenant made it (an admin sees every tenant's); else 404, the
     same answer as for a job that does not exist."""
-    if job.tenant != tenant() and not is_admin():
+    if not may_see(job.tenant):
         raise JobNotFound(f"no job with id {job.id!r} (unknown, or expired)")
     return job

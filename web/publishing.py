@@ -12,11 +12,12 @@ its own job's publish and learns whether it failed.
 A message and its ``task-sent`` event (for Flower and celery-exporter) go to Redis in
 one pipeline (kombu's publish batch): one round trip instead of two.
 
-A job submitted while nothing is being published or waits to be (a lone request) need
-not wait for a publish of its own: :meth:`CoalescingPublisher.lone_message` gives its
-message as Redis commands, which the script that writes the job runs right after the
-record (``job_create.lua``): one round trip for the record and its message, 0.3 ms
-less per job at one client (``python -m bench turnaround``).
+A job submitted while no other request is in progress in the web process and nothing
+is being published (a lone request) need not wait for a publish of its own:
+:meth:`CoalescingPublisher.lone_message` gives its message as Redis commands, which the
+script that writes the job runs right after the record (``job_create.lua``): one round
+trip for the record and its message, 0.3 ms less per job at one client
+(``python -m bench turnaround``).
 """
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ class CoalescingPublisher:
         """The Redis commands of a task message for ``job_id`` alone, for the caller to run
         with the job's record (``job_create.lua``), when nothing is being published or
         waits to be; else None (then :meth:`publish` after the record). Until the block
-        ends, jobs submitted meanwhile gather for one message, as behind any publish."""
-        with self._lock:  # not while requests arrive together: they share messages
-            lone = self._in_flight == 0 and self._queue.empty() and not self._together
+        ends, jobs submitted meanwhile gather for one message, as behind any publish.
+        For a request alone in its process: under load, jobs must share messages."""
+        with self._lock:
+            lone = self._in_flight == 0 and self._queue.empty()
             if lone:
                 self._in_flight += 1
         if not lone:

@@ -34,6 +34,7 @@ class Services:
     waiter: CompletionWaiter
     catalog: Catalog
     predictions: CoalescingPublisher
+    in_progress: int = 0  # requests this process is working on or holding (long-polls too)
     _typed_stores: dict[JobType, JobStore] = field(default_factory=dict, init=False, repr=False)
 
     def store_for(self, job_type: JobType) -> JobStore:
@@ -104,16 +105,36 @@ class Services:
         with admission.idle():  # waiting, it gives its key's place in the web up
             return self._until_terminal(record, done, time.monotonic() + seconds)
 
-    def read_and_wait(self, job_id: str, seconds: float, check: Callable[[Job], Job]) -> Job:
+    def read_and_wait(
+        self,
+        job_id: str,
+        seconds: float,
+        check: Callable[[Job], Job],
+        may_see: Callable[[str], bool],
+    ) -> Job:
         """The job (``check`` sees it first and may refuse it: another tenant's job is never
         waited for), as soon as it is terminal or after ``seconds``. The wait is registered
-        before the one read, so a job still running costs a read now and one when it ends."""
+        before the one read, so a job still running costs a read now and one when it ends;
+        a job this process wrote and has not seen finish (``may_see``: its tenant's is the
+        caller's) is not read before the wait, nor after it finished (its done message's
+        record is kept a while)."""
+        recent = self.waiter.recently_finished(job_id)
+        if recent is not None and may_see(recent[1] or None):  # as the record reads it
+            return recent[0]
         if seconds <= 0:
             return check(self.store.get(job_id))
         with self.waiter.watch(job_id) as done:
-            job = check(self.store.get(job_id))
+            deadline = time.monotonic() + seconds
+            tenant = self.waiter.expected_tenant(job_id)
+            if tenant is not None and may_see(tenant or None):  # as the record reads it
+                with admission.idle():
+                    done.wait(seconds)
+                done.clear()
+                job = self.waiter.finished(job_id) or check(self.store.get(job_id))
+            else:
+                job = check(self.store.get(job_id))
             with admission.idle():  # waiting, it gives its key's place in the web up
-                return self._until_terminal(job, done, time.monotonic() + seconds)
+                return self._until_terminal(job, done, deadline)
 
     def wait(self, job_id: str, seconds: float) -> Job:
         """The job, as soon as it is terminal or after ``seconds``, whichever comes first."""

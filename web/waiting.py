@@ -4,12 +4,21 @@ One subscriber per web process listens on the job store's ``done`` channel and
 sets the events of the requests waiting for that job; a request waits on its
 event, not in a sleep loop. Under gunicorn's gevent workers the thread and the
 events are greenlets.
+
+The listener also knows which jobs this process wrote that have not finished since
+(:meth:`CompletionWaiter.expect`, before the write, while subscribed): a long-poll of
+such a job ("POST, then poll") waits without reading it first, as its done message
+cannot be missed. Any loss of the subscription forgets them all. When such a job's done
+message carries its finished record, the record is kept for ``RECENT_SECONDS``: a poll
+arriving after the job finished is answered without a read (a finished record does not
+change, but for its webhook's fields: a job with a callback URL is read).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -19,6 +28,9 @@ from core.jobs import Job
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAY = 0.5  # seconds between attempts to resubscribe after Redis went away
+MAX_EXPECTED = 10_000  # unfinished jobs written here that are remembered (oldest go first)
+MAX_RECENT = 1_000  # finished records of jobs written here that are kept (oldest go first)
+RECENT_SECONDS = 10.0  # how long such a record answers polls
 
 
 class CompletionWaiter:
@@ -30,6 +42,10 @@ class CompletionWaiter:
         self._waiters: dict[str, set[threading.Event]] = {}
         # the done messages of the jobs waited for: a finished record saves its read
         self._messages: dict[str, bytes] = {}
+        # jobs written by this process, not finished since, and their tenants
+        self._expected: dict[str, str] = {}
+        # their done messages once finished: (message, tenant, when)
+        self._recent: dict[str, tuple[bytes, str, float]] = {}
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -52,6 +68,41 @@ class CompletionWaiter:
                     if not events:
                         del self._waiters[job_id]
                         self._messages.pop(job_id, None)
+
+    def expect(self, job_id: str, tenant: str) -> None:
+        """Note a job this process is about to write (nothing if not subscribed now: its
+        done message could be missed); :meth:`forget` it if it was not written."""
+        with self._lock:
+            if not self._subscribed.is_set():
+                return
+            if len(self._expected) >= MAX_EXPECTED:
+                del self._expected[next(iter(self._expected))]
+            self._expected[job_id] = tenant
+
+    def forget(self, job_id: str) -> None:
+        with self._lock:
+            self._expected.pop(job_id, None)
+
+    def expected_tenant(self, job_id: str) -> str | None:
+        """The tenant of a job this process wrote and has seen no done message of since
+        (and has been subscribed throughout), else None."""
+        with self._lock:
+            return self._expected.get(job_id)
+
+    def recently_finished(self, job_id: str) -> tuple[Job, str] | None:
+        """The finished record and tenant of a job this process wrote, from its done
+        message in the last ``RECENT_SECONDS`` (None: read it)."""
+        with self._lock:
+            kept = self._recent.get(job_id)
+        if kept is None or time.monotonic() - kept[2] > RECENT_SECONDS:
+            return None
+        try:
+            job = Job.from_done_message(kept[0])[1]
+        except (ValueError, KeyError, UnicodeDecodeError):
+            return None
+        if job is None or job.callback_url:  # its webhook's fields still change
+            return None
+        return job, kept[1]
 
     def finished(self, job_id: str) -> Job | None:
         """The finished record the done message of a job being waited for carried, if any
@@ -102,7 +153,9 @@ class CompletionWaiter:
                 log.log(level, "job-done subscription lost (%s); resubscribing", exc)
             finally:
                 resubscribing = True
-                self._subscribed.clear()
+                with self._lock:  # a done message may be missed from now on
+                    self._subscribed.clear()
+                    self._expected.clear()
                 if pubsub is not None:
                     try:
                         pubsub.close()
@@ -118,6 +171,11 @@ class CompletionWaiter:
     def _wake(self, data: bytes) -> None:
         job_id = Job.done_message_job_id(data)
         with self._lock:
+            tenant = self._expected.pop(job_id, None)
+            if tenant is not None and b" " in data:  # written here; the record came along
+                if len(self._recent) >= MAX_RECENT:
+                    del self._recent[next(iter(self._recent))]
+                self._recent[job_id] = (data, tenant, time.monotonic())
             events = list(self._waiters.get(job_id, ()))
             if events:
                 self._messages[job_id] = data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import redis
@@ -103,3 +104,81 @@ def test_a_job_finished_while_the_listener_resubscribes_still_wakes_its_wait(
         assert finished == [True]
         gate.set()
         assert done.wait(10), "a job finished while the listener resubscribed was missed"
+
+
+def finish(store: JobStore, job_id: str) -> None:
+    claimed, _ = store.claim_batch("a-task", [], lease=30, max_jobs=10, max_rows=10)
+    assert claimed == [job_id]
+    assert store.finish_batch([Outcome(job_id, JobStatus.SUCCEEDED, result={})], "a-task")[0] == [
+        True
+    ]
+
+
+def wait_until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_job_written_here_is_expected_until_it_finishes_then_its_record_answers_polls(
+    own_redis: RedisServer,
+) -> None:
+    store = JobStore(own_redis.client(), keys=Keys("t"), ttl=600)
+    waiter = CompletionWaiter(own_redis.client, store.done_channel)
+    with waiter.watch("someone-else"):  # the listener is subscribed
+        job_id = new_job_id()
+        waiter.expect(job_id, "acme")
+        store.create_job(JobType.PREDICTION, params={}, model_version="v", total=1, job_id=job_id)
+        assert waiter.expected_tenant(job_id) == "acme"  # a poll need not read it
+        assert waiter.recently_finished(job_id) is None
+        finish(store, job_id)
+        wait_until(lambda: waiter.expected_tenant(job_id) is None)
+        wait_until(lambda: waiter.recently_finished(job_id) is not None)
+        assert waiter.recently_finished(job_id) == (store.get(job_id), "acme")
+
+
+def test_a_job_with_a_callback_is_read_after_it_finished_its_webhook_fields_still_change(
+    own_redis: RedisServer,
+) -> None:
+    store = JobStore(own_redis.client(), keys=Keys("t"), ttl=600)
+    waiter = CompletionWaiter(own_redis.client, store.done_channel)
+    with waiter.watch("someone-else"):
+        job_id = new_job_id()
+        waiter.expect(job_id, "acme")
+        store.create_job(
+            JobType.PREDICTION,
+            params={},
+            model_version="v",
+            total=1,
+            job_id=job_id,
+            callback_url="https://example.org/hook",
+        )
+        finish(store, job_id)
+        wait_until(lambda: waiter.expected_tenant(job_id) is None)
+        assert waiter.recently_finished(job_id) is None
+
+
+def test_nothing_is_expected_while_unsubscribed_and_a_lost_subscription_forgets_all(
+    own_redis: RedisServer,
+) -> None:
+    store = JobStore(own_redis.client(), keys=Keys("t"), ttl=600)
+    gate = threading.Event()
+    gate.set()
+
+    def connect() -> redis.Redis:
+        assert gate.wait(10)
+        return own_redis.client()
+
+    waiter = CompletionWaiter(connect, store.done_channel)
+    waiter.expect("before-any-listener", "acme")
+    assert waiter.expected_tenant("before-any-listener") is None  # its message could be missed
+    with waiter.watch("someone-else"):
+        waiter.expect("job-1", "acme")
+        assert waiter.expected_tenant("job-1") == "acme"
+        gate.clear()  # the listener's reconnect waits
+        assert own_redis.client().client_kill_filter(_type="pubsub") == 1
+        wait_until(lambda: waiter.expected_tenant("job-1") is None)
+        waiter.expect("job-2", "acme")
+        assert waiter.expected_tenant("job-2") is None  # not subscribed now
+        gate.set()

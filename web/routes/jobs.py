@@ -34,7 +34,8 @@ CANCEL_SCOPE = {  # who may cancel a job: a key that may make jobs of its type
 def get_job(job_id: str) -> Response:
     svc = services()
     wait = api.GET_JOB.read_params(svc)["wait"] or 0.0
-    job = svc.read_and_wait(job_id, wait, auth.own)  # another tenant's: 404, never waited for
+    # another tenant's: 404, never waited for
+    job = svc.read_and_wait(job_id, wait, auth.own, auth.may_see)
     return json_response(job_resource(job, raw=True))
 
 
