@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,7 +21,7 @@ from core.jobs import JobStatus, JobStore, JobType
 from core.keys import Keys
 from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE, make_celery
 from core.settings import Settings
-from devsupport import RedisServer
+from devsupport import RedisServer, wait_until
 from web.publishing import CoalescingPublisher
 
 pytestmark = pytest.mark.integration
@@ -130,13 +129,6 @@ def test_the_script_runs_no_other_command_and_then_writes_nothing(
     assert not client.exists(store.keys.job("job-1"))
 
 
-def wait_until(condition, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
-
-
 def test_no_lone_message_while_another_publish_is_under_way(
     celery: Celery, client: redis.Redis
 ) -> None:
@@ -156,7 +148,7 @@ def test_no_lone_message_while_another_publish_is_under_way(
     publisher._send = held_send  # type: ignore[method-assign]
     thread = threading.Thread(target=publisher.publish, args=("t-0",))
     thread.start()
-    wait_until(lambda: sent == [["t-0"]])
+    wait_until(lambda: sent == [["t-0"]], 5, "the held send")
     with publisher.lone_message("job-3") as during:
         assert during is None
     gate.set()

@@ -33,21 +33,9 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_a_check_that_does_not_wait_answers_right_and_one_that_waits_lets_others_run() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
-
-
-def test_without_gevent_nothing_is_installed() -> None:
-    script = "from web import readiness; assert not readiness.install(); print('ok')"
+def run_python(script: str) -> str:
+    """``script`` run by this Python in a process of its own, from the project root: its
+    output (the process must end with 0)."""
     done = subprocess.run(
         [sys.executable, "-c", script],
         check=False,
@@ -57,4 +45,13 @@ def test_without_gevent_nothing_is_installed() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    return done.stdout.strip()
+
+
+def test_a_check_that_does_not_wait_answers_right_and_one_that_waits_lets_others_run() -> None:
+    assert run_python(SCRIPT) == "ok"
+
+
+def test_without_gevent_nothing_is_installed() -> None:
+    script = "from web import readiness; assert not readiness.install(); print('ok')"
+    assert run_python(script) == "ok"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import redis
 
 from core.jobs import JobStatus, JobStore, JobType, Outcome, new_job_id
 from core.keys import Keys
-from devsupport import RedisServer
+from devsupport import RedisServer, wait_until
 from devsupport.redis_server import start_redis
 from web.waiting import CompletionWaiter
 
@@ -114,13 +113,6 @@ def finish(store: JobStore, job_id: str) -> None:
     ]
 
 
-def wait_until(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_a_job_written_here_is_expected_until_it_finishes_then_its_record_answers_polls(
     own_redis: RedisServer,
 ) -> None:
@@ -133,8 +125,8 @@ def test_a_job_written_here_is_expected_until_it_finishes_then_its_record_answer
         assert waiter.expected_tenant(job_id) == "acme"  # a poll need not read it
         assert waiter.recently_finished(job_id) is None
         finish(store, job_id)
-        wait_until(lambda: waiter.expected_tenant(job_id) is None)
-        wait_until(lambda: waiter.recently_finished(job_id) is not None)
+        wait_until(lambda: waiter.expected_tenant(job_id) is None, 10, "its done message")
+        wait_until(lambda: waiter.recently_finished(job_id) is not None, 10, "its record kept")
         assert waiter.recently_finished(job_id) == (store.get(job_id), "acme")
 
 
@@ -155,7 +147,7 @@ def test_a_job_with_a_callback_is_read_after_it_finished_its_webhook_fields_stil
             callback_url="https://example.org/hook",
         )
         finish(store, job_id)
-        wait_until(lambda: waiter.expected_tenant(job_id) is None)
+        wait_until(lambda: waiter.expected_tenant(job_id) is None, 10, "its done message")
         assert waiter.recently_finished(job_id) is None
 
 
@@ -178,7 +170,7 @@ def test_nothing_is_expected_while_unsubscribed_and_a_lost_subscription_forgets_
         assert waiter.expected_tenant("job-1") == "acme"
         gate.clear()  # the listener's reconnect waits
         assert own_redis.client().client_kill_filter(_type="pubsub") == 1
-        wait_until(lambda: waiter.expected_tenant("job-1") is None)
+        wait_until(lambda: waiter.expected_tenant("job-1") is None, 10, "the lost subscription")
         waiter.expect("job-2", "acme")
         assert waiter.expected_tenant("job-2") is None  # not subscribed now
         gate.set()
