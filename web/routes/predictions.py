@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from typing import Any
 
 from flask import Blueprint, Response
@@ -36,43 +35,35 @@ def create_prediction() -> Response:
     fingerprint = hashlib.sha256(raw).hexdigest()
     new_id = new_job_id()
     svc.waiter.expect(new_id, auth.tenant())  # its long-polls need not read it first
-    with svc.watching(new_id, wait) as done, _forgotten_unless_written(svc, new_id) as written:
-        # alone in this process: the job's message may go with its record (None: after)
-        lone = svc.predictions.lone_message(new_id) if svc.in_progress == 1 else nullcontext()
-        with lone as message:
-            job_id, record = svc.store_for(JobType.PREDICTION).create_job(
-                JobType.PREDICTION,
-                params=prediction_inputs.params(columns),
-                model_version=version,
-                routing=routing,
-                total=len(columns),
-                idempotency_key=key,
-                fingerprint=fingerprint,
-                tenant=auth.tenant(),
-                tenancy=auth.tenancy(),
-                callback_url=callback,
-                job_id=new_id,
-                message=message or (),
-            )
-        if record is not None:
-            metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
-            queued = message is not None
-            job = svc.publish_and_wait(PREDICT_TASK, record, wait, done, key, queued=queued)
-            written()  # and published
-            return job_response(job)
-    return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
-
-
-@contextmanager
-def _forgotten_unless_written(svc: Services, job_id: str) -> Iterator[Callable[[], None]]:
-    """The waiter forgets a job it was told to expect unless the block calls ``written()``
-    (refused, replayed or failed: no such job)."""
-    state = {"written": False}
     try:
-        yield lambda: state.update(written=True)
-    finally:
-        if not state["written"]:
-            svc.waiter.forget(job_id)
+        with svc.watching(new_id, wait) as done:
+            # alone in this process: the job's message may go with its record (None: after)
+            lone = svc.predictions.lone_message(new_id) if svc.in_progress == 1 else nullcontext()
+            with lone as message:
+                job_id, record = svc.store_for(JobType.PREDICTION).create_job(
+                    JobType.PREDICTION,
+                    params=prediction_inputs.params(columns),
+                    model_version=version,
+                    routing=routing,
+                    total=len(columns),
+                    idempotency_key=key,
+                    fingerprint=fingerprint,
+                    tenant=auth.tenant(),
+                    tenancy=auth.tenancy(),
+                    callback_url=callback,
+                    job_id=new_id,
+                    message=message or (),
+                )
+            if record is not None:
+                metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
+                queued = message is not None
+                job = svc.publish_and_wait(PREDICT_TASK, record, wait, done, key, queued=queued)
+                return job_response(job)
+    except BaseException:  # refused, or not published: no such job to expect
+        svc.waiter.forget(new_id)
+        raise
+    svc.waiter.forget(new_id)  # replayed: the job is an earlier one
+    return replayed_job_response(svc.wait(job_id, wait), fingerprint, "body")
 
 
 def _validate(svc: Services, body: dict[str, Any]) -> tuple[Columns, str, Routing]:
