@@ -12,6 +12,7 @@ from core import stores
 from core.policy_cache import PolicyCache
 from core.queue import PREDICT_TASK, make_celery
 from core.settings import Settings, get_settings
+from core.task_messages import TaskMessages
 from telemetry import metrics
 from web import admission, auth, console, errors, headers, rate_limits
 from web.api.document import UNDOCUMENTED_ENDPOINTS
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=store,
         celery=celery,
         predictions=CoalescingPublisher(
-            celery, PREDICT_TASK, linger=settings.publish_linger_ms / 1000
+            TaskMessages(celery, PREDICT_TASK), client, linger=settings.publish_linger_ms / 1000
         ),
         waiter=CompletionWaiter(subscriber, store.done_channel),
         catalog=Catalog(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import redis
 from celery import Celery
 from flask import current_app
 from kombu.exceptions import OperationalError
@@ -57,7 +58,7 @@ class Services:
                 self.predictions.publish(job_id)
             else:
                 self.celery.send_task(task, args=[job_id])
-        except (OperationalError, OSError) as exc:
+        except (OperationalError, OSError, redis.RedisError) as exc:
             try:
                 self.store.discard(job_id, idempotency_key)
             finally:

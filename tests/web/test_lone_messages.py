@@ -1,7 +1,8 @@
 """A lone job's task message, queued by the script that writes the job (one round trip).
 
-Against a real Redis and the real Celery app: kombu builds the message, and
-``job_create.lua`` queues it once the record is written, or not at all.
+Against a real Redis and the real Celery app: ``core.task_messages`` builds the message
+(from one Celery wrote), and ``job_create.lua`` queues it once the record is written, or
+not at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from core.jobs import JobStatus, JobStore, JobType
 from core.keys import Keys
 from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE, make_celery
 from core.settings import Settings
+from core.task_messages import TaskMessages
 from devsupport import RedisServer, wait_until
 from web.publishing import CoalescingPublisher
 
@@ -70,10 +72,10 @@ def task_ids(client: redis.Redis) -> list[list[str]]:
     return [json.loads(base64.b64decode(b))[0][0] for b in bodies]
 
 
-def test_a_captured_publish_sends_nothing_and_holds_the_message_and_its_event(
+def test_a_lone_message_sends_nothing_and_holds_the_message_and_its_event(
     celery: Celery, client: redis.Redis
 ) -> None:
-    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
     message = message_of(publisher, "job-1")
     assert [(c[0], c[1]) for c in message] == [
         ("lpush", PREDICTIONS_QUEUE),
@@ -85,7 +87,7 @@ def test_a_captured_publish_sends_nothing_and_holds_the_message_and_its_event(
 def test_the_script_queues_the_message_after_the_record_and_its_event_goes_out(
     celery: Celery, client: redis.Redis, store: JobStore
 ) -> None:
-    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
     message = message_of(publisher, "job-1")
     events = client.pubsub()
     events.subscribe(message[1][1])
@@ -103,7 +105,7 @@ def test_the_script_queues_the_message_after_the_record_and_its_event_goes_out(
 def test_a_replayed_idempotency_key_queues_no_second_message(
     celery: Celery, client: redis.Redis, store: JobStore
 ) -> None:
-    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
     create(store, "job-1", message_of(publisher, "job-1"), idempotency_key="k")
     job_id, record = create(store, "job-2", message_of(publisher, "job-2"), idempotency_key="k")
     assert (job_id, record) == ("job-1", None)
@@ -113,7 +115,7 @@ def test_a_replayed_idempotency_key_queues_no_second_message(
 def test_a_refused_quota_queues_no_message(
     celery: Celery, client: redis.Redis, store: JobStore
 ) -> None:
-    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
     create(store, "job-1", message_of(publisher, "job-1"), tenant="acme", tenancy=LIMITS)
     with pytest.raises(QuotaExceeded):
         create(store, "job-2", message_of(publisher, "job-2"), tenant="acme", tenancy=LIMITS)
@@ -132,7 +134,7 @@ def test_the_script_runs_no_other_command_and_then_writes_nothing(
 def test_no_lone_message_while_another_publish_is_under_way(
     celery: Celery, client: redis.Redis
 ) -> None:
-    publisher = CoalescingPublisher(celery, PREDICT_TASK)
+    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
     with publisher.lone_message("job-1") as first:
         assert first is not None
         with publisher.lone_message("job-2") as second:
