@@ -203,12 +203,21 @@ def summary(documents: list[dict[str, Any]]) -> str:
             noop_rate = base["celery_noop_tasks_per_s"] or 1.0
             noop_p50 = base.get("celery_noop_1_p50_ms") or 1.0
             for run_name, r in f["runs"].items():
+                around = r.get("noop")  # measured around the run (the ratios' base)
+                rate = around["tasks_per_s"] if around else noop_rate
+                p50 = around["p50_ms"] if around else noop_p50
                 lines.append(
                     f"{name} {run_name}: {r['jobs_per_s']} jobs/s "
-                    f"({r['jobs_per_s'] / noop_rate:.2f}x no-op), p50 {r['p50_ms']} ms "
-                    f"({(r['p50_ms'] or 0) / noop_p50:.2f}x no-op p50), p99 {r['p99_ms']} ms, "
+                    f"({r['jobs_per_s'] / rate:.2f}x no-op), p50 {r['p50_ms']} ms "
+                    f"({(r['p50_ms'] or 0) / p50:.2f}x no-op p50), p99 {r['p99_ms']} ms, "
                     f"errors {r['errors']}"
                 )
+                if around:
+                    lines.append(
+                        f"  no-op around it: {around['tasks_per_s']} tasks/s, p50 "
+                        f"{around['p50_ms']} ms (before {around['before']}, after "
+                        f"{around['after']})"
+                    )
                 lines.append(f"  per job: {per_job_line(r['per_job'])}")
         elif name == "longpolls":
             lines.append(

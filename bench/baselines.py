@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from bench.cpu import CpuMeter
@@ -26,8 +28,9 @@ def model_call(stack: Stack) -> dict[str, Any]:
     return run_json("bench.model_baseline", args, env, timeout=120)
 
 
-def celery_noop(stack: Stack) -> dict[str, Any]:
-    """Raw Celery round trips of a no-op task on the same Redis, by a worker of its own."""
+@contextlib.contextmanager
+def noop_worker(stack: Stack) -> Iterator[None]:
+    """A Celery worker of the no-op task, on the same Redis, while the body runs."""
     stack.start(
         "noop-worker",
         celery_command(
@@ -45,19 +48,30 @@ def celery_noop(stack: Stack) -> dict[str, Any]:
         ),
     )
     try:
+        yield
+    finally:
+        stack.stop("noop-worker")
+
+
+def noop_round_trips(stack: Stack, threads: int, seconds: float) -> dict[str, Any]:
+    """``threads`` threads of raw no-op round trips for ``seconds`` (in :func:`noop_worker`):
+    tasks/s and percentiles."""
+    args = ["--threads", str(threads), "--duration", str(seconds)]
+    return run_json("bench.noop_producer", args, stack.env, timeout=seconds + 90)
+
+
+def celery_noop(stack: Stack) -> dict[str, Any]:
+    """Raw Celery round trips of a no-op task on the same Redis, by a worker of its own."""
+    with noop_worker(stack):
         # one thread: a raw round trip's latency; then 32: the rate (same worker, same Redis)
-        args = ["--threads", "1", "--duration", str(NOOP_LATENCY_SECONDS)]
-        single = run_json("bench.noop_producer", args, stack.env, timeout=NOOP_SECONDS + 90)
-        args = ["--threads", str(NOOP_THREADS), "--duration", str(NOOP_SECONDS)]
+        single = noop_round_trips(stack, 1, NOOP_LATENCY_SECONDS)
         meter = CpuMeter(stack)
         meter.start()
-        figures = run_json("bench.noop_producer", args, stack.env, timeout=NOOP_SECONDS + 90)
+        figures = noop_round_trips(stack, NOOP_THREADS, NOOP_SECONDS)
         meter.stop()
         figures["cpu"] = meter.report()
         figures["single"] = single
         return figures
-    finally:
-        stack.stop("noop-worker")
 
 
 def measure(stack: Stack) -> dict[str, Any]:

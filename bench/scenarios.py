@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import profiling, shadow
+from bench import baselines, profiling, shadow
 from bench.cpu import CpuMeter, per_job
 from bench.metrics import histogram_totals
 from bench.stack import Stack, restart_web, restart_worker
@@ -135,24 +135,50 @@ def throughput(stack: Stack, options: Options, headers: tuple[str, ...] = ()) ->
 
 def turnaround(stack: Stack, _options: Options) -> dict[str, Any]:
     """Both client patterns (``bench.turnaround``, asyncio, keep-alive), one client then 32:
-    turnaround percentiles, jobs/s and CPU per job of each."""
+    turnaround percentiles, jobs/s and CPU per job of each. Raw Celery no-op round trips
+    with as many threads are measured before and after each run (``noop``: their means), so
+    that a ratio compares figures taken a few seconds apart on this shared, drifting machine
+    (the run's first baseline is a minute away from the last run)."""
     runs: dict[str, dict[str, Any]] = {}
-    for clients in (1, THROUGHPUT_CLIENTS):
-        for pattern in TURNAROUND_PATTERNS:
-            if clients == 1:
-                plan: dict[str, float | int] = {
-                    "jobs": TURNAROUND_JOBS,
-                    "warmup_jobs": TURNAROUND_WARMUP_JOBS,
-                }
-            else:
-                plan = {"duration": THROUGHPUT_SECONDS, "warmup_seconds": THROUGHPUT_WARMUP_SECONDS}
-            runs[f"{pattern}_{clients}"] = metered(
-                stack,
-                "bench.turnaround",
-                loadgen_args(stack, pattern=pattern, clients=clients, instances=1, **plan),
-                timeout=THROUGHPUT_SECONDS + 240,
+    with baselines.noop_worker(stack):
+        for clients in (1, THROUGHPUT_CLIENTS):
+            noop_seconds = (
+                baselines.NOOP_LATENCY_SECONDS if clients == 1 else baselines.NOOP_SECONDS
             )
+            before = baselines.noop_round_trips(stack, clients, noop_seconds)
+            for pattern in TURNAROUND_PATTERNS:
+                if clients == 1:
+                    plan: dict[str, float | int] = {
+                        "jobs": TURNAROUND_JOBS,
+                        "warmup_jobs": TURNAROUND_WARMUP_JOBS,
+                    }
+                else:
+                    plan = {
+                        "duration": THROUGHPUT_SECONDS,
+                        "warmup_seconds": THROUGHPUT_WARMUP_SECONDS,
+                    }
+                run = metered(
+                    stack,
+                    "bench.turnaround",
+                    loadgen_args(stack, pattern=pattern, clients=clients, instances=1, **plan),
+                    timeout=THROUGHPUT_SECONDS + 240,
+                )
+                after = baselines.noop_round_trips(stack, clients, noop_seconds)
+                run["noop"] = adjacent_noop(before, after)
+                runs[f"{pattern}_{clients}"] = run
+                before = after
     return {"runs": runs}
+
+
+def adjacent_noop(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The no-op figures around a run: the means of the two, and each."""
+    return {
+        "tasks_per_s": round((before["tasks_per_s"] + after["tasks_per_s"]) / 2, 2),
+        "p50_ms": round((before["p50_ms"] + after["p50_ms"]) / 2, 3),
+        "errors": before["errors"] + after["errors"],
+        "before": {k: before[k] for k in ("tasks_per_s", "p50_ms", "p99_ms")},
+        "after": {k: after[k] for k in ("tasks_per_s", "p50_ms", "p99_ms")},
+    }
 
 
 def longpolls(stack: Stack, _options: Options) -> dict[str, Any]:
