@@ -17,8 +17,8 @@ memory frees. Here:
   visibility timeout, and its task would find its jobs finished).
 
 :func:`captured_publishes` keeps the Redis commands of the publishes made inside it
-(a task message's ``LPUSH``, its event's ``PUBLISH``) instead of sending them, so that
-a script can run them together with the write they must follow (``job_create.lua``).
+(a task message's ``LPUSH``, its event's ``PUBLISH``) instead of sending them: the
+message Celery writes that ``core.task_messages`` copies from then on.
 
 The Celery app names :class:`Transport` as its ``broker_transport`` (``core/queue.py``).
 """
