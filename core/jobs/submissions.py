@@ -59,8 +59,8 @@ class Submissions(StoreBase):
         :class:`StorageQuotaExceeded` (413) names the limit. ``job_id``: the id to give it
         (from :func:`new_job_id`; a caller that waits for the job registers it first).
         ``message``: the job's task message as Redis commands
-        (:meth:`core.task_messages.TaskMessages.commands`), queued by the same script once the record
-        is written (one round trip for both), and only if it is.
+        (:meth:`core.task_messages.TaskMessages.commands`), queued by the same script once
+        the record is written (one round trip for both), and only if it is.
         """
         job_id = job_id or new_job_id()
         now = time.time()
