@@ -13,19 +13,16 @@ DIR limits`` and ``PYTHONPATH=DIR``). Prints one JSON object.
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import redis
 
+from bench.subproc import print_on_private_redis
 from core.keys import Keys
 from core.rate_limits import Policy, RateLimiter
-from devsupport import start_redis
 
 CALLS = 5_000  # timed calls of each kind
 WARMUP_CALLS = 200
@@ -115,15 +112,7 @@ def measure(url: str) -> dict[str, Any]:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="lifeboat-ratelimit-") as tmp:
-        server = start_redis(Path(tmp))
-        try:
-            figures = measure(f"{server.url}/0")
-        finally:
-            server.proc.stop()
-    json.dump(figures, sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    return print_on_private_redis(measure, "lifeboat-ratelimit-")
 
 
 if __name__ == "__main__":

@@ -15,20 +15,17 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import json  # noqa: E402 — after gevent's patching, as in a gunicorn gevent worker
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import redis  # noqa: E402
 
+from bench.subproc import print_on_private_redis  # noqa: E402
 from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE, make_celery  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.task_messages import TaskMessages  # noqa: E402
-from devsupport import start_redis  # noqa: E402
 from web import readiness  # noqa: E402
 
 MESSAGES = 1_000  # per round and way
@@ -86,15 +83,7 @@ def measure(url: str) -> dict[str, float]:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="lifeboat-task-messages-") as tmp:
-        server = start_redis(Path(tmp))
-        try:
-            figures = measure(f"{server.url}/0")
-        finally:
-            server.proc.stop()
-    json.dump(figures, sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    return print_on_private_redis(measure, "lifeboat-task-messages-")
 
 
 if __name__ == "__main__":
