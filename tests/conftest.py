@@ -17,7 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from celery import Celery
 
+from core.queue import make_celery
+from core.settings import Settings
 from devsupport import RedisServer, S3Server, Stack, make_stack, start_redis, start_s3
 from devsupport.redis_server import DATABASES
 
@@ -121,6 +125,20 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = start_redis(tmp_path / "redis")
     yield server
     server.proc.stop()
+
+
+@pytest.fixture
+def own_client(own_redis: RedisServer) -> redis.Redis:
+    """A client of :func:`own_redis`."""
+    return own_redis.client()
+
+
+@pytest.fixture
+def own_celery(own_redis: RedisServer) -> Iterator[Celery]:
+    """Lifeboat's Celery app with :func:`own_redis` as its broker."""
+    app = make_celery(Settings(redis_url=own_redis.url))
+    yield app
+    app.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,10 +18,8 @@ import redis
 from celery import Celery
 
 from core.backlog import PUBLISHED_AT_HEADER
-from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE, make_celery
-from core.settings import Settings
+from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE
 from core.task_messages import TaskMessages
-from devsupport import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -32,42 +29,30 @@ PROPERTY_IDS = {"correlation_id", "delivery_tag"}
 EVENT_FIELDS = {"uuid", "root_id", "clock", "timestamp"}
 
 
-@pytest.fixture
-def client(own_redis: RedisServer) -> redis.Redis:
-    return own_redis.client()
-
-
-@pytest.fixture
-def celery(own_redis: RedisServer) -> Iterator[Celery]:
-    app = make_celery(Settings(redis_url=own_redis.url))
-    yield app
-    app.close()
-
-
 def decoded(envelope: dict[str, Any]) -> Any:
     assert envelope["properties"]["body_encoding"] == "base64"
     return json.loads(base64.b64decode(envelope["body"]))
 
 
-def send(client: redis.Redis, messages: TaskMessages, args: list[Any]) -> None:
-    with client.pipeline(transaction=True) as pipe:
+def send(own_client: redis.Redis, messages: TaskMessages, args: list[Any]) -> None:
+    with own_client.pipeline(transaction=True) as pipe:
         for name, key, payload in messages.commands(args):
             pipe.execute_command(name.upper(), key, payload)
         pipe.execute()
 
 
 def published_pair(
-    client: redis.Redis, celery: Celery, args: list[Any]
+    own_client: redis.Redis, own_celery: Celery, args: list[Any]
 ) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
     """((Celery's message, its event), (the copy's message, its event)), as Redis got them."""
-    messages = TaskMessages(celery, PREDICT_TASK)
+    messages = TaskMessages(own_celery, PREDICT_TASK)
     topic = messages.commands(args)[1][1]
-    events = client.pubsub()
+    events = own_client.pubsub()
     events.subscribe(topic)
     assert events.get_message(timeout=2)["type"] == "subscribe"
-    celery.send_task(PREDICT_TASK, args=args)
-    send(client, messages, args)
-    pushed = [json.loads(m) for m in reversed(client.lrange(PREDICTIONS_QUEUE, 0, -1))]
+    own_celery.send_task(PREDICT_TASK, args=args)
+    send(own_client, messages, args)
+    pushed = [json.loads(m) for m in reversed(own_client.lrange(PREDICTIONS_QUEUE, 0, -1))]
     sent = []
     while len(sent) < 2 and (got := events.get_message(timeout=2)) is not None:
         sent.append(json.loads(got["data"]))
@@ -83,11 +68,11 @@ def without(values: dict[str, Any], names: set[str]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("count", [1, 200])  # 200 ids: an argsrepr Celery cuts short
 def test_a_copy_is_celerys_message_with_its_own_ids(
-    client: redis.Redis, celery: Celery, count: int
+    own_client: redis.Redis, own_celery: Celery, count: int
 ) -> None:
     args = [[f"job-{n:04d}" for n in range(count)]]
     before = time.time()
-    (theirs, _), (ours, _) = published_pair(client, celery, args)
+    (theirs, _), (ours, _) = published_pair(own_client, own_celery, args)
     assert list(ours) == list(theirs)
     assert without(ours, {"body", "headers", "properties"}) == without(
         theirs, {"body", "headers", "properties"}
@@ -107,11 +92,11 @@ def test_a_copy_is_celerys_message_with_its_own_ids(
 
 
 def test_a_copys_event_is_celerys_task_sent_event_with_its_own_ids_and_clock(
-    client: redis.Redis, celery: Celery
+    own_client: redis.Redis, own_celery: Celery
 ) -> None:
     args = [["job-1", "job-2"]]
     before = time.time()
-    (_, their_event), (ours, our_event) = published_pair(client, celery, args)
+    (_, their_event), (ours, our_event) = published_pair(own_client, own_celery, args)
     assert without(our_event, {"body", "properties"}) == without(
         their_event, {"body", "properties"}
     )
@@ -127,8 +112,8 @@ def test_a_copys_event_is_celerys_task_sent_event_with_its_own_ids_and_clock(
     assert before <= mine["timestamp"] <= time.time()
 
 
-def test_every_copy_has_ids_of_its_own(celery: Celery) -> None:
-    messages = TaskMessages(celery, PREDICT_TASK)
+def test_every_copy_has_ids_of_its_own(own_celery: Celery) -> None:
+    messages = TaskMessages(own_celery, PREDICT_TASK)
     first, second = (
         [json.loads(payload) for _, _, payload in messages.commands([["job-1"]])] for _ in range(2)
     )

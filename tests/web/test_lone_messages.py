@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -20,10 +19,9 @@ from core.apikeys import Tenancy
 from core.errors import QuotaExceeded
 from core.jobs import JobStatus, JobStore, JobType
 from core.keys import Keys
-from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE, make_celery
-from core.settings import Settings
+from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE
 from core.task_messages import TaskMessages
-from devsupport import RedisServer, wait_until
+from devsupport import wait_until
 from web.publishing import CoalescingPublisher
 
 pytestmark = pytest.mark.integration
@@ -31,20 +29,8 @@ LIMITS = Tenancy(max_active_jobs=1, max_active_batches=1, max_stored_bytes=1_000
 
 
 @pytest.fixture
-def client(own_redis: RedisServer) -> redis.Redis:
-    return own_redis.client()
-
-
-@pytest.fixture
-def celery(own_redis: RedisServer) -> Iterator[Celery]:
-    app = make_celery(Settings(redis_url=own_redis.url))
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def store(client: redis.Redis) -> JobStore:
-    return JobStore(client, keys=Keys("m"), ttl=600)
+def store(own_client: redis.Redis) -> JobStore:
+    return JobStore(own_client, keys=Keys("m"), ttl=600)
 
 
 def message_of(publisher: CoalescingPublisher, job_id: str) -> list:
@@ -65,37 +51,37 @@ def create(store: JobStore, job_id: str, message: list, **kw):
     )
 
 
-def task_ids(client: redis.Redis) -> list[list[str]]:
+def task_ids(own_client: redis.Redis) -> list[list[str]]:
     """The job ids of every task message on the predictions queue, oldest first."""
-    raw = client.lrange(PREDICTIONS_QUEUE, 0, -1)
+    raw = own_client.lrange(PREDICTIONS_QUEUE, 0, -1)
     bodies = [json.loads(m)["body"] for m in reversed(raw)]
     return [json.loads(base64.b64decode(b))[0][0] for b in bodies]
 
 
 def test_a_lone_message_sends_nothing_and_holds_the_message_and_its_event(
-    celery: Celery, client: redis.Redis
+    own_celery: Celery, own_client: redis.Redis
 ) -> None:
-    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
+    publisher = CoalescingPublisher(TaskMessages(own_celery, PREDICT_TASK), own_client)
     message = message_of(publisher, "job-1")
     assert [(c[0], c[1]) for c in message] == [
         ("lpush", PREDICTIONS_QUEUE),
-        ("publish", f"/{client.connection_pool.connection_kwargs['db']}.celeryev/task.sent"),
+        ("publish", f"/{own_client.connection_pool.connection_kwargs['db']}.celeryev/task.sent"),
     ]
-    assert client.llen(PREDICTIONS_QUEUE) == 0
+    assert own_client.llen(PREDICTIONS_QUEUE) == 0
 
 
 def test_the_script_queues_the_message_after_the_record_and_its_event_goes_out(
-    celery: Celery, client: redis.Redis, store: JobStore
+    own_celery: Celery, own_client: redis.Redis, store: JobStore
 ) -> None:
-    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
+    publisher = CoalescingPublisher(TaskMessages(own_celery, PREDICT_TASK), own_client)
     message = message_of(publisher, "job-1")
-    events = client.pubsub()
+    events = own_client.pubsub()
     events.subscribe(message[1][1])
     assert events.get_message(timeout=2)["type"] == "subscribe"
     job_id, record = create(store, "job-1", message)
     assert record is not None
     assert store.get(job_id).status is JobStatus.QUEUED
-    assert task_ids(client) == [["job-1"]]
+    assert task_ids(own_client) == [["job-1"]]
     sent = events.get_message(timeout=2)
     assert sent is not None
     assert json.loads(sent["data"])["body"]  # the task-sent event
@@ -103,38 +89,38 @@ def test_the_script_queues_the_message_after_the_record_and_its_event_goes_out(
 
 
 def test_a_replayed_idempotency_key_queues_no_second_message(
-    celery: Celery, client: redis.Redis, store: JobStore
+    own_celery: Celery, own_client: redis.Redis, store: JobStore
 ) -> None:
-    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
+    publisher = CoalescingPublisher(TaskMessages(own_celery, PREDICT_TASK), own_client)
     create(store, "job-1", message_of(publisher, "job-1"), idempotency_key="k")
     job_id, record = create(store, "job-2", message_of(publisher, "job-2"), idempotency_key="k")
     assert (job_id, record) == ("job-1", None)
-    assert task_ids(client) == [["job-1"]]
+    assert task_ids(own_client) == [["job-1"]]
 
 
 def test_a_refused_quota_queues_no_message(
-    celery: Celery, client: redis.Redis, store: JobStore
+    own_celery: Celery, own_client: redis.Redis, store: JobStore
 ) -> None:
-    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
+    publisher = CoalescingPublisher(TaskMessages(own_celery, PREDICT_TASK), own_client)
     create(store, "job-1", message_of(publisher, "job-1"), tenant="acme", tenancy=LIMITS)
     with pytest.raises(QuotaExceeded):
         create(store, "job-2", message_of(publisher, "job-2"), tenant="acme", tenancy=LIMITS)
-    assert task_ids(client) == [["job-1"]]
-    assert not client.exists(store.keys.job("job-2"))
+    assert task_ids(own_client) == [["job-1"]]
+    assert not own_client.exists(store.keys.job("job-2"))
 
 
 def test_the_script_runs_no_other_command_and_then_writes_nothing(
-    client: redis.Redis, store: JobStore
+    own_client: redis.Redis, store: JobStore
 ) -> None:
     with pytest.raises(redis.ResponseError, match="cannot del"):
         create(store, "job-1", [("del", store.keys.job("job-0"), "")])
-    assert not client.exists(store.keys.job("job-1"))
+    assert not own_client.exists(store.keys.job("job-1"))
 
 
 def test_no_lone_message_while_another_publish_is_under_way(
-    celery: Celery, client: redis.Redis
+    own_celery: Celery, own_client: redis.Redis
 ) -> None:
-    publisher = CoalescingPublisher(TaskMessages(celery, PREDICT_TASK), client)
+    publisher = CoalescingPublisher(TaskMessages(own_celery, PREDICT_TASK), own_client)
     with publisher.lone_message("job-1") as first:
         assert first is not None
         with publisher.lone_message("job-2") as second:
@@ -155,6 +141,6 @@ def test_no_lone_message_while_another_publish_is_under_way(
         assert during is None
     gate.set()
     thread.join(10)
-    assert task_ids(client) == [["t-0"]]
+    assert task_ids(own_client) == [["t-0"]]
     with publisher.lone_message("job-4") as after:
         assert after is not None
