@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import redis
@@ -16,15 +16,17 @@ from kombu.exceptions import OperationalError
 
 from core import stores
 from core.errors import BrokerUnavailable
-from core.jobs import Job, JobStore, JobType
-from core.queue import DELIVER_WEBHOOK_TASK, PREDICT_TASK
+from core.jobs import Creation, Job, JobStore, JobType, guard
+from core.queue import DELIVER_WEBHOOK_TASK
+from core.redis_errors import is_unavailable
 from core.settings import Settings
 from web import admission
 from web.catalog import Catalog
-from web.publishing import CoalescingPublisher
+from web.publishing import CoalescingPublisher, Unpublished
 from web.waiting import CompletionWaiter
 
 log = logging.getLogger(__name__)
+QUEUE_UNREACHABLE = "the queue cannot be reached; retry later"
 
 
 @dataclass
@@ -48,21 +50,41 @@ class Services:
             store = self._typed_stores.setdefault(job_type, store)
         return store
 
-    def publish(self, task: str, job_id: str, idempotency_key: str | None = None) -> None:
-        """Queue the task of a job already written; undo the job if the broker refuses.
-
-        Prediction jobs share messages (see ``web.publishing``); other tasks get one each.
-        """
+    def create_prediction(
+        self, creation: Creation, idempotency_key: str | None = None
+    ) -> tuple[str, Job | None]:
+        """Write a prediction job and queue its task (:meth:`JobStore.create_job`'s answer):
+        with the jobs submitted together, in shared round trips and one message
+        (``web.publishing``); alone in this process, by the one script that writes it."""
+        store = self.store_for(JobType.PREDICTION)
+        alone = self.in_progress == 1  # under load, jobs must share messages
+        with self.predictions.lone_message(creation.job_id) if alone else nullcontext() as message:
+            if message is not None:
+                return store.outcome(creation, store.write(creation, message))
         try:
-            if task == PREDICT_TASK:
-                self.predictions.publish(job_id)
-            else:
-                self.celery.send_task(task, args=[job_id])
+            return store.outcome(creation, guard(self.predictions.create, creation))
+        except Unpublished as exc:
+            self._undo(creation.job_id, idempotency_key)
+            if exc.__cause__ is not None and is_unavailable(exc.__cause__):
+                raise BrokerUnavailable(QUEUE_UNREACHABLE) from exc.__cause__
+            raise  # a bug: the message could not be made
+
+    def publish(self, task: str, job_id: str, idempotency_key: str | None = None) -> None:
+        """Queue the task of a job already written (not a prediction: those are queued
+        with their records); undo the job if the broker refuses."""
+        try:
+            self.celery.send_task(task, args=[job_id])
         except (OperationalError, OSError, redis.RedisError) as exc:
-            try:
-                self.store.discard(job_id, idempotency_key)
-            finally:
-                raise BrokerUnavailable("the queue cannot be reached; retry later") from exc
+            self._undo(job_id, idempotency_key)
+            raise BrokerUnavailable(QUEUE_UNREACHABLE) from exc
+
+    def _undo(self, job_id: str, idempotency_key: str | None) -> None:
+        """Remove a job whose task was not queued: no half-made job is left, no quota
+        share is kept."""
+        try:
+            self.store.discard(job_id, idempotency_key)
+        except Exception:  # Redis is gone too: its queued lease publishes the job later
+            log.warning("job %s, not queued, could not be removed", job_id, exc_info=True)
 
     def publish_webhooks(self, job_ids: list[str]) -> None:
         """Queue the webhook deliveries of jobs the web finished (cancelled); a broker error

@@ -14,7 +14,7 @@ from core.jobs.base import guard
 from core.jobs.leases import Expired, Leases, PartClaim, Release
 from core.jobs.listing import CURSOR_PATTERN, SCAN_LIMIT, Cursor, Listing, Page
 from core.jobs.model import TERMINAL, ClaimOutcome, Job, JobStatus, JobType, Outcome
-from core.jobs.submissions import Submissions, new_job_id
+from core.jobs.submissions import Creation, Submissions, new_job_id, written
 from core.jobs.transitions import Transitions
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "SCAN_LIMIT",
     "TERMINAL",
     "ClaimOutcome",
+    "Creation",
     "Cursor",
     "Expired",
     "Job",
@@ -34,6 +35,7 @@ __all__ = [
     "Release",
     "guard",
     "new_job_id",
+    "written",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.apikeys import Tenancy
@@ -14,9 +15,37 @@ from core.jobs.model import Job, JobStatus, JobType, encode
 from core.jobs.resource import stored_input
 
 if TYPE_CHECKING:
+    from redis.commands.core import Script
+
     from core.broker import Command
 
 UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the store itself)
+CREATED = b"created"  # the first word of job_create.lua's reply when it wrote the record
+
+
+@dataclass(frozen=True)
+class Creation:
+    """A queued job record ready for ``job_create.lua``: the script, its keys and its
+    arguments (no message), and the record as it will read once written. Made by
+    :meth:`Submissions.creation`; run alone by :meth:`Submissions.write`, or by a caller
+    with others in one pipeline (:meth:`command`); its reply read by
+    :meth:`Submissions.outcome`."""
+
+    job_id: str
+    script: Script
+    keys: list[str]
+    args: list[Any]
+    record: Job
+
+    def command(self) -> tuple[Any, ...]:
+        """The script's call as one pipelined command (``EVALSHA``, so Redis must hold the
+        script: a ``NoScriptError`` reply asks the caller to load :attr:`script` first)."""
+        return ("EVALSHA", self.script.sha, len(self.keys), *self.keys, *self.args)
+
+
+def written(reply: list[Any]) -> bool:
+    """Whether a reply of ``job_create.lua`` says it wrote the record."""
+    return bool(reply) and reply[0] in (CREATED, CREATED.decode())
 
 
 def new_job_id() -> str:
@@ -33,6 +62,24 @@ class Submissions(StoreBase):
         return job_id, record is not None
 
     def create_job(
+        self, job_type: JobType, *, message: Sequence[Command] = (), **kwargs: Any
+    ) -> tuple[str, Job | None]:
+        """Write a queued job record of a tenant; returns its id and the record as written
+        (a POST without ``wait`` answers with it: no read back, and always ``202``).
+
+        With an idempotency key the tenant already used within the TTL, nothing is
+        written and the earlier job's id comes back with no record. The job takes
+        its share of the tenant's quotas (``stored_bytes``: its upload) in the same
+        script: over a quota, nothing is written and :class:`QuotaExceeded` (429) or
+        :class:`StorageQuotaExceeded` (413) names the limit. ``message``: the job's task
+        message as Redis commands (:meth:`core.task_messages.TaskMessages.commands`),
+        queued by the same script once the record is written (one round trip for both),
+        and only if it is. The other arguments are :meth:`creation`'s.
+        """
+        creation = self.creation(job_type, **kwargs)
+        return self.outcome(creation, self.write(creation, message))
+
+    def creation(
         self,
         job_type: JobType,
         *,
@@ -47,21 +94,9 @@ class Submissions(StoreBase):
         stored_bytes: int = 0,
         callback_url: str | None = None,
         job_id: str | None = None,
-        message: Sequence[Command] = (),
-    ) -> tuple[str, Job | None]:
-        """Write a queued job record of a tenant; returns its id and the record as written
-        (a POST without ``wait`` answers with it: no read back, and always ``202``).
-
-        With an idempotency key the tenant already used within the TTL, nothing is
-        written and the earlier job's id comes back with no record. The job takes
-        its share of the tenant's quotas (``stored_bytes``: its upload) in the same
-        script: over a quota, nothing is written and :class:`QuotaExceeded` (429) or
-        :class:`StorageQuotaExceeded` (413) names the limit. ``job_id``: the id to give it
-        (from :func:`new_job_id`; a caller that waits for the job registers it first).
-        ``message``: the job's task message as Redis commands
-        (:meth:`core.task_messages.TaskMessages.commands`), queued by the same script once
-        the record is written (one round trip for both), and only if it is.
-        """
+    ) -> Creation:
+        """A job record ready to be written, nothing sent yet. ``job_id``: the id to give
+        it (from :func:`new_job_id`; a caller that waits for the job registers it first)."""
         job_id = job_id or new_job_id()
         now = time.time()
         fields = {
@@ -96,8 +131,6 @@ class Submissions(StoreBase):
         ]
         for name, value in fields.items():
             args += [name, value]
-        for command in message:
-            args += command
         pending = self.pending_key if job_type is JobType.PREDICTION else ""
         idem = self.keys.idempotency(tenant or "", idempotency_key) if idempotency_key else ""
         tenant_keys = (
@@ -105,26 +138,10 @@ class Submissions(StoreBase):
             if tenant
             else ["", "", "", "", ""]
         )
-        got = guard(
-            self.script("job_create"),
-            keys=[
-                self.key(job_id),
-                self.keys.recent_jobs,
-                idem,
-                pending,
-                *tenant_keys,
-                self.leases_key,
-            ],
-            args=args,
-        )
-        outcome, *rest = [g.decode() if isinstance(g, bytes) else g for g in got]
-        if outcome == "quota":
-            raise _quota_error(tenant or "", str(rest[0]), int(rest[1]), int(rest[2]))
-        if outcome != "created":
-            return str(rest[0]), None
+        keys = [self.key(job_id), self.keys.recent_jobs, idem, pending, *tenant_keys]
         # the record as written, made directly (reading back the encoded fields cost a POST
         # ~40 µs): what Job.from_hash gives for these fields, empty strings as None
-        return job_id, Job(
+        record = Job(
             id=job_id,
             type=job_type,
             status=JobStatus.QUEUED,
@@ -137,6 +154,26 @@ class Submissions(StoreBase):
             tenant=tenant or None,
             callback_url=callback_url or None,
         )
+        return Creation(job_id, self.script("job_create"), [*keys, self.leases_key], args, record)
+
+    def write(self, creation: Creation, message: Sequence[Command] = ()) -> list[Any]:
+        """Run ``job_create.lua`` for ``creation`` (and ``message`` after the record, only
+        if it is written); the script's reply, for :meth:`outcome`."""
+        args = list(creation.args)
+        for command in message:
+            args += command
+        return guard(creation.script, keys=creation.keys, args=args)
+
+    def outcome(self, creation: Creation, reply: list[Any]) -> tuple[str, Job | None]:
+        """``(job id, record)`` from ``job_create.lua``'s reply: the earlier job's id and no
+        record for a replayed idempotency key; a refused quota raises (429 or 413)."""
+        outcome, *rest = [g.decode() if isinstance(g, bytes) else g for g in reply]
+        if outcome == "quota":
+            tenant = creation.record.tenant or ""
+            raise _quota_error(tenant, str(rest[0]), int(rest[1]), int(rest[2]))
+        if outcome != "created":
+            return str(rest[0]), None
+        return creation.job_id, creation.record
 
     def discard(self, job_id: str, idempotency_key: str | None = None) -> None:
         """Remove a job whose task could not be published (no half-made job is left, no

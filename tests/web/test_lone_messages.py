@@ -7,7 +7,6 @@ not at all.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 
@@ -22,6 +21,7 @@ from core.keys import Keys
 from core.queue import PREDICT_TASK, PREDICTIONS_QUEUE
 from core.task_messages import TaskMessages
 from devsupport import wait_until
+from tests.web.messages import task_ids
 from web.publishing import CoalescingPublisher
 
 pytestmark = pytest.mark.integration
@@ -49,13 +49,6 @@ def create(store: JobStore, job_id: str, message: list, **kw):
         message=message,
         **kw,
     )
-
-
-def task_ids(own_client: redis.Redis) -> list[list[str]]:
-    """The job ids of every task message on the predictions queue, oldest first."""
-    raw = own_client.lrange(PREDICTIONS_QUEUE, 0, -1)
-    bodies = [json.loads(m)["body"] for m in reversed(raw)]
-    return [json.loads(base64.b64decode(b))[0][0] for b in bodies]
 
 
 def test_a_lone_message_sends_nothing_and_holds_the_message_and_its_event(
@@ -118,14 +111,14 @@ def test_the_script_runs_no_other_command_and_then_writes_nothing(
 
 
 def test_no_lone_message_while_another_publish_is_under_way(
-    own_celery: Celery, own_client: redis.Redis
+    own_celery: Celery, own_client: redis.Redis, store: JobStore
 ) -> None:
     publisher = CoalescingPublisher(TaskMessages(own_celery, PREDICT_TASK), own_client)
     with publisher.lone_message("job-1") as first:
         assert first is not None
         with publisher.lone_message("job-2") as second:
             assert second is None  # published behind the first, as behind any publish
-    # hold the publisher's send, so that the job is in flight meanwhile
+    # hold the publisher's round, so that a job is in flight meanwhile
     gate, sent, send = threading.Event(), [], publisher._send
 
     def held_send(job_ids: list[str]) -> None:
@@ -134,13 +127,14 @@ def test_no_lone_message_while_another_publish_is_under_way(
         send(job_ids)
 
     publisher._send = held_send  # type: ignore[method-assign]
-    thread = threading.Thread(target=publisher.publish, args=("t-0",))
+    creation = store.creation(JobType.PREDICTION, params={}, model_version="v", total=1)
+    thread = threading.Thread(target=publisher.create, args=(creation,))
     thread.start()
-    wait_until(lambda: sent == [["t-0"]], 5, "the held send")
+    wait_until(lambda: sent == [[creation.job_id]], 5, "the held send")
     with publisher.lone_message("job-3") as during:
         assert during is None
     gate.set()
     thread.join(10)
-    assert task_ids(own_client) == [["t-0"]]
+    assert task_ids(own_client) == [[creation.job_id]]
     with publisher.lone_message("job-4") as after:
         assert after is not None

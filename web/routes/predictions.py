@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from contextlib import nullcontext
 from typing import Any
 
 from flask import Blueprint, Response
@@ -33,31 +32,28 @@ def create_prediction() -> Response:
     columns, version, routing = _validate(svc, body)
     callback = callback_url(body.get("callback_url"), ["callback_url"])
     fingerprint = hashlib.sha256(raw).hexdigest()
-    new_id = new_job_id()
+    creation = svc.store_for(JobType.PREDICTION).creation(
+        JobType.PREDICTION,
+        params=prediction_inputs.params(columns),
+        model_version=version,
+        routing=routing,
+        total=len(columns),
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        tenant=auth.tenant(),
+        tenancy=auth.tenancy(),
+        callback_url=callback,
+        job_id=new_job_id(),
+    )
+    new_id = creation.job_id
     svc.waiter.expect(new_id, auth.tenant())  # its long-polls need not read it first
     try:
         with svc.watching(new_id, wait) as done:
-            # alone in this process: the job's message may go with its record (None: after)
-            lone = svc.predictions.lone_message(new_id) if svc.in_progress == 1 else nullcontext()
-            with lone as message:
-                job_id, record = svc.store_for(JobType.PREDICTION).create_job(
-                    JobType.PREDICTION,
-                    params=prediction_inputs.params(columns),
-                    model_version=version,
-                    routing=routing,
-                    total=len(columns),
-                    idempotency_key=key,
-                    fingerprint=fingerprint,
-                    tenant=auth.tenant(),
-                    tenancy=auth.tenancy(),
-                    callback_url=callback,
-                    job_id=new_id,
-                    message=message or (),
-                )
+            job_id, record = svc.create_prediction(creation, key)
             if record is not None:
                 metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
-                queued = message is not None
-                job = svc.publish_and_wait(PREDICT_TASK, record, wait, done, key, queued=queued)
+                # queued with its record: only the wait is left
+                job = svc.publish_and_wait(PREDICT_TASK, record, wait, done, key, queued=True)
                 return job_response(job)
     except BaseException:  # refused, or not published: no such job to expect
         svc.waiter.forget(new_id)
