@@ -150,10 +150,10 @@ class CoalescingPublisher:
         """Write the batch's jobs, then queue one message for those written."""
         try:
             self._write(batch)
-        except Exception as exc:  # noqa: BLE001 — handed to every waiting request
-            for p in batch:
-                p.error = exc
-            return
+        except Exception as exc:  # noqa: BLE001 — handed to each request not answered yet
+            for p in batch:  # a retry's failure leaves the first attempt's jobs written
+                if p.reply is None and p.error is None:
+                    p.error = exc
         to_queue = [p for p in batch if p.reply is not None and written(p.reply)]
         if not to_queue:
             return
