@@ -107,22 +107,11 @@ class Services:
         with self.waiter.watch(job_id) as done:
             yield done
 
-    def publish_and_wait(
-        self,
-        task: str,
-        record: Job,
-        seconds: float,
-        done: threading.Event | None,
-        idempotency_key: str | None = None,
-        *,
-        queued: bool = False,
-    ) -> Job:
-        """Publish the task of a job just written (``record``, as written; ``queued``: its
-        message went with the record) and wait for it up to ``seconds`` on ``done`` (from
-        :meth:`watching`, entered before the job was written): no completion can be
-        missed, so the record is the job's state until a wake-up (no read first)."""
-        if not queued:
-            self.publish(task, record.id, idempotency_key)
+    def wait_written(self, record: Job, seconds: float, done: threading.Event | None) -> Job:
+        """Wait up to ``seconds`` for a job just written and queued (``record``, as written)
+        on ``done`` (from :meth:`watching`, entered before the job was written): no
+        completion can be missed, so the record is the job's state until a wake-up (no
+        read first)."""
         if done is None or seconds <= 0:
             return record
         with admission.idle():  # waiting, it gives its key's place in the web up

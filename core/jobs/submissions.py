@@ -171,7 +171,7 @@ class Submissions(StoreBase):
         if outcome == "quota":
             tenant = creation.record.tenant or ""
             raise _quota_error(tenant, str(rest[0]), int(rest[1]), int(rest[2]))
-        if outcome != "created":
+        if outcome != CREATED.decode():
             return str(rest[0]), None
         return creation.job_id, creation.record
 

@@ -10,7 +10,6 @@ from flask import Blueprint, Response
 from core import prediction_inputs
 from core.deployment import Routing
 from core.jobs import JobType, new_job_id
-from core.queue import PREDICT_TASK
 from ml.columns import Columns, validate_columns
 from telemetry import metrics
 from web import auth
@@ -52,8 +51,7 @@ def create_prediction() -> Response:
             job_id, record = svc.create_prediction(creation, key)
             if record is not None:
                 metrics.JOBS_SUBMITTED.labels(JobType.PREDICTION.value).inc()
-                # queued with its record: only the wait is left
-                job = svc.publish_and_wait(PREDICT_TASK, record, wait, done, key, queued=True)
+                job = svc.wait_written(record, wait, done)  # queued with its record
                 return job_response(job)
     except BaseException:  # refused, or not published: no such job to expect
         svc.waiter.forget(new_id)
