@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 UNLIMITED = Tenancy(2**62, 2**62, 2**62)  # a job of no tenant (tests of the store itself)
 CREATED = b"created"  # the first word of job_create.lua's reply when it wrote the record
+_CREATED_WORDS = (CREATED, CREATED.decode())  # bytes, or str from a decoding client
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Creation:
 
 def written(reply: list[Any]) -> bool:
     """Whether a reply of ``job_create.lua`` says it wrote the record."""
-    return bool(reply) and reply[0] in (CREATED, CREATED.decode())
+    return bool(reply) and reply[0] in _CREATED_WORDS
 
 
 def new_job_id() -> str:
@@ -171,7 +172,7 @@ class Submissions(StoreBase):
         if outcome == "quota":
             tenant = creation.record.tenant or ""
             raise _quota_error(tenant, str(rest[0]), int(rest[1]), int(rest[2]))
-        if outcome != CREATED.decode():
+        if not written(reply):
             return str(rest[0]), None
         return creation.job_id, creation.record
 
