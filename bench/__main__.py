@@ -219,6 +219,14 @@ def summary(documents: list[dict[str, Any]]) -> str:
                         f"{around['after']})"
                     )
                 lines.append(f"  per job: {per_job_line(r['per_job'])}")
+                if r.get("stages"):  # from the jobs' timestamps: where the turnaround went
+                    lines.append(
+                        "  stages p50 / p99 ms: "
+                        + ", ".join(
+                            f"{stage} {v['p50_ms']} / {v['p99_ms']}"
+                            for stage, v in r["stages"].items()
+                        )
+                    )
         elif name == "longpolls":
             lines.append(
                 f"{name}: {f['waiters']} waiting: web RSS {f['web_rss_mb_before']} -> "

@@ -169,8 +169,8 @@ class Client:
             error = type(exc).__name__
             self._close()
         end = time.perf_counter()
-        stages = _stages(job, start, end) if error is None else None
-        return Record(index, start, end, error is None, first_status, error, stages)
+        staged = stages(job, start, end) if error is None else None
+        return Record(index, start, end, error is None, first_status, error, staged)
 
     def run(self, plan: Plan) -> None:
         try:
@@ -192,7 +192,7 @@ def _epoch(stamp: Any) -> float | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None
 
 
-def _stages(job: dict, start: float, end: float) -> tuple[float, ...] | None:
+def stages(job: dict, start: float, end: float) -> tuple[float, ...] | None:
     """Seconds of each of STAGES, the client's perf_counter times moved to the wall clock."""
     offset = time.time() - time.perf_counter()
     marks = [_epoch(job.get(k)) for k in ("created_at", "started_at", "finished_at")]
@@ -221,7 +221,7 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
     for r in measured:
         first[str(r.first_status)] = first.get(str(r.first_status), 0) + 1
     staged = [r.stages for r in measured if r.stages is not None]
-    stages = {
+    by_stage = {
         name: {k: v for k, v in percentiles_ms([s[i] for s in staged]).items() if k != "max_ms"}
         for i, name in enumerate(STAGES)
     }
@@ -242,7 +242,7 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
         "rate_limited_responses": plan.rate_limited_responses,
         "jobs_per_s": round(len(done_in_window) / window, 2),
         **percentiles_ms([r.end - r.start for r in measured if r.ok]),
-        "stages": stages if staged else None,
+        "stages": by_stage if staged else None,
         "own_cpu_s": round(own.ru_utime + own.ru_stime, 2),  # this load generator's CPU
     }
 

@@ -38,6 +38,7 @@ from bench.loadgen import (
     Record,
     add_load_arguments,
     checked_load_arguments,
+    stages,
     summarize,
 )
 
@@ -72,7 +73,7 @@ class Client:
         body = self.bodies[index % len(self.bodies)]
         start = time.perf_counter()
         deadline = start + self.args.job_timeout
-        first, error = 0, None
+        first, error, job = 0, None, {}
         try:
             status, job = await self._call(plan, "POST", self.post_path, body)
             first = status
@@ -90,7 +91,9 @@ class Client:
         except (OSError, HTTPError, TimeoutError) as exc:
             error = type(exc).__name__
             self.conn.close()
-        return Record(index, start, time.perf_counter(), error is None, first, error)
+        end = time.perf_counter()
+        staged = stages(job, start, end) if error is None else None
+        return Record(index, start, end, error is None, first, error, staged)
 
     async def run(self, plan: Plan) -> None:
         try:
