@@ -6,16 +6,18 @@ price, whatever it carries, and every round trip to Redis costs a web process ~1
 of CPU under gevent (~20 µs a command in a pipeline of 16; measured 2026-12-03). A
 single publisher thread per web process (a greenlet under gevent) takes every job
 submitted since its last round: it writes their records in one pipeline
-(``job_create.lua`` each, atomic each), then queues one ``predict`` task for the jobs
-written, with its ``task-sent`` event (for Flower and celery-exporter), in one
-transaction. A lone request's job goes at once; under load, the jobs that arrive while
-a round is under way share the next; while requests arrive together, the publisher
-also waits ``LIFEBOAT_PUBLISH_LINGER_MS`` for more. Each request waits for its own
-job's reply. A job refused (a quota) or replayed (an idempotency key) is in no message;
-a job written whose message Redis refused is reported to its request
-(:class:`Unpublished`), which undoes it. Messages are written by
-:class:`core.task_messages.TaskMessages`, a copy of a message Celery wrote: 0.42x the
-CPU of Celery's ``send_task`` (``python -m bench.task_messages``).
+(``job_create.lua`` each, atomic each) that ends with one ``predict`` task for them and
+its ``task-sent`` event (for Flower and celery-exporter), queued by ``job_queue.lua``
+only if every record was written: one round trip a round. A round with a job not
+written (a quota, an idempotency key, a script Redis lost) queues a message for the jobs
+written after, in one transaction. A lone request's job goes at once; under load, the
+jobs that arrive while a round is under way share the next; while requests arrive
+together, the publisher also waits ``LIFEBOAT_PUBLISH_LINGER_MS`` for more. Each
+request waits for its own job's reply. A job refused (a quota) or replayed (an
+idempotency key) is in no message; a job written whose message Redis refused is
+reported to its request (:class:`Unpublished`), which undoes it. Messages are written
+by :class:`core.task_messages.TaskMessages`, a copy of a message Celery wrote: 0.42x
+the CPU of Celery's ``send_task`` (``python -m bench.task_messages``).
 
 A job submitted while no other request is in progress in the web process and nothing
 is being published (a lone request) need not wait for the publisher:
@@ -38,6 +40,7 @@ from typing import Any
 
 import redis
 
+from core import scripts
 from core.broker import Command
 from core.jobs import Creation, written
 from core.task_messages import TaskMessages
@@ -67,6 +70,7 @@ class CoalescingPublisher:
     def __init__(self, messages: TaskMessages, client: redis.Redis, linger: float = 0.0) -> None:
         self._messages = messages
         self._client = client  # the broker's Redis, which holds the job records too
+        self._queue_script = client.register_script(scripts.source("job_queue"))
         self._linger = linger  # seconds to gather more jobs while requests arrive together
         self._together = False  # the last round carried more than one job
         self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
@@ -147,15 +151,17 @@ class CoalescingPublisher:
                     p.done.set()
 
     def _round(self, batch: list[_Pending]) -> None:
-        """Write the batch's jobs, then queue one message for those written."""
+        """Write the batch's jobs and queue one message for them; if a job was not written,
+        queue one message for those written."""
+        queued = False
         try:
-            self._write(batch)
+            queued = self._write(batch)
         except Exception as exc:  # noqa: BLE001 — handed to each request not answered yet
             for p in batch:  # a retry's failure leaves the first attempt's jobs written
                 if p.reply is None and p.error is None:
                     p.error = exc
         to_queue = [p for p in batch if p.reply is not None and written(p.reply)]
-        if not to_queue:
+        if queued or not to_queue:
             return
         try:
             self._send([p.creation.job_id for p in to_queue])
@@ -163,15 +169,23 @@ class CoalescingPublisher:
             for p in to_queue:
                 p.unpublished = exc
 
-    def _write(self, batch: list[_Pending]) -> None:
-        """Each job's reply (or its error) from one pipeline; the scripts Redis has lost
-        (restarted) are loaded and those jobs written again, once."""
+    def _write(self, batch: list[_Pending]) -> bool:
+        """Each job's reply (or its error) from one pipeline, which queues the batch's
+        message if every job was written; whether it did. The scripts Redis has lost
+        (restarted) are loaded and those jobs written again, once (their message is then
+        the caller's to queue)."""
         todo = batch
+        message = self._message([p.creation for p in batch])
+        queued = False
         for attempt in range(2):
             with self._client.pipeline(transaction=False) as pipe:
                 for p in todo:
                     pipe.execute_command(*p.creation.command())
+                if message is not None and attempt == 0:
+                    pipe.execute_command(*message)
                 replies = pipe.execute(raise_on_error=False)
+            if message is not None and attempt == 0:
+                queued = self._queued(replies.pop())
             lost = []
             for p, reply in zip(todo, replies, strict=True):
                 if isinstance(reply, redis.exceptions.NoScriptError) and attempt == 0:
@@ -181,10 +195,33 @@ class CoalescingPublisher:
                 else:
                     p.reply = reply
             if not lost:
-                return
+                return queued
             for script in {id(p.creation.script): p.creation.script for p in lost}.values():
                 self._client.script_load(script.script)
             todo = lost
+        return queued
+
+    def _message(self, creations: list[Creation]) -> tuple[Any, ...] | None:
+        """``job_queue.lua``'s call queueing one message for ``creations`` if every record
+        is written (None if the message could not be built: then it is queued after)."""
+        try:
+            commands = self._messages.commands([[c.job_id for c in creations]])
+        except Exception:  # _send then, which says what went wrong
+            log.warning(
+                "the message of %d job(s) could not be built", len(creations), exc_info=True
+            )
+            return None
+        keys = [c.record_key for c in creations]
+        args = [part for command in commands for part in command]
+        return ("EVALSHA", self._queue_script.sha, len(keys), *keys, *args)
+
+    def _queued(self, reply: Any) -> bool:
+        """Whether ``job_queue.lua`` queued the message (a lost script is loaded again)."""
+        if isinstance(reply, redis.exceptions.NoScriptError):
+            self._client.script_load(self._queue_script.script)
+        elif isinstance(reply, Exception):  # _send queues it, or reports why it cannot
+            log.debug("the message carried by a round was not queued: %s", reply)
+        return reply == 1
 
     def _send(self, job_ids: list[str]) -> None:
         """One task message for ``job_ids`` and its event, in one round trip to Redis: a

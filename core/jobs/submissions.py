@@ -38,6 +38,11 @@ class Creation:
     args: list[Any]
     record: Job
 
+    @property
+    def record_key(self) -> str:
+        """The Redis key of the job's record (the script's first key)."""
+        return self.keys[0]
+
     def command(self) -> tuple[Any, ...]:
         """The script's call as one pipelined command (``EVALSHA``, so Redis must hold the
         script: a ``NoScriptError`` reply asks the caller to load :attr:`script` first)."""

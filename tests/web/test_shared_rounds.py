@@ -15,6 +15,7 @@ import pytest
 import redis
 from celery import Celery
 
+from core import scripts
 from core.apikeys import Tenancy
 from core.errors import BrokerUnavailable, QuotaExceeded
 from core.jobs import Creation, JobStatus, JobStore, JobType, written
@@ -72,11 +73,11 @@ def rounds(publisher: CoalescingPublisher) -> Iterator[list[list[str]]]:
     gate = threading.Event()
     write = publisher._write
 
-    def held(batch: list[Any]) -> None:
+    def held(batch: list[Any]) -> bool:
         seen.append([p.creation.job_id for p in batch])
         if len(seen) == 1:
             gate.wait(10)
-        write(batch)
+        return write(batch)
 
     publisher._write = held  # type: ignore[method-assign]
     publisher.release = gate.set  # type: ignore[attr-defined]
@@ -123,6 +124,20 @@ def test_jobs_submitted_together_are_written_in_one_round_and_queued_in_one_mess
         assert store.get(job.job_id).status is JobStatus.QUEUED
     pending = [i.decode() for i in own_client.lrange(store.pending_key, 0, -1)]
     assert pending == rounds[0] + rounds[1]
+
+
+def test_a_round_whose_jobs_are_all_written_queues_its_message_in_the_same_round_trip(
+    publisher: CoalescingPublisher, store: JobStore, own_client: redis.Redis, rounds: list
+) -> None:
+    first, rest = creation(store), [creation(store) for _ in range(3)]
+    for script in (first.script.script, scripts.source("job_queue")):
+        own_client.script_load(script)  # as after a process's first round
+    sent: list[list[str]] = []
+    publisher._send = sent.append  # type: ignore[method-assign]
+    done = together(publisher, first, rest, rounds)
+    assert [t.error for t in done] == [None] * 4
+    assert sent == []  # no second round trip: the write pipeline queued each message
+    assert task_ids(own_client) == rounds
 
 
 def test_a_refused_or_replayed_job_of_a_round_is_in_no_message(
@@ -205,6 +220,8 @@ def test_the_web_undoes_a_job_whose_message_a_full_redis_refused(own_redis: Any)
         send(job_ids)
 
     svc.predictions._send = fill_then_send  # type: ignore[method-assign]
+    # the round's own pipeline cannot carry its message: it is queued after the records
+    svc.predictions._message = lambda creations: None  # type: ignore[method-assign]
     job = svc.store_for(JobType.PREDICTION).creation(
         JobType.PREDICTION, params={}, model_version="v", total=1
     )
