@@ -3,7 +3,8 @@
 gevent workers let a long-poll wait without holding an OS thread, so a thousand
 waiting clients do not starve other requests. The metrics directory is wiped
 when the arbiter starts and a dead worker's live gauges are dropped; each worker sends a
-response's header block with its body (``web/server.py``) and checks a pooled Redis
+response's header block with its body (``web/server.py``), lets the worker holding fewer
+connections accept a new one first (``web/accepting.py``) and checks a pooled Redis
 connection with one ``poll(2)`` (``web/readiness.py``). The API keys the
 settings name (``LIFEBOAT_BOOTSTRAP_*_KEY``) are made then too, if missing.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from core.apikeys.bootstrap import ensure_bootstrap_keys
 from core.settings import get_settings
 from telemetry.multiprocess import mark_dead, prepare
+from web.accepting import install as install_balanced_accepts
 from web.limits import MAX_REQUEST_LINE_BYTES
 from web.readiness import install as install_native_readiness_checks
 from web.server import install as install_one_send_responses
@@ -41,6 +43,8 @@ def on_starting(server) -> None:
 
 def post_fork(_server, _worker) -> None:
     install_one_send_responses()  # a response's header block and body in one send
+    if workers > 1:
+        install_balanced_accepts()  # keep-alive connections spread over the workers
 
 
 def post_worker_init(_worker) -> None:
