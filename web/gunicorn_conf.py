@@ -14,6 +14,7 @@ from __future__ import annotations
 from core.apikeys.bootstrap import ensure_bootstrap_keys
 from core.settings import get_settings
 from telemetry.multiprocess import mark_dead, prepare
+from web.accepting import Board
 from web.accepting import install as install_balanced_accepts
 from web.limits import MAX_REQUEST_LINE_BYTES
 from web.readiness import install as install_native_readiness_checks
@@ -41,10 +42,21 @@ def on_starting(server) -> None:
     ensure_bootstrap_keys(_settings)  # before any worker answers a request
 
 
-def post_fork(_server, _worker) -> None:
+# connections each worker holds, mapped before the workers are forked: a new connection
+# goes to the worker holding fewest
+_board = Board() if workers > 1 else None
+
+
+def pre_fork(server, worker) -> None:
+    if _board is not None:
+        taken = {getattr(w, "accept_slot", None) for w in server.WORKERS.values()}
+        worker.accept_slot = _board.claim(taken)
+
+
+def post_fork(_server, worker) -> None:
     install_one_send_responses()  # a response's header block and body in one send
-    if workers > 1:
-        install_balanced_accepts()  # keep-alive connections spread over the workers
+    if _board is not None:
+        install_balanced_accepts(_board, worker.accept_slot)
 
 
 def post_worker_init(_worker) -> None:
@@ -53,3 +65,5 @@ def post_worker_init(_worker) -> None:
 
 def child_exit(server, worker) -> None:
     mark_dead(worker.pid)
+    if _board is not None and getattr(worker, "accept_slot", None) is not None:
+        _board.release(worker.accept_slot)

@@ -18,7 +18,7 @@ import pytest
 
 from devsupport import wait_until
 from devsupport.stack import Stack
-from web.accepting import MAX_DEFER, defer_for
+from web.accepting import Board, should_defer
 
 pytestmark = pytest.mark.integration
 CONNECTIONS = 32
@@ -82,7 +82,25 @@ def test_connections_opened_together_are_spread_over_the_web_workers(idle_stack:
         assert max(held.values()) <= MOST_IN_ONE, held
 
 
-def test_a_worker_waits_longer_the_more_connections_it_holds_up_to_a_cap() -> None:
-    assert defer_for(0) == 0
-    assert 0 < defer_for(1) < defer_for(2) < defer_for(10)
-    assert defer_for(100_000) == MAX_DEFER
+def test_a_worker_holding_more_connections_than_another_lets_a_new_one_go_first() -> None:
+    assert should_defer(5, 3)
+    assert not should_defer(3, 3)  # as few as any: it accepts at once
+    assert not should_defer(2, 3)
+    assert not should_defer(50, None)  # alone on the socket
+
+
+def test_the_board_tells_each_worker_the_fewest_connections_another_holds() -> None:
+    board = Board(slots=3)
+    a, b = board.claim(set()), board.claim({0})
+    assert (a, b) == (0, 1)
+    assert board.fewest_elsewhere(a) is None  # b is booting: it has not accepted yet
+    board.write(b, 0)
+    assert board.fewest_elsewhere(a) == 0
+    board.write(a, 7)
+    board.write(b, 4)
+    assert board.fewest_elsewhere(a) == 4
+    assert board.fewest_elsewhere(b) == 7
+    board.release(b)  # b exited: a is alone
+    assert board.fewest_elsewhere(a) is None
+    assert board.claim({0}) == 1  # its slot serves the next worker
+    assert board.claim({0, 1, 2}) is None  # no room: that worker is not balanced
