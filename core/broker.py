@@ -9,7 +9,9 @@ worker never takes another message, and the platform does not recover once
 memory frees. Here:
 
 - every passing refusal (``core.redis_errors.PASSING_REPLIES``) is a connection
-  error: the worker reconnects and retries, as for a Redis restart;
+  error: the worker reconnects and retries, as for a Redis restart; the bookkeeping's
+  transactions take a refusal of a command queued in them (``EXECABORT``: a full Redis
+  refuses a write as it is queued) as the refusal it is (``is_refusal``);
 - a message Redis would not record is still run (without the copy Redis keeps
   for a worker that dies; the job's record and the stale-job sweep still have it);
 - an ack Redis refuses still frees the prefetch slot; the bookkeeping is removed
@@ -31,10 +33,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 
-from core.redis_errors import PASSING_REPLIES
+from core.redis_errors import PASSING_REPLIES, is_refusal
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,10 @@ class CapturedBatch:
         pass
 
 
+# what the bookkeeping's writes may raise when Redis refuses them for a passing reason
+_REFUSALS = (*PASSING_REPLIES, redis.exceptions.ExecAbortError)
+
+
 class QoS(kombu_redis.QoS):
     """kombu's Redis ack emulation; a refused write of its bookkeeping frees the slot anyway."""
 
@@ -99,7 +106,9 @@ class QoS(kombu_redis.QoS):
     def append(self, message: object, delivery_tag: str) -> None:
         try:
             super().append(message, delivery_tag)
-        except PASSING_REPLIES as exc:
+        except _REFUSALS as exc:
+            if not is_refusal(exc):
+                raise
             log.warning("Redis did not record delivered message %s (%s)", delivery_tag, exc)
             virtual.QoS.append(self, message, delivery_tag)
 
@@ -111,7 +120,9 @@ class QoS(kombu_redis.QoS):
                     self._remove_from_indices(tag, pipe)
                 pipe.execute()
             self._unforgotten.clear()
-        except PASSING_REPLIES as exc:
+        except _REFUSALS as exc:
+            if not is_refusal(exc):
+                raise
             log.warning("Redis kept acked message %s in its unacked index (%s)", delivery_tag, exc)
             self._unforgotten.add(delivery_tag)
         virtual.QoS.ack(self, delivery_tag)
@@ -119,7 +130,9 @@ class QoS(kombu_redis.QoS):
     def reject(self, delivery_tag: str, requeue: bool = False) -> None:
         try:
             super().reject(delivery_tag, requeue=requeue)
-        except PASSING_REPLIES as exc:
+        except _REFUSALS as exc:
+            if not is_refusal(exc):
+                raise
             # still in the unacked index: restored after the visibility timeout
             log.warning("Redis refused to put message %s back (%s)", delivery_tag, exc)
             virtual.QoS.ack(self, delivery_tag)

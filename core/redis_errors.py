@@ -38,6 +38,15 @@ _PASSING_CLASSES = (
 )
 
 
+def is_refusal(exc: BaseException) -> bool:
+    """Whether Redis answered, refusing a command for a passing reason: one of
+    :data:`PASSING_REPLIES`, or a transaction it discarded (``EXECABORT``) because it
+    refused a command queued in it so (a full Redis refuses a write as it is queued)."""
+    if isinstance(exc, PASSING_REPLIES):
+        return True
+    return isinstance(exc, redis.exceptions.ExecAbortError) and _code(str(exc)) in PASSING_CODES
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says Redis (or the broker on it) cannot serve now, rather than a bug."""
     if isinstance(exc, _PASSING_CLASSES):
