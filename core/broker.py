@@ -10,8 +10,9 @@ memory frees. Here:
 
 - every passing refusal (``core.redis_errors.PASSING_REPLIES``) is a connection
   error: the worker reconnects and retries, as for a Redis restart; the bookkeeping's
-  transactions take a refusal of a command queued in them (``EXECABORT``: a full Redis
-  refuses a write as it is queued) as the refusal it is (``is_refusal``);
+  transactions also take a transaction Redis discards at ``EXEC`` because memory went
+  over ``maxmemory`` after its writes were queued (``EXECABORT`` naming ``OOM``) as the
+  refusal it is (``core.redis_errors.is_refusal``);
 - a message Redis would not record is still run (without the copy Redis keeps
   for a worker that dies; the job's record and the stale-job sweep still have it);
 - an ack Redis refuses still frees the prefetch slot; the bookkeeping is removed

@@ -40,8 +40,9 @@ _PASSING_CLASSES = (
 
 def is_refusal(exc: BaseException) -> bool:
     """Whether Redis answered, refusing a command for a passing reason: one of
-    :data:`PASSING_REPLIES`, or a transaction it discarded (``EXECABORT``) because it
-    refused a command queued in it so (a full Redis refuses a write as it is queued)."""
+    :data:`PASSING_REPLIES`, or a transaction it discarded at ``EXEC`` for such a reason
+    (``EXECABORT`` naming the code: memory went over ``maxmemory`` after its writes were
+    queued). A connection lost is not a refusal."""
     if isinstance(exc, PASSING_REPLIES):
         return True
     return isinstance(exc, redis.exceptions.ExecAbortError) and _code(str(exc)) in PASSING_CODES
