@@ -15,6 +15,7 @@ from sklearn.preprocessing import MinMaxScaler
 from ml.data.loading import coerce_features
 from ml.data.spec import TITANIC
 from ml.errors import UnsupportedPipeline
+from ml.lean import trees
 from ml.lean.artifact import dumps, loads
 from ml.lean.compile import compile_pipeline
 from ml.lean.maths import expit
@@ -107,6 +108,30 @@ def test_lean_equals_sklearn_on_edge_cases(fitted: Pipeline, saved: LeanScorer) 
         assert_same(lean.predict_proba_frame(as_frame(EDGE_ROWS)), expected)
         for row in EDGE_ROWS:
             assert_same(lean.predict_proba_rows([row]), fitted.predict_proba(as_frame([row])))
+
+
+def test_a_few_rows_add_up_to_the_same_bits_as_many_rows(
+    titanic: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to ``FEW_ROWS`` rows take their own path (bins by bisection, one running sum):
+    it must reach the leaves and the sums of the path by tree, for rows holding values
+    exactly at a threshold, just either side of it, and missing."""
+    boosted = CANDIDATES["hist_gradient_boosting"](NUMERIC, CATEGORICAL, 42)
+    boosted.fit(titanic[FEATURES], titanic[TITANIC.target])
+    head = compile_pipeline(boosted).head
+    assert isinstance(head, trees.CompiledTrees)
+    rng = np.random.default_rng(7)
+    matrix = np.zeros((trees.FEW_ROWS + 1, head.n_features_needed()))
+    for feature, thresholds, _ in head._tables:
+        at = rng.choice(thresholds, size=len(matrix))
+        matrix[:, feature] = at + rng.choice([0.0, -1e-9, 1e-9], size=len(matrix))
+        matrix[rng.random(len(matrix)) < 0.15, feature] = np.nan
+    by_size = {}
+    for size in range(1, len(matrix) + 1):
+        by_size[size] = head.raw(matrix[:size])
+    monkeypatch.setattr(trees, "FEW_ROWS", 0)  # every size by tree from here
+    for size, few in by_size.items():
+        assert_same(few, head.raw(matrix[:size]))
 
 
 def test_expit_equals_scipy_bit_for_bit() -> None:
