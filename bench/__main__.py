@@ -212,7 +212,13 @@ def summary(documents: list[dict[str, Any]]) -> str:
                     f"({(r['p50_ms'] or 0) / p50:.2f}x no-op p50), p99 {r['p99_ms']} ms, "
                     f"errors {r['errors']}"
                 )
-                if around:
+                if around and "slices" in around:  # pooled over slices between its own
+                    lines.append(
+                        f"  in {r['slices']} slices; no-op in {around['slices']} slices "
+                        f"between them: {around['tasks_per_s']} tasks/s, p50 "
+                        f"{around['p50_ms']} ms (slices' p50s {around['slice_p50_ms']})"
+                    )
+                elif around:
                     lines.append(
                         f"  no-op around it: {around['tasks_per_s']} tasks/s, p50 "
                         f"{around['p50_ms']} ms (before {around['before']}, after "

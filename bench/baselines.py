@@ -53,10 +53,13 @@ def noop_worker(stack: Stack) -> Iterator[None]:
         stack.stop("noop-worker")
 
 
-def noop_round_trips(stack: Stack, threads: int, seconds: float) -> dict[str, Any]:
+def noop_round_trips(
+    stack: Stack, threads: int, seconds: float, *, samples: bool = False
+) -> dict[str, Any]:
     """``threads`` threads of raw no-op round trips for ``seconds`` (in :func:`noop_worker`):
-    tasks/s and percentiles."""
+    tasks/s and percentiles (and every round trip with ``samples``)."""
     args = ["--threads", str(threads), "--duration", str(seconds)]
+    args += ["--samples"] if samples else []
     return run_json("bench.noop_producer", args, stack.env, timeout=seconds + 90)
 
 

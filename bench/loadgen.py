@@ -244,6 +244,17 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
         **percentiles_ms([r.end - r.start for r in measured if r.ok]),
         "stages": by_stage if staged else None,
         "own_cpu_s": round(own.ru_utime + own.ru_stime, 2),  # this load generator's CPU
+        **(_samples(measured, staged) if args.samples else {}),
+    }
+
+
+def _samples(measured: list[Record], staged: list[tuple[float, ...]]) -> dict[str, Any]:
+    """Every measured job's turnaround and stages, in seconds: runs in slices pool them."""
+    return {
+        "samples": {
+            "turnaround_s": [r.end - r.start for r in measured if r.ok],
+            "stages_s": [list(s) for s in staged],
+        }
     }
 
 
@@ -259,6 +270,9 @@ def add_load_arguments(p: argparse.ArgumentParser, wait_help: str) -> None:
     p.add_argument("--wait", type=float, default=10.0, help=wait_help)
     p.add_argument("--job-timeout", type=float, default=30.0, help="give up on a job after this")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--samples", action="store_true", help="also print every measured job's turnaround"
+    )
 
 
 def checked_load_arguments(

@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=32)
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     p.add_argument("--warmup-seconds", type=float, default=1.0)
+    p.add_argument("--samples", action="store_true", help="also print every round trip (s)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
 
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "error_kinds": errors,
         "tasks_per_s": round(done[0] / args.duration, 2),
         **percentiles_ms(durations),
+        **({"samples": {"round_trip_s": durations}} if args.samples else {}),
     }
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")

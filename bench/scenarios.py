@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, profiling, shadow
+from bench import baselines, profiling, shadow, slices
 from bench.cpu import CpuMeter, per_job
 from bench.metrics import histogram_totals
 from bench.stack import Stack, restart_web, restart_worker
@@ -33,6 +33,8 @@ MICROBATCH_METRIC = "lifeboat_microbatch_jobs"
 
 TURNAROUND_JOBS = 500  # measured jobs of one client
 TURNAROUND_WARMUP_JOBS = 50
+TURNAROUND_SLICES = 5  # one client's jobs go in this many slices between no-op slices
+NOOP_SLICE_SECONDS = 1.0  # measured seconds of one slice of no-op round trips
 TURNAROUND_PATTERNS = ("poll", "wait")  # POST then GET ?wait; POST ?wait
 
 LONG_POLLS = 2_000  # long-polls waiting at once
@@ -135,39 +137,55 @@ def throughput(stack: Stack, options: Options, headers: tuple[str, ...] = ()) ->
 
 def turnaround(stack: Stack, _options: Options) -> dict[str, Any]:
     """Both client patterns (``bench.turnaround``, asyncio, keep-alive), one client then 32:
-    turnaround percentiles, jobs/s and CPU per job of each. Raw Celery no-op round trips
-    with as many threads are measured before and after each run (``noop``: their means), so
-    that a ratio compares figures taken a few seconds apart on this shared, drifting machine
-    (the run's first baseline is a minute away from the last run)."""
-    runs: dict[str, dict[str, Any]] = {}
+    turnaround percentiles, jobs/s and CPU per job of each, with raw Celery no-op round
+    trips on the same Redis as their base (``noop``). One client's jobs go in slices that
+    alternate with slices of no-op round trips (:mod:`bench.slices`); 32 clients' runs have
+    the no-op's rate measured before and after each (their means), so that a ratio compares
+    figures taken a few seconds apart on this shared, drifting machine (the run's first
+    baseline is a minute away from the last run)."""
     with baselines.noop_worker(stack):
-        for clients in (1, THROUGHPUT_CLIENTS):
-            noop_seconds = (
-                baselines.NOOP_LATENCY_SECONDS if clients == 1 else baselines.NOOP_SECONDS
-            )
-            before = baselines.noop_round_trips(stack, clients, noop_seconds)
-            for pattern in TURNAROUND_PATTERNS:
-                if clients == 1:
-                    plan: dict[str, float | int] = {
-                        "jobs": TURNAROUND_JOBS,
-                        "warmup_jobs": TURNAROUND_WARMUP_JOBS,
-                    }
-                else:
-                    plan = {
-                        "duration": THROUGHPUT_SECONDS,
-                        "warmup_seconds": THROUGHPUT_WARMUP_SECONDS,
-                    }
-                run = metered(
+        runs = {f"{p}_1": r for p, r in _one_client_runs(stack).items()}
+        before = baselines.noop_round_trips(stack, THROUGHPUT_CLIENTS, baselines.NOOP_SECONDS)
+        for pattern in TURNAROUND_PATTERNS:
+            run = metered(
+                stack,
+                "bench.turnaround",
+                loadgen_args(
                     stack,
-                    "bench.turnaround",
-                    loadgen_args(stack, pattern=pattern, clients=clients, instances=1, **plan),
-                    timeout=THROUGHPUT_SECONDS + 240,
-                )
-                after = baselines.noop_round_trips(stack, clients, noop_seconds)
-                run["noop"] = adjacent_noop(before, after)
-                runs[f"{pattern}_{clients}"] = run
-                before = after
+                    pattern=pattern,
+                    clients=THROUGHPUT_CLIENTS,
+                    instances=1,
+                    duration=THROUGHPUT_SECONDS,
+                    warmup_seconds=THROUGHPUT_WARMUP_SECONDS,
+                ),
+                timeout=THROUGHPUT_SECONDS + 240,
+            )
+            after = baselines.noop_round_trips(stack, THROUGHPUT_CLIENTS, baselines.NOOP_SECONDS)
+            run["noop"] = adjacent_noop(before, after)
+            runs[f"{pattern}_{THROUGHPUT_CLIENTS}"] = run
+            before = after
     return {"runs": runs}
+
+
+def _one_client_runs(stack: Stack) -> dict[str, dict[str, Any]]:
+    """Each pattern at one client, in slices between slices of no-op round trips."""
+
+    def run(pattern: str) -> dict[str, Any]:
+        args = loadgen_args(
+            stack,
+            pattern=pattern,
+            clients=1,
+            instances=1,
+            jobs=TURNAROUND_JOBS // TURNAROUND_SLICES,
+            warmup_jobs=TURNAROUND_WARMUP_JOBS // TURNAROUND_SLICES,
+            samples=True,
+        )
+        return metered(stack, "bench.turnaround", args, timeout=240)
+
+    def noop() -> dict[str, Any]:
+        return baselines.noop_round_trips(stack, 1, NOOP_SLICE_SECONDS, samples=True)
+
+    return slices.sliced(TURNAROUND_PATTERNS, TURNAROUND_SLICES, run, noop)
 
 
 def adjacent_noop(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
