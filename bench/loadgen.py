@@ -26,6 +26,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -221,10 +222,7 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
     for r in measured:
         first[str(r.first_status)] = first.get(str(r.first_status), 0) + 1
     staged = [r.stages for r in measured if r.stages is not None]
-    by_stage = {
-        name: {k: v for k, v in percentiles_ms([s[i] for s in staged]).items() if k != "max_ms"}
-        for i, name in enumerate(STAGES)
-    }
+    turnarounds = [r.end - r.start for r in measured if r.ok]
     own = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "clients": args.clients,
@@ -241,20 +239,28 @@ def summarize(plan: Plan, args: argparse.Namespace, killed: int) -> dict[str, An
         "responses": plan.responses,
         "rate_limited_responses": plan.rate_limited_responses,
         "jobs_per_s": round(len(done_in_window) / window, 2),
-        **percentiles_ms([r.end - r.start for r in measured if r.ok]),
-        "stages": by_stage if staged else None,
+        **percentiles_ms(turnarounds),
+        "stages": stage_percentiles(staged),
         "own_cpu_s": round(own.ru_utime + own.ru_stime, 2),  # this load generator's CPU
-        **(_samples(measured, staged) if args.samples else {}),
+        # every measured job's turnaround and stages, in seconds: runs in slices pool them
+        **(
+            {"samples": {"turnaround_s": turnarounds, "stages_s": [list(s) for s in staged]}}
+            if args.samples
+            else {}
+        ),
     }
 
 
-def _samples(measured: list[Record], staged: list[tuple[float, ...]]) -> dict[str, Any]:
-    """Every measured job's turnaround and stages, in seconds: runs in slices pool them."""
+def stage_percentiles(staged: Sequence[Sequence[float]]) -> dict[str, Any] | None:
+    """Percentiles in ms (no max) of each of STAGES over jobs' seconds in them; None
+    without any job's stages."""
+    from bench.stats import percentiles_ms
+
+    if not staged:
+        return None
     return {
-        "samples": {
-            "turnaround_s": [r.end - r.start for r in measured if r.ok],
-            "stages_s": [list(s) for s in staged],
-        }
+        name: {k: v for k, v in percentiles_ms([s[i] for s in staged]).items() if k != "max_ms"}
+        for i, name in enumerate(STAGES)
     }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.cpu import per_job
-from bench.loadgen import STAGES
+from bench.loadgen import stage_percentiles
 from bench.stats import percentiles_ms
 
 SUMMED = (
@@ -79,11 +79,7 @@ def pooled_run(parts: list[dict[str, Any]]) -> dict[str, Any]:
     # each slice's rate over its own window, weighted by that window: jobs over seconds
     out["jobs_per_s"] = round(sum(p["jobs_per_s"] * p["window_s"] for p in parts) / window, 2)
     out.update(percentiles_ms([t for p in parts for t in p["samples"]["turnaround_s"]]))
-    staged = [s for p in parts for s in p["samples"]["stages_s"]]
-    out["stages"] = {
-        name: {k: v for k, v in percentiles_ms([s[i] for s in staged]).items() if k != "max_ms"}
-        for i, name in enumerate(STAGES)
-    }
+    out["stages"] = stage_percentiles([s for p in parts for s in p["samples"]["stages_s"]])
     out["own_cpu_s"] = round(sum(part["own_cpu_s"] for part in parts), 2)
     out["cpu"] = pooled_cpu([part["cpu"] for part in parts])
     out["per_job"] = per_job(out["cpu"], out["count"] + out["warmup_jobs"])
